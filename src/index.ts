@@ -1,0 +1,17 @@
+/**
+ * The public entry point of model-import: everything a plugin author or an embedding program needs.
+ * What is exported here follows semver; anything reached by a deeper path is internal and may change.
+ */
+export * from './kernel/types.js';
+export * from './kernel/errors.js';
+export { Reporter } from './kernel/reporter.js';
+export type { ReporterEvent, ReporterListener, TaskHandle, StageName } from './kernel/reporter.js';
+export { NonInteractivePrompter, notInteractive } from './kernel/prompter.js';
+export type { Prompter, Choice } from './kernel/prompter.js';
+export { ValidationReport } from './kernel/validation-report.js';
+export { createHooks } from './kernel/hooks.js';
+export type { KernelHooks } from './kernel/hooks.js';
+export { isPlugin } from './kernel/plugin.js';
+export type { ModelImportPlugin, PluginHost, PluginKind } from './kernel/plugin.js';
+export { checkRelativePath, safeJoin } from './util/safe-path.js';
+export { sha256File } from './util/hash-file.js';

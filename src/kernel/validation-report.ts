@@ -1,0 +1,48 @@
+/**
+ * Validators collect findings; the kernel judges. A validator never decides on its own whether the import
+ * may be registered: it reports pass / fail / warn / skip with figures, and any `fail` blocks registration.
+ */
+import type { Finding, FindingStatus } from './types.js';
+
+export class ValidationReport {
+  readonly findings: Finding[] = [];
+  /** Figures validators want kept in metadata.validation.figures (max |Δ|, timings, memory, prompt). */
+  readonly figures: Record<string, unknown> = {};
+
+  add(finding: Finding): Finding {
+    this.findings.push(finding);
+    return finding;
+  }
+
+  pass(validator: string, check: string, figure?: string): Finding {
+    return this.add({ validator, check, status: 'pass', figure });
+  }
+
+  fail(validator: string, check: string, message: string, extra: Partial<Finding> = {}): Finding {
+    return this.add({ validator, check, status: 'fail', message, ...extra });
+  }
+
+  warn(validator: string, check: string, message: string, extra: Partial<Finding> = {}): Finding {
+    return this.add({ validator, check, status: 'warn', message, ...extra });
+  }
+
+  skip(validator: string, check: string, message: string): Finding {
+    return this.add({ validator, check, status: 'skip', message });
+  }
+
+  record(key: string, value: unknown): void {
+    this.figures[key] = value;
+  }
+
+  count(status: FindingStatus): number {
+    return this.findings.filter((f) => f.status === status).length;
+  }
+
+  get failures(): Finding[] {
+    return this.findings.filter((f) => f.status === 'fail');
+  }
+
+  get passed(): boolean {
+    return this.failures.length === 0;
+  }
+}
