@@ -134,6 +134,8 @@ export interface ValidationSupport {
   onnxGraph: string;
   /** Largest parameter count the reference forward is meant for (it is plain TypeScript). */
   maxReferenceParameters: number;
+  /** onnxruntime session options the graph is designed for (e.g. graphOptimizationLevel). */
+  sessionOptions?: Record<string, unknown>;
   referenceForward?(modelDir: string, input: ReferenceForwardInput): Promise<ReferenceForwardOutput>;
 }
 
