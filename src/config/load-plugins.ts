@@ -1,0 +1,91 @@
+/**
+ * Turns the config's plugin entries into plugin objects: built-in names, paths relative to the config file
+ * (TypeScript too, through jiti), npm packages resolved from the config's folder, or objects as they are.
+ * A module may export a plugin, or a factory that returns one (called with the entry's options).
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ModelImportError } from '../kernel/errors.js';
+import { isPlugin, type ModelImportPlugin } from '../kernel/plugin.js';
+import { BUILTIN_PLUGINS } from './builtin-plugins.js';
+import type { NormalizedConfig } from './define-config.js';
+
+export interface ResolvedPlugin {
+  plugin: ModelImportPlugin;
+  origin: string;
+}
+
+function loadFailed(spec: string, why: string, cause?: unknown): ModelImportError {
+  return new ModelImportError('PLUGIN_LOAD_FAILED', `Could not load plugin "${spec}": ${why}`, {
+    hint: 'Check the plugins list of your model-import config: install the package, or fix the path.',
+    cause,
+  });
+}
+
+function pluginFrom(spec: string, exported: unknown, options: unknown): ModelImportPlugin {
+  const module = exported as Record<string, unknown> | undefined;
+  const candidates = [module?.default, module?.plugin, module];
+  for (const candidate of candidates) {
+    if (isPlugin(candidate)) return candidate;
+    if (typeof candidate === 'function') {
+      const made = (candidate as (o: unknown) => unknown)(options);
+      if (isPlugin(made)) return made;
+      throw loadFailed(spec, 'its default export is a function that did not return a plugin ({ name, apply }).');
+    }
+  }
+  throw loadFailed(spec, 'it exports no plugin: export default a plugin object ({ name, apply }) or a factory returning one.');
+}
+
+async function importModule(file: string): Promise<unknown> {
+  if (/\.(c|m)?ts$/.test(file)) {
+    const { createJiti } = await import('jiti');
+    return createJiti(import.meta.url, { interopDefault: false }).import(file);
+  }
+  return import(pathToFileURL(file).href);
+}
+
+async function loadOne(spec: string, options: unknown, baseDir: string): Promise<ResolvedPlugin> {
+  const builtin = BUILTIN_PLUGINS[spec];
+  if (builtin) {
+    const factory = await builtin();
+    return { plugin: factory(options), origin: 'built-in' };
+  }
+  const isPath = spec.startsWith('.') || path.isAbsolute(spec);
+  let file: string;
+  try {
+    const require = createRequire(path.join(baseDir, 'noop.js'));
+    file = isPath ? resolvePath(path.resolve(baseDir, spec), require) : require.resolve(spec);
+  } catch (error) {
+    throw loadFailed(spec, isPath ? `no such file or folder (${path.resolve(baseDir, spec)}).` : 'package not found from ' + baseDir + '.', error);
+  }
+  let exported: unknown;
+  try {
+    exported = await importModule(file);
+  } catch (error) {
+    throw loadFailed(spec, `importing ${file} failed: ${(error as Error).message.split('\n')[0]}`, error);
+  }
+  return { plugin: pluginFrom(spec, exported, options), origin: isPath ? `path ${file}` : `package ${spec}` };
+}
+
+/** A folder resolves like a package (package.json main/exports), else its index.ts / index.js. */
+function resolvePath(target: string, require: NodeJS.Require): string {
+  for (const candidate of [target, `${target}.ts`, `${target}/index.ts`, `${target}/index.js`]) {
+    try {
+      return require.resolve(candidate);
+    } catch {
+      // try the next spelling
+    }
+  }
+  return require.resolve(target);
+}
+
+export async function loadPlugins(config: NormalizedConfig & { baseDir: string }): Promise<ResolvedPlugin[]> {
+  const resolved: ResolvedPlugin[] = [];
+  for (const entry of config.plugins) {
+    if (typeof entry === 'string') resolved.push(await loadOne(entry, undefined, config.baseDir));
+    else if (Array.isArray(entry)) resolved.push(await loadOne(entry[0], entry[1], config.baseDir));
+    else resolved.push({ plugin: entry, origin: 'object' });
+  }
+  return resolved;
+}

@@ -1,0 +1,463 @@
+/**
+ * The kernel: owns the hooks, the transaction, the registry and the pre-checks, and knows no plugin by name.
+ *
+ * importModel() runs the pipeline (see hooks.ts for the table of hooks):
+ *   resolve -> recognize -> name/duplicate -> authorize -> license -> disk space -> fetch -> convert ->
+ *   inventory -> validate -> register (one rename into models/<name>, registry updated under its lock).
+ * Every failure, and an abort (Ctrl-C), removes the staging folder and leaves the registry untouched.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { createHooks, type KernelHooks } from './hooks.js';
+import { ModelImportError, isAbortError, isModelImportError, wrapPluginError } from './errors.js';
+import type { ModelImportPlugin, PluginHost } from './plugin.js';
+import type { Prompter } from './prompter.js';
+import { Reporter, type StageName } from './reporter.js';
+import { Registry } from './registry.js';
+import { Staging } from './staging.js';
+import { assertDiskSpace } from './disk-space.js';
+import { inventoryFolder, knownHashesByInode } from './inventory.js';
+import { METADATA_FILE, writeMetadata } from './metadata.js';
+import { assertModelName, deriveModelName, findName, nextFreeName } from './model-name.js';
+import { ValidationReport } from './validation-report.js';
+import type {
+  ArchitectureClaim,
+  ImportOptions,
+  ImportPlan,
+  ImportRequest,
+  ModelConfig,
+  ModelEntry,
+  StageContext,
+} from './types.js';
+
+interface TapLike {
+  name: string;
+  type: 'sync' | 'async' | 'promise';
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  fn: Function;
+}
+
+/** The part of a tapable hook the kernel uses to wrap plugin errors, whatever the hook's argument types. */
+interface InterceptableHook {
+  intercept(interceptor: { register: (tap: TapLike) => TapLike }): void;
+}
+
+export interface KernelIo {
+  reporter: Reporter;
+  prompter: Prompter;
+  signal?: AbortSignal;
+  env?: Readonly<Record<string, string | undefined>>;
+  settings?: Readonly<Record<string, unknown>>;
+}
+
+export interface LoadedPlugin {
+  plugin: ModelImportPlugin;
+  /** Where it came from: "built-in", a path, or a package name. */
+  origin: string;
+}
+
+/** The architecture key of a config: `architectures[0]`, else `model_type`, the Hugging Face convention. */
+export function architectureKey(config: ModelConfig): string | undefined {
+  const first = Array.isArray(config.architectures) ? config.architectures[0] : undefined;
+  if (typeof first === 'string' && first.length > 0) return first;
+  return typeof config.model_type === 'string' && config.model_type.length > 0 ? config.model_type : undefined;
+}
+
+export class Kernel implements PluginHost {
+  readonly hooks: KernelHooks = createHooks();
+  readonly plugins: LoadedPlugin[] = [];
+  private readonly recognizeKeys = new Set<string>();
+
+  constructor() {
+    this.wrapErrors(this.hooks.resolve, 'resolve');
+    this.wrapErrors(this.hooks.authorize, 'authorize');
+    this.wrapErrors(this.hooks.fetch, 'fetch');
+    this.wrapErrors(this.hooks.validate, 'validate');
+    this.wrapErrors(this.hooks.register, 'register');
+    this.hooks.recognize.intercept({
+      factory: (key, hook) => {
+        this.recognizeKeys.add(String(key));
+        this.wrapErrors(hook, `recognize(${String(key)})`);
+        return hook;
+      },
+    });
+    this.hooks.convert.intercept({
+      factory: (key, hook) => {
+        this.wrapErrors(hook, `convert(${String(key)})`);
+        return hook;
+      },
+    });
+  }
+
+  use(plugin: ModelImportPlugin, origin = 'object'): this {
+    if (this.plugins.some((p) => p.plugin.name === plugin.name)) {
+      throw new ModelImportError('CONFIG_INVALID', `Plugin ${plugin.name} is listed twice.`, {
+        hint: 'Remove the duplicate entry from the plugins list of your model-import config.',
+      });
+    }
+    try {
+      plugin.apply(this);
+    } catch (error) {
+      throw wrapPluginError(error, plugin.name, 'apply');
+    }
+    this.plugins.push({ plugin, origin });
+    return this;
+  }
+
+  /** Architectures some loaded plugin recognises, sorted: what the "unsupported" error lists. */
+  supportedArchitectures(): string[] {
+    return [...this.recognizeKeys].filter((key) => this.hooks.recognize.get(key)?.isUsed()).sort();
+  }
+
+  /** Finds the adapter for a config, or fails listing what is supported. Reads nothing but the config. */
+  claim(config: ModelConfig, context?: StageContext): ArchitectureClaim {
+    const key = architectureKey(config);
+    const supported = this.supportedArchitectures();
+    const list = supported.length > 0 ? supported.join(', ') : 'none (no architecture plugin is loaded)';
+    const hook = key ? this.hooks.recognize.get(key) : undefined;
+    const convert = key ? this.hooks.convert.get(key) : undefined;
+    const claim = hook?.isUsed() && convert?.isUsed() ? hook.call(config, context) : undefined;
+    if (!key || !claim) {
+      const found = key ? `architecture ${key}` : 'a config.json without "architectures" or "model_type"';
+      throw new ModelImportError('UNSUPPORTED_ARCHITECTURE', `Unsupported model: found ${found}. Supported architectures: ${list}.`, {
+        hint: 'Install and list an architecture plugin for it in model-import.config.ts, or import a supported model.',
+        details: { found: key ?? null, supported },
+      });
+    }
+    return claim;
+  }
+
+  async importModel(request: ImportRequest, io: KernelIo): Promise<ModelEntry> {
+    const options = request.options;
+    const context: StageContext = {
+      reporter: io.reporter,
+      prompter: io.prompter,
+      signal: io.signal ?? new AbortController().signal,
+      options,
+      env: io.env ?? process.env,
+      settings: io.settings ?? {},
+    };
+    const registry = new Registry(options.modelsDir);
+    if (options.name !== undefined) assertModelName(options.name);
+    await Staging.cleanAbandoned(options.modelsDir);
+    let replaceExisting = false;
+
+    const plan = await this.stage('resolve', context, async () => {
+      const resolved = await this.hooks.resolve.promise(request, context);
+      if (!resolved) {
+        throw new ModelImportError('NO_SOURCE', `No source plugin recognises ${JSON.stringify(request.spec)}.`, {
+          hint: 'Pass a Hugging Face repo id such as Qwen/Qwen2.5-0.5B, or enable a source plugin for this kind of input.',
+        });
+      }
+      const claim = this.claim(resolved.config, context);
+      for (const warning of claim.warnings) context.reporter.warn(warning, claim.adapter);
+      const { name, replace } = await this.chooseName(resolved.modelId, registry, context);
+      replaceExisting = replace;
+      const importPlan: ImportPlan = { ...resolved, claim, modelName: name };
+      return importPlan;
+    });
+    context.reporter.emit({
+      type: 'plan',
+      modelId: plan.modelId,
+      modelName: plan.modelName,
+      architecture: plan.claim.architecture,
+      files: plan.files.length,
+      totalBytes: plan.files.reduce((sum, f) => sum + f.size, 0),
+    });
+
+    await this.stage('authorize', context, async () => {
+      await this.hooks.authorize.promise(plan, context);
+      await this.acknowledgeLicense(plan, context);
+      const download = plan.files.reduce((sum, f) => sum + f.size, 0);
+      await assertDiskSpace(options.modelsDir, download, plan.claim.conversionScratchBytes(plan.files, options));
+    });
+
+    const staging = await Staging.begin(options.modelsDir, plan.modelName);
+    try {
+      const fetched = await this.stage('fetch', context, async () => {
+        const result = await this.hooks.fetch.promise(plan, {
+          ...context,
+          rawDir: staging.rawDir,
+          partialDir: staging.partialDir,
+        });
+        if (!result) {
+          throw new ModelImportError('INTERNAL', `No plugin fetches models resolved by ${plan.resolvedBy}.`, {
+            hint: 'The source plugin must tap the fetch hook; report this to its author.',
+          });
+        }
+        return result;
+      });
+
+      const converted = await this.stage('convert', context, async () => {
+        const hook = this.hooks.convert.get(plan.claim.architecture);
+        const result = hook ? await hook.promise({ plan, rawDir: staging.rawDir, outDir: staging.outDir }, context) : undefined;
+        if (!result) {
+          throw new ModelImportError('INTERNAL', `No plugin converted ${plan.claim.architecture}.`, {
+            hint: `The adapter ${plan.claim.adapter} must tap convert for it; report this to its author.`,
+          });
+        }
+        return result;
+      });
+
+      const known = await knownHashesByInode(staging.rawDir, fetched.files);
+      const inventory = await inventoryFolder(staging.outDir, known, context.signal);
+
+      const report = new ValidationReport();
+      if (options.skipValidation) {
+        context.reporter.emit({ type: 'stage', stage: 'validate', status: 'skipped', detail: '--skip-validation' });
+        context.reporter.warn('Validation skipped (--skip-validation): the model is registered unchecked, and its metadata says so.');
+      } else {
+        await this.stage('validate', context, async () => {
+          await this.hooks.validate.promise(
+            { modelDir: staging.outDir, mode: 'import', config: plan.config, claim: plan.claim, expectedFiles: inventory.files, options },
+            report,
+          );
+          context.reporter.emit({ type: 'validation', findings: report.findings });
+          assertPassed(report);
+        });
+      }
+
+      const entry: ModelEntry = {
+        model_name: plan.modelName,
+        model_id: plan.modelId,
+        source: plan.source,
+        architecture_type: plan.claim.architectureType,
+        created_at: new Date().toISOString(),
+        license: {
+          id: plan.license?.id ?? null,
+          name: plan.license?.name ?? null,
+          link: plan.license?.link ?? null,
+          acknowledged_at: plan.licenseAcknowledgedAt ?? null,
+        },
+        model_size: converted.parameterCount,
+        file_size: inventory.bytesOnDisk,
+        path: plan.modelName,
+        files: inventory.files,
+        provenance: {
+          revision: plan.revision ?? null,
+          commit: plan.commit ?? null,
+          architecture: plan.claim.architecture,
+          adapter: plan.claim.adapter,
+          source_files: fetched.files,
+        },
+        conversion: { dtype: converted.dtype, components: converted.components, details: converted.details },
+        validation: { skipped: options.skipValidation, findings: report.findings, figures: report.figures },
+      };
+
+      return await this.stage('register', context, async () => {
+        const final = await this.hooks.register.promise(entry, { ...context, plan });
+        context.signal.throwIfAborted();
+        return await this.commit(final, staging, registry, context, replaceExisting);
+      });
+    } finally {
+      await staging.remove();
+    }
+  }
+
+  /** Re-runs the validate stage on a registered model. */
+  async verifyModel(name: string, io: KernelIo & { options: ImportOptions }): Promise<{ entry: ModelEntry; report: ValidationReport }> {
+    const registry = new Registry(io.options.modelsDir);
+    const data = await registry.read();
+    const key = findName(name, Object.keys(data.models));
+    if (!key) throw modelNotFound(name, io.options.modelsDir);
+    const entry = data.models[key];
+    const modelDir = path.join(io.options.modelsDir, entry.path ?? key);
+    const config = JSON.parse(await fs.readFile(path.join(modelDir, 'config.json'), 'utf8')) as ModelConfig;
+    const claim = this.claim(config);
+    const report = new ValidationReport();
+    await this.hooks.validate.promise(
+      { modelDir, mode: 'verify', config, claim, expectedFiles: entry.files ?? [], options: io.options },
+      report,
+    );
+    return { entry, report };
+  }
+
+  private async stage<T>(stage: StageName, context: StageContext, work: () => Promise<T>): Promise<T> {
+    context.signal.throwIfAborted();
+    context.reporter.emit({ type: 'stage', stage, status: 'start' });
+    try {
+      const result = await work();
+      context.signal.throwIfAborted();
+      context.reporter.emit({ type: 'stage', stage, status: 'done' });
+      return result;
+    } catch (error) {
+      context.reporter.emit({ type: 'stage', stage, status: 'failed' });
+      if (context.signal.aborted || isAbortError(error)) throw interrupted(context.signal, error);
+      throw error;
+    }
+  }
+
+  /** The registry name, and whether it replaces an existing model (overwrite chosen). */
+  private async chooseName(modelId: string, registry: Registry, context: StageContext): Promise<{ name: string; replace: boolean }> {
+    const wanted = context.options.name ?? deriveModelName(modelId);
+    const taken = Object.keys((await registry.read()).models);
+    const existing = findName(wanted, taken);
+    if (!existing) return { name: wanted, replace: false };
+    const choice =
+      context.options.onDuplicate ??
+      (await context.prompter.choose({
+        message: `A model named "${existing}" is already registered. What now?`,
+        flag: '--on-duplicate overwrite|rename|cancel',
+        choices: [
+          { value: 'overwrite', label: 'Overwrite it (the old model is replaced only after the new one validated)' },
+          { value: 'rename', label: `Rename the new one (proposed: ${nextFreeName(wanted, taken)})` },
+          { value: 'cancel', label: 'Cancel' },
+        ],
+      }));
+    if (choice === 'cancel') {
+      throw new ModelImportError('CANCELLED', `Import cancelled: a model named "${existing}" already exists.`, {
+        hint: 'Pass --on-duplicate rename or overwrite, or choose a name with --name.',
+      });
+    }
+    if (choice === 'overwrite') {
+      context.reporter.info(`The model "${existing}" will be replaced once the new import has validated.`);
+      return { name: existing, replace: true };
+    }
+    const proposed = nextFreeName(wanted, taken);
+    if (context.options.onDuplicate || !context.prompter.interactive) return { name: proposed, replace: false };
+    const typed = await context.prompter.text({
+      message: 'New name',
+      flag: '--name',
+      default: proposed,
+      validate: (value) => {
+        try {
+          assertModelName(value);
+        } catch (error) {
+          return (error as Error).message;
+        }
+        return findName(value, taken) ? `"${value}" is taken too` : true;
+      },
+    });
+    return { name: assertModelName(typed), replace: false };
+  }
+
+  private async acknowledgeLicense(plan: ImportPlan, context: StageContext): Promise<void> {
+    const license = plan.license;
+    context.reporter.emit({
+      type: 'license',
+      modelId: plan.modelId,
+      id: license?.id,
+      name: license?.name,
+      link: license?.link,
+      excerpt: license?.excerpt,
+    });
+    const { yes, acceptLicense } = context.options;
+    const described = license?.name ?? license?.id ?? 'unknown license';
+    const accepted =
+      yes ||
+      acceptLicense ||
+      (await context.prompter.confirm({
+        message: `Do you accept the terms of the license (${described}) of ${plan.modelId}?`,
+        flag: '--accept-license (or --yes)',
+        default: false,
+      }));
+    if (!accepted) {
+      throw new ModelImportError('LICENSE_DECLINED', `License of ${plan.modelId} (${described}) not accepted; nothing was downloaded.`, {
+        hint: 'Read the license, then run again and accept it (or pass --accept-license).',
+      });
+    }
+    plan.licenseAcknowledgedAt = new Date().toISOString();
+  }
+
+  /** The one place a model becomes visible: under the registry lock, one rename, then the registry entry. */
+  private async commit(entry: ModelEntry, staging: Staging, registry: Registry, context: StageContext, replace: boolean): Promise<ModelEntry> {
+    return registry.update(async (data) => {
+      const taken = Object.keys(data.models);
+      let name = entry.model_name;
+      const clash = findName(name, taken);
+      if (clash && !replace) {
+        // Another import registered the name while this one ran.
+        if (context.options.onDuplicate === 'cancel') {
+          throw new ModelImportError('CANCELLED', `A model named "${clash}" was registered while this import ran.`, {
+            hint: 'Run again with --on-duplicate overwrite or rename, or choose a name with --name.',
+          });
+        }
+        name = nextFreeName(name, taken);
+        context.reporter.warn(`The name "${clash}" was taken while importing; registered as "${name}".`);
+      }
+      const final: ModelEntry = { ...entry, model_name: name, path: name };
+      await writeMetadata(staging.outDir, final);
+      const target = path.join(registry.modelsDir, name);
+      const existingFolder = await fs.stat(target).catch(() => undefined);
+      if (existingFolder) {
+        if (!(clash && replace)) {
+          throw new ModelImportError('REGISTRY_CORRUPT', `The folder ${target} exists but is not in the registry.`, {
+            hint: 'Move it aside or remove it, then run the import again.',
+          });
+        }
+        await fs.rename(target, staging.trashPath(name));
+      }
+      await fs.rename(staging.outDir, target);
+      if (clash && replace && clash !== name) delete data.models[clash];
+      data.models[name] = final;
+      return final;
+    });
+  }
+
+  private wrapErrors(hook: InterceptableHook, hookName: string): void {
+    hook.intercept({
+      register: (tap) => {
+        const fn = tap.fn as (...args: unknown[]) => unknown;
+        const plugin = tap.name;
+        if (tap.type === 'promise') {
+          tap.fn = (...args: unknown[]) => {
+            try {
+              return Promise.resolve(fn(...args)).catch((error: unknown) => {
+                throw passThroughAbort(error, plugin, hookName);
+              });
+            } catch (error) {
+              throw passThroughAbort(error, plugin, hookName);
+            }
+          };
+        } else if (tap.type === 'sync') {
+          tap.fn = (...args: unknown[]) => {
+            try {
+              return fn(...args);
+            } catch (error) {
+              throw passThroughAbort(error, plugin, hookName);
+            }
+          };
+        } else {
+          tap.fn = (...args: unknown[]) => {
+            const callback = args.pop() as (error?: unknown, result?: unknown) => void;
+            fn(...args, (error: unknown, result: unknown) =>
+              error ? callback(passThroughAbort(error, plugin, hookName)) : callback(null, result),
+            );
+          };
+        }
+        return tap;
+      },
+    });
+  }
+}
+
+function passThroughAbort(error: unknown, plugin: string, hook: string): unknown {
+  return isAbortError(error) ? error : wrapPluginError(error, plugin, hook);
+}
+
+function interrupted(signal: AbortSignal, cause: unknown): ModelImportError {
+  if (isModelImportError(cause) && (cause.code === 'INTERRUPTED' || cause.code === 'TERMINATED')) return cause;
+  const reason = signal.reason as { code?: string } | undefined;
+  const code = reason?.code === 'TERMINATED' ? 'TERMINATED' : 'INTERRUPTED';
+  return new ModelImportError(code, code === 'TERMINATED' ? 'Import terminated; nothing was registered.' : 'Import interrupted; nothing was registered.', {
+    hint: 'Run the same command again: verified downloaded bytes are kept and the download resumes.',
+    cause,
+  });
+}
+
+export function modelNotFound(name: string, modelsDir: string): ModelImportError {
+  return new ModelImportError('MODEL_NOT_FOUND', `No model named "${name}" in ${path.join(modelsDir, 'registry.json')}.`, {
+    hint: 'Run `model-import list` to see the registered models.',
+  });
+}
+
+function assertPassed(report: ValidationReport): void {
+  if (report.passed) return;
+  const lines = report.failures.map((f) => `${f.check}: ${f.message ?? 'failed'}`);
+  throw new ModelImportError('VALIDATION_FAILED', `Validation failed, nothing registered: ${lines.join('; ')}.`, {
+    hint: 'See the validation table above; run again with --debug for details, or report the model to the adapter author.',
+    details: { findings: report.findings },
+  });
+}
+
+export { METADATA_FILE };
