@@ -1,0 +1,33 @@
+/**
+ * Qwen2MoeForCausalLM (model_type "qwen2_moe": Qwen1.5-MoE, Qwen2-MoE): Qwen2 attention (q/k/v bias when
+ * qkv_bias) and sparse layers with routed experts plus a gated shared expert. reference §2.3.
+ */
+import type { FieldReader } from './config-fields.js';
+import type { MoeDims, QwenDims } from './qwen-dims.js';
+import { LIMITS, Qwen2Family } from './qwen2-family.js';
+import { moeLayerGroups, readMoeDims } from './moe-layers.js';
+import type { TensorGroup } from '../inventory/tensor-spec.js';
+
+export class Qwen2MoeFamily extends Qwen2Family {
+  override readonly architecture: string = 'Qwen2MoeForCausalLM';
+  override readonly modelType: string = 'qwen2_moe';
+  override readonly members: string = 'Qwen1.5-MoE, Qwen2-MoE';
+  override readonly hasOnnxGraph: boolean = false;
+
+  protected override readAttention(r: FieldReader): Pick<QwenDims, 'qkvBias' | 'oBias' | 'qkNorm'> {
+    return { qkvBias: r.optionalBool('qkv_bias', true), oBias: false, qkNorm: false };
+  }
+
+  /** Only dense layers use intermediate_size; checked against the layer plan in readMoeDims. */
+  protected override readIntermediate(r: FieldReader): number {
+    return r.optionalInt('intermediate_size', LIMITS.intermediate, 0);
+  }
+
+  protected override readMoe(r: FieldReader, dims: QwenDims): MoeDims {
+    return readMoeDims(r, dims, { architecture: this.architecture, supported: this.supported, sharedExpert: true });
+  }
+
+  protected override mlpGroups(layer: number, p: string, d: QwenDims): TensorGroup[] {
+    return moeLayerGroups(layer, p, d, true);
+  }
+}

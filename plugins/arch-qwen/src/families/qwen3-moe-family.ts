@@ -1,0 +1,26 @@
+/** Qwen3MoeForCausalLM (model_type "qwen3_moe"): Qwen3 attention and routed experts without a shared expert. */
+import type { FieldReader } from './config-fields.js';
+import type { MoeDims, QwenDims } from './qwen-dims.js';
+import { LIMITS } from './qwen2-family.js';
+import { Qwen3Family } from './qwen3-family.js';
+import { moeLayerGroups, readMoeDims } from './moe-layers.js';
+import type { TensorGroup } from '../inventory/tensor-spec.js';
+
+export class Qwen3MoeFamily extends Qwen3Family {
+  override readonly architecture: string = 'Qwen3MoeForCausalLM';
+  override readonly modelType: string = 'qwen3_moe';
+  override readonly members: string = 'Qwen3-MoE';
+  override readonly hasOnnxGraph: boolean = false;
+
+  protected override readIntermediate(r: FieldReader): number {
+    return r.optionalInt('intermediate_size', LIMITS.intermediate, 0);
+  }
+
+  protected override readMoe(r: FieldReader, dims: QwenDims): MoeDims {
+    return readMoeDims(r, dims, { architecture: this.architecture, supported: this.supported, sharedExpert: false });
+  }
+
+  protected override mlpGroups(layer: number, p: string, d: QwenDims): TensorGroup[] {
+    return moeLayerGroups(layer, p, d, false);
+  }
+}
