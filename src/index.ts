@@ -15,3 +15,5 @@ export { isPlugin } from './kernel/plugin.js';
 export type { ModelImportPlugin, PluginHost, PluginKind } from './kernel/plugin.js';
 export { checkRelativePath, safeJoin } from './util/safe-path.js';
 export { sha256File } from './util/hash-file.js';
+export { defineConfig } from './config/define-config.js';
+export type { ModelImportConfig, PluginEntry } from './config/define-config.js';

@@ -48,8 +48,13 @@ async function importModule(file: string): Promise<unknown> {
 async function loadOne(spec: string, options: unknown, baseDir: string): Promise<ResolvedPlugin> {
   const builtin = BUILTIN_PLUGINS[spec];
   if (builtin) {
-    const factory = await builtin();
-    return { plugin: factory(options), origin: 'built-in' };
+    let factory;
+    try {
+      factory = await builtin();
+    } catch (error) {
+      throw loadFailed(spec, `the built-in plugin failed to load: ${(error as Error).message.split('\n')[0]}`, error);
+    }
+    return { plugin: pluginFrom(spec, factory, options), origin: 'built-in' };
   }
   const isPath = spec.startsWith('.') || path.isAbsolute(spec);
   let file: string;

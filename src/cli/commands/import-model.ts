@@ -1,0 +1,87 @@
+/**
+ * `model-import import-model <repo_id>`: runs the pipeline with the terminal (or JSON) renderer, turns
+ * Ctrl-C / SIGTERM into a clean abort (staging removed, exit 130 / 143), prints how to use the model.
+ */
+import { ModelImportError } from '../../kernel/errors.js';
+import { removeOpenStagingSync } from '../../kernel/staging.js';
+import type { DuplicateChoice, ImportOptions, TargetDtype } from '../../kernel/types.js';
+import { attachJsonRenderer } from '../render/json-renderer.js';
+import { attachTerminalRenderer } from '../render/terminal-renderer.js';
+import { formatBytes, formatCount } from '../render/format.js';
+import { loadSession, type GlobalArgs } from '../setup.js';
+import { printJson, reportError } from '../output.js';
+import { parseSize } from '../parse-size.js';
+
+export interface ImportArgs extends GlobalArgs {
+  repoId: string;
+  name?: string;
+  revision?: string;
+  token?: string;
+  yes?: boolean;
+  acceptLicense?: boolean;
+  onDuplicate?: DuplicateChoice;
+  skipValidation?: boolean;
+  dtype?: TargetDtype;
+  maxShardSize?: string;
+  maxMemory?: string;
+}
+
+export async function importModelCommand(args: ImportArgs): Promise<number> {
+  const secrets = [args.token, process.env.HF_TOKEN, process.env.HUGGING_FACE_HUB_TOKEN];
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      // A second Ctrl-C: stop waiting for plugins to wind down, but still leave no half model behind.
+      removeOpenStagingSync();
+      process.exit(signal === 'SIGTERM' ? 143 : 130);
+    }
+    const code = signal === 'SIGTERM' ? 'TERMINATED' : 'INTERRUPTED';
+    controller.abort(
+      new ModelImportError(code, `Import ${code === 'TERMINATED' ? 'terminated' : 'interrupted'}; nothing was registered.`, {
+        hint: 'Run the same command again: verified downloaded bytes are kept and the download resumes.',
+      }),
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let detach = () => {};
+  try {
+    const session = await loadSession(args);
+    detach = args.json ? attachJsonRenderer(session.reporter) : attachTerminalRenderer(session.reporter);
+    const options: ImportOptions = {
+      modelsDir: session.modelsDir,
+      name: args.name,
+      revision: args.revision,
+      token: args.token,
+      yes: Boolean(args.yes),
+      acceptLicense: Boolean(args.acceptLicense),
+      onDuplicate: args.onDuplicate,
+      skipValidation: Boolean(args.skipValidation),
+      dtype: args.dtype,
+      maxShardSize: args.maxShardSize ? parseSize(args.maxShardSize, '--max-shard-size') : undefined,
+      maxMemory: args.maxMemory ? parseSize(args.maxMemory, '--max-memory') : undefined,
+    };
+    const entry = await session.kernel.importModel(
+      { spec: args.repoId, options },
+      { reporter: session.reporter, prompter: session.prompter, signal: controller.signal, settings: session.settings },
+    );
+    detach();
+    if (args.json) {
+      printJson({ ok: true, model: entry });
+    } else {
+      process.stdout.write(
+        `Imported ${entry.model_id} as "${entry.model_name}" (${formatCount(entry.model_size)} parameters, ${formatBytes(entry.file_size)}) in ${session.modelsDir}/${entry.path}\n` +
+          `Refer to it in a training or inference config as:  model: ${entry.model_name}\n`,
+      );
+    }
+    return 0;
+  } catch (error) {
+    detach();
+    return reportError(error, { json: args.json, debug: args.debug, secrets });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The command line. Only yargs is loaded at start-up; each command imports its module (and the plugins,
+ * onnxruntime, the hub client) when it runs, so `model-import --help` answers fast.
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { EXIT, ModelImportError } from '../kernel/errors.js';
+import { reportError } from './output.js';
+
+const EXIT_CODES_EPILOGUE = `Exit codes: 0 ok, 1 internal error, 2 usage/config, 3 unsupported architecture, 4 authentication,
+5 not found, 6 license declined, 7 disk space, 8 network, 9 validation failed, 10 cancelled,
+11 bad input file, 12 registry/state problem, 130 interrupted (Ctrl-C), 143 terminated.`;
+
+export async function main(argv: string[] = hideBin(process.argv)): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const parser = yargs(argv)
+    .scriptName('model-import')
+    .usage('$0 <command> [options]\n\nImport pretrained models from the Hugging Face Hub into a local model registry.')
+    .option('models-dir', { type: 'string', describe: 'Models folder (default: ./models, or modelsDir of the config file)' })
+    .option('config', { type: 'string', describe: 'Config file (default: model-import.config.ts found from the working directory)' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print exactly one JSON document on stdout; progress goes to stderr as JSON lines' })
+    .option('debug', { type: 'boolean', default: false, describe: 'Show stack traces of errors' })
+    .command(
+      'import-model <repo_id>',
+      'Download, convert, validate and register a model',
+      (y) =>
+        y
+          .positional('repo_id', { type: 'string', demandOption: true, describe: 'Hugging Face repo id, e.g. Qwen/Qwen2.5-0.5B' })
+          .option('name', { type: 'string', describe: 'Registry name (default: derived from the repo id, e.g. qwen2.5-0.5b)' })
+          .option('revision', { type: 'string', describe: 'Branch, tag or commit (default: main)' })
+          .option('token', { type: 'string', describe: 'Hugging Face token (else HF_TOKEN, the HF token file, or a prompt)' })
+          .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Answer yes to every confirmation (license included)' })
+          .option('accept-license', { type: 'boolean', default: false, describe: "Accept the model's license without asking" })
+          .option('on-duplicate', { choices: ['overwrite', 'rename', 'cancel'] as const, describe: 'What to do when the name is taken' })
+          .option('skip-validation', { type: 'boolean', default: false, describe: 'Register without the validation stage (recorded in metadata)' })
+          .option('dtype', { choices: ['bf16', 'f16', 'f32'] as const, describe: 'Convert the weights to this dtype (default: keep)' })
+          .option('max-shard-size', { type: 'string', describe: 'Reshard the weights, e.g. 2GB' })
+          .option('max-memory', { type: 'string', describe: 'Memory budget for validation, e.g. 4GB (default: half the RAM)' }),
+      async (args) => {
+        const { importModelCommand } = await import('./commands/import-model.js');
+        exitCode = await importModelCommand({ ...args, repoId: args.repo_id as string, modelsDir: args.modelsDir as string | undefined });
+      },
+    )
+    .command('list', 'List the registered models', {}, async (args) => {
+      const { listCommand } = await import('./commands/list.js');
+      exitCode = await listCommand(args as never);
+    })
+    .command(
+      'show <name>',
+      "Show a model's metadata",
+      (y) => y.positional('name', { type: 'string', demandOption: true }),
+      async (args) => {
+        const { showCommand } = await import('./commands/show.js');
+        exitCode = await showCommand(args as never);
+      },
+    )
+    .command(
+      'remove <name>',
+      'Remove a model and its registry entry',
+      (y) => y.positional('name', { type: 'string', demandOption: true }).option('yes', { alias: 'y', type: 'boolean', default: false }),
+      async (args) => {
+        const { removeCommand } = await import('./commands/remove.js');
+        exitCode = await removeCommand(args as never);
+      },
+    )
+    .command(
+      'verify <name>',
+      'Re-check an imported model: file hashes, load, forward pass',
+      (y) => y.positional('name', { type: 'string', demandOption: true }).option('max-memory', { type: 'string' }),
+      async (args) => {
+        const { verifyCommand } = await import('./commands/verify.js');
+        exitCode = await verifyCommand(args as never);
+      },
+    )
+    .command('plugins', 'List the loaded plugins and what they claim', {}, async (args) => {
+      const { pluginsCommand } = await import('./commands/plugins.js');
+      exitCode = await pluginsCommand(args as never);
+    })
+    .demandCommand(1, 'Name a command, e.g. model-import import-model Qwen/Qwen2.5-0.5B')
+    .strict()
+    .epilogue(EXIT_CODES_EPILOGUE)
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((message, error) => {
+      throw error ?? new ModelImportError('USAGE', message, { hint: 'Run model-import --help for the commands and flags.' });
+    });
+  try {
+    await parser.parseAsync();
+  } catch (error) {
+    return reportError(error, { json: argv.includes('--json'), debug: argv.includes('--debug') });
+  }
+  return exitCode;
+}

@@ -1,0 +1,203 @@
+/**
+ * The human view of an import on stderr: stage lines, the license, progress bars with percentage, speed,
+ * ETA and total size (one overall bar per group plus one bar per running task), per-component conversion
+ * status with warnings, and the validation table. Without a terminal it prints plain lines instead of bars.
+ */
+import cliProgress from 'cli-progress';
+import type { Reporter, ReporterEvent } from '../../kernel/reporter.js';
+import type { Finding } from '../../kernel/types.js';
+import { formatBytes, formatDuration, table } from './format.js';
+import { Speedometer } from './speedometer.js';
+
+interface Task {
+  label: string;
+  total: number;
+  done: number;
+  group?: string;
+  bar?: cliProgress.SingleBar;
+}
+
+interface Group {
+  total: number;
+  done: number;
+  speed: Speedometer;
+  bar?: cliProgress.SingleBar;
+  lastLine: number;
+  lastPercent: number;
+}
+
+const STAGE_TITLES: Record<string, string> = {
+  resolve: 'Resolving',
+  authorize: 'Checking access, license and disk space',
+  fetch: 'Downloading',
+  convert: 'Converting',
+  validate: 'Validating',
+  register: 'Registering',
+};
+
+const SYMBOL = { ok: '✔', warning: '⚠', missing: '⚠', failed: '✖', pass: '✔', fail: '✖', warn: '⚠', skip: '-' } as const;
+
+export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteStream = process.stderr): () => void {
+  const fancy = Boolean(stream.isTTY) && process.env.TERM !== 'dumb';
+  const tasks = new Map<string, Task>();
+  const groups = new Map<string, Group>();
+  let multibar: cliProgress.MultiBar | undefined;
+
+  const write = (line: string) => {
+    if (multibar) multibar.log(`${line}\n`);
+    else stream.write(`${line}\n`);
+  };
+
+  const ensureMultibar = () => {
+    multibar ??= new cliProgress.MultiBar(
+      {
+        stream,
+        clearOnComplete: true,
+        hideCursor: true,
+        autopadding: true,
+        fps: 8,
+        barsize: 24,
+        format: ' {label} |{bar}| {percentage}% | {doneText}/{totalText} | {speedText} | ETA {etaText}',
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    return multibar;
+  };
+
+  const stopBars = () => {
+    multibar?.stop();
+    multibar = undefined;
+    for (const group of groups.values()) group.bar = undefined;
+    for (const task of tasks.values()) task.bar = undefined;
+  };
+
+  const payload = (label: string, done: number, total: number, speed?: Speedometer) => ({
+    label: label.length > 28 ? `…${label.slice(-27)}` : label.padEnd(28),
+    doneText: formatBytes(done),
+    totalText: formatBytes(total),
+    speedText: speed ? `${formatBytes(speed.bytesPerSecond())}/s` : '',
+    etaText: speed ? formatDuration(speed.etaSeconds(done, total)) : '--',
+  });
+
+  const groupOf = (name: string) => {
+    let group = groups.get(name);
+    if (!group) {
+      group = { total: 0, done: 0, speed: new Speedometer(), lastLine: 0, lastPercent: -1 };
+      groups.set(name, group);
+    }
+    return group;
+  };
+
+  const updateGroup = (name: string) => {
+    const group = groupOf(name);
+    group.speed.sample(group.done);
+    const total = Math.max(group.total, 1);
+    if (fancy) {
+      if (!group.bar) group.bar = ensureMultibar().create(total, group.done, payload(`${name} (total)`, group.done, group.total, group.speed));
+      group.bar.setTotal(total);
+      group.bar.update(group.done, payload(`${name} (total)`, group.done, group.total, group.speed));
+      return;
+    }
+    const percent = Math.floor((group.done / total) * 100);
+    const now = Date.now();
+    if (percent >= group.lastPercent + 10 || (now - group.lastLine > 5_000 && percent !== group.lastPercent) || group.done >= group.total) {
+      if (percent === group.lastPercent && group.done < group.total) return;
+      group.lastPercent = percent;
+      group.lastLine = now;
+      stream.write(
+        `  ${name}: ${percent}% of ${formatBytes(group.total)} (${formatBytes(group.done)}), ${formatBytes(group.speed.bytesPerSecond())}/s, ETA ${formatDuration(group.speed.etaSeconds(group.done, group.total))}\n`,
+      );
+    }
+  };
+
+  const onEvent = (event: ReporterEvent) => {
+    switch (event.type) {
+      case 'stage':
+        if (event.status === 'start') write(`${STAGE_TITLES[event.stage] ?? event.stage}...`);
+        else if (event.status === 'skipped') write(`${STAGE_TITLES[event.stage] ?? event.stage}: skipped (${event.detail ?? ''})`);
+        else if (event.status === 'failed') {
+          stopBars();
+          write(`${SYMBOL.failed} ${event.stage} failed`);
+        } else if (event.stage === 'fetch') {
+          stopBars();
+        }
+        break;
+      case 'plan':
+        write(`  ${event.modelId} -> "${event.modelName}" (${event.architecture}), ${event.files} files, ${formatBytes(event.totalBytes)} to download`);
+        break;
+      case 'license': {
+        const name = event.name ?? event.id ?? 'not declared';
+        write(`  License of ${event.modelId}: ${name}${event.id && event.name && event.id !== event.name ? ` (${event.id})` : ''}`);
+        if (event.link) write(`  Terms: ${event.link}`);
+        if (event.excerpt) {
+          for (const line of event.excerpt.split('\n').slice(0, 25)) write(`    | ${line}`);
+        }
+        break;
+      }
+      case 'message':
+        write(`${event.level === 'warn' ? `${SYMBOL.warning} warning` : '  info'}: ${event.text}`);
+        break;
+      case 'task-start': {
+        const task: Task = { label: event.label, total: event.total, done: 0, group: event.group };
+        tasks.set(event.id, task);
+        if (event.group) {
+          groupOf(event.group).total += event.total;
+          updateGroup(event.group);
+        }
+        if (fancy) task.bar = ensureMultibar().create(Math.max(event.total, 1), 0, payload(event.label, 0, event.total));
+        break;
+      }
+      case 'task-progress': {
+        const task = tasks.get(event.id);
+        if (!task) break;
+        const delta = event.done - task.done;
+        task.done = event.done;
+        task.bar?.update(Math.min(event.done, Math.max(task.total, 1)), payload(task.label, event.done, task.total));
+        if (task.group) {
+          groupOf(task.group).done += delta;
+          updateGroup(task.group);
+        }
+        break;
+      }
+      case 'task-end': {
+        const task = tasks.get(event.id);
+        if (!task) break;
+        if (task.bar) {
+          multibar?.remove(task.bar);
+          task.bar = undefined;
+        }
+        if (!fancy && event.status === 'failed') write(`  ${task.label}: failed`);
+        tasks.delete(event.id);
+        break;
+      }
+      case 'component': {
+        const r = event.report;
+        write(`  ${SYMBOL[r.status] ?? '-'} ${r.component}: ${r.detail}`);
+        for (const warning of r.warnings) write(`      ${SYMBOL.warning} ${warning}`);
+        break;
+      }
+      case 'validation':
+        write(renderFindings(event.findings));
+        break;
+    }
+  };
+
+  const unsubscribe = reporter.subscribe(onEvent);
+  return () => {
+    unsubscribe();
+    stopBars();
+  };
+}
+
+export function renderFindings(findings: Finding[]): string {
+  const rows = findings.map((f) => [
+    `${SYMBOL[f.status]} ${f.status}`,
+    f.check,
+    f.figure ?? '',
+    f.status === 'pass' ? '' : (f.message ?? ''),
+  ]);
+  return table(['result', 'check', 'figure', 'details'], rows)
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+}

@@ -1,0 +1,39 @@
+/**
+ * Questions on a terminal, with @inquirer/prompts, drawn on stderr so that stdout stays clean for --json.
+ * Used only when stdin is a terminal; otherwise the kernel's NonInteractivePrompter names the flag to pass.
+ */
+import { ModelImportError } from '../kernel/errors.js';
+import type { Choice, Prompter } from '../kernel/prompter.js';
+
+const io = () => ({ input: process.stdin, output: process.stderr });
+
+function cancelled(error: unknown): never {
+  if ((error as Error)?.name === 'ExitPromptError' || (error as Error)?.name === 'AbortPromptError') {
+    throw new ModelImportError('INTERRUPTED', 'Import interrupted at a prompt; nothing was registered.', { cause: error });
+  }
+  throw error;
+}
+
+export class TtyPrompter implements Prompter {
+  readonly interactive = true;
+
+  async confirm(question: { message: string; default?: boolean }): Promise<boolean> {
+    const { confirm } = await import('@inquirer/prompts');
+    return confirm({ message: question.message, default: question.default ?? false }, io()).catch(cancelled);
+  }
+
+  async secret(question: { message: string }): Promise<string> {
+    const { password } = await import('@inquirer/prompts');
+    return password({ message: question.message, mask: '*' }, io()).catch(cancelled);
+  }
+
+  async choose<T extends string>(question: { message: string; choices: Choice<T>[] }): Promise<T> {
+    const { select } = await import('@inquirer/prompts');
+    return select<T>({ message: question.message, choices: question.choices.map((c) => ({ value: c.value, name: c.label })) }, io()).catch(cancelled);
+  }
+
+  async text(question: { message: string; default?: string; validate?: (value: string) => string | true }): Promise<string> {
+    const { input } = await import('@inquirer/prompts');
+    return input({ message: question.message, default: question.default, validate: question.validate }, io()).catch(cancelled);
+  }
+}
