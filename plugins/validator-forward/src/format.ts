@@ -1,0 +1,33 @@
+/**
+ * Short figures for the results table: a table cell holds "max |Δ| 3.2e-6", not a paragraph.
+ */
+
+/** 1536 -> "1.5 KB", 1_073_741_824 -> "1.0 GB" (binary units, one decimal). */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** Differences and tolerances: 0 -> "0", 3.2e-2 -> "3.2e-2". */
+export function formatDelta(value: number): string {
+  if (value === 0) return '0';
+  if (!Number.isFinite(value)) return String(value);
+  const [mantissa, exponent] = value.toExponential(1).split('e');
+  return `${mantissa}e${Number(exponent)}`;
+}
+
+/** Milliseconds -> "420 ms" / "2.31 s". */
+export function formatMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
+}
+
+/** Integer with thousands separators, locale-independent: 1234567 -> "1,234,567". */
+export function formatCount(value: number): string {
+  return String(value).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
