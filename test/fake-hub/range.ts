@@ -22,8 +22,8 @@ export function parseRange(header: string | undefined, size: number): RangeResul
     return { kind: 'partial', start: Math.max(0, size - n), end: size - 1 };
   }
   const start = Number(m[1]);
-  const end = m[2] === '' ? size - 1 : Number(m[2]);
-  if (end < start) return { kind: 'full' };
+  if (m[2] !== '' && Number(m[2]) < start) return { kind: 'full' }; // invalid: ignored
   if (start >= size) return { kind: 'unsatisfiable' };
+  const end = m[2] === '' ? size - 1 : Number(m[2]);
   return { kind: 'partial', start, end: Math.min(end, size - 1) };
 }
