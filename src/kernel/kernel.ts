@@ -139,6 +139,7 @@ export class Kernel implements PluginHost {
     };
     const registry = new Registry(options.modelsDir);
     if (options.name !== undefined) assertModelName(options.name);
+    await registry.read(); // a corrupted registry stops the import before any request
     await Staging.cleanAbandoned(options.modelsDir);
     let replaceExisting = false;
 
