@@ -21,6 +21,7 @@ export async function checkFiles(
   signal?: AbortSignal,
 ): Promise<FileCheckOutcome> {
   const bad = new Set<string>();
+  const inodes = new Map<string, string>(); // path -> dev:ino, so hard links (onnx/ -> root) are hashed once
   let totalBytes = 0;
   const failFile = (file: string, message: string, extra: Record<string, unknown> = {}) => {
     bad.add(file);
@@ -45,6 +46,7 @@ export async function checkFiles(
       failFile(expected.path, `${expected.path} is not a regular file`);
       continue;
     }
+    inodes.set(expected.path, `${info.dev}:${info.ino}`);
     if (info.size !== expected.size) {
       const how = info.size < expected.size ? `truncated by ${formatCount(expected.size - info.size)} bytes` : `${formatCount(info.size - expected.size)} bytes too long`;
       failFile(expected.path, `${expected.path} is ${formatCount(info.size)} bytes, expected ${formatCount(expected.size)} (${how})`, {
@@ -61,9 +63,15 @@ export async function checkFiles(
   const started = performance.now();
   let hashed = 0;
   let hashFailures = 0;
+  const hashes = new Map<string, string>();
   for (const expected of subject.expectedFiles) {
     if (bad.has(expected.path)) continue; // a missing or truncated file has already failed
-    const actual = await sha256File(safeJoin(subject.modelDir, expected.path), signal);
+    const inode = inodes.get(expected.path)!;
+    let actual = hashes.get(inode);
+    if (actual === undefined) {
+      actual = await sha256File(safeJoin(subject.modelDir, expected.path), signal);
+      hashes.set(inode, actual);
+    }
     hashed++;
     if (actual !== expected.sha256) {
       hashFailures++;
