@@ -210,7 +210,16 @@ export class Kernel implements PluginHost {
       } else {
         await this.stage('validate', context, async () => {
           await this.hooks.validate.promise(
-            { modelDir: staging.outDir, mode: 'import', config: plan.config, claim: plan.claim, expectedFiles: inventory.files, options },
+            {
+              modelDir: staging.outDir,
+              mode: 'import',
+              config: plan.config,
+              claim: plan.claim,
+              expectedFiles: inventory.files,
+              options,
+              reporter: context.reporter,
+              signal: context.signal,
+            },
             report,
           );
           context.reporter.emit({ type: 'validation', findings: report.findings });
@@ -267,7 +276,7 @@ export class Kernel implements PluginHost {
     const claim = this.claim(config);
     const report = new ValidationReport();
     await this.hooks.validate.promise(
-      { modelDir, mode: 'verify', config, claim, expectedFiles: entry.files ?? [], options: io.options },
+      { modelDir, mode: 'verify', config, claim, expectedFiles: entry.files ?? [], options: io.options, reporter: io.reporter, signal: io.signal },
       report,
     );
     return { entry, report };

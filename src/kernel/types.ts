@@ -233,6 +233,9 @@ export interface ValidationSubject {
    */
   expectedFiles: FetchedFile[];
   options: ImportOptions;
+  /** For status lines and progress of long checks (never the terminal directly). */
+  reporter?: Reporter;
+  signal?: AbortSignal;
 }
 
 /** An entry of registry.json and the body of metadata.json (without its comments). */
