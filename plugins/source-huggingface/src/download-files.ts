@@ -1,0 +1,366 @@
+/**
+ * fetch: every planned file into rawDir, verified. Files and the ranges of large files share one pool of
+ * connections; bytes go straight to their offset in a resumable partial file (bounded memory whatever the size),
+ * are hashed in order as they land, and the file is renamed into rawDir only once its hash matches the hub's.
+ */
+import { copyFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  ModelImportError,
+  safeJoin,
+  type FetchContext,
+  type FetchResult,
+  type ImportPlan,
+  type TaskHandle,
+} from '../../../src/index.js';
+import { resolveUrl, type RepoRef } from './hub-access.js';
+import { hubError } from './hub-errors.js';
+import type { EffectiveSettings } from './options.js';
+import { OrderedHasher } from './ordered-hasher.js';
+import { PartialFile } from './partial-file.js';
+import { createAgents, destroyAgents, formatSeconds, HttpStatusError, rangeGet, type Agents } from './range-get.js';
+import { abortReason, asTransient, RetryTracker, sleep, type TransientError } from './retry-policy.js';
+import type { FoundToken } from './token-discovery.js';
+
+/** Bytes collected from the socket before one positional write. */
+const WRITE_BATCH = 1 << 20;
+
+interface Target {
+  /** Content hash, names the partial: sha256 (LFS) or git blob sha1. */
+  key: string;
+  size: number;
+  sha256?: string;
+  gitOid?: string;
+  /** Plan paths with this content (usually one); the first is downloaded, the others copied. */
+  paths: string[];
+  dests: string[];
+  url: string;
+}
+
+interface TargetState {
+  target: Target;
+  task: TaskHandle;
+  partial?: PartialFile;
+  hasher?: OrderedHasher;
+  outstanding: number;
+  restartedFresh: boolean;
+  downloaded: number;
+  sha256?: string;
+  finished: boolean;
+}
+
+interface Job {
+  state: TargetState;
+  start: number;
+  end: number;
+}
+
+export interface DownloadInput {
+  plan: ImportPlan;
+  ref: RepoRef;
+  commit: string;
+  token?: FoundToken;
+  context: FetchContext;
+  settings: EffectiveSettings;
+}
+
+export async function downloadFiles(input: DownloadInput): Promise<FetchResult> {
+  return new Downloader(input).run();
+}
+
+class Downloader {
+  private readonly internal = new AbortController();
+  private readonly signal: AbortSignal;
+  private readonly states: TargetState[] = [];
+  private readonly toPrepare: TargetState[] = [];
+  private readonly queue: Job[] = [];
+  private readonly finalizing = new Set<Promise<void>>();
+  private waiters: (() => void)[] = [];
+  private open = 0;
+  private error: unknown;
+  private bytesDownloaded = 0;
+  private agents: Agents | undefined;
+  private readonly authOrigin: string;
+
+  constructor(private readonly input: DownloadInput) {
+    this.signal = AbortSignal.any([input.context.signal, this.internal.signal]);
+    this.authOrigin = new URL(input.ref.endpoint).origin;
+  }
+
+  async run(): Promise<FetchResult> {
+    const { plan, context, settings } = this.input;
+    const targets = this.buildTargets(); // refuses unsafe paths before anything is written
+    await mkdir(context.rawDir, { recursive: true });
+    await mkdir(context.partialDir, { recursive: true });
+    for (const target of targets) {
+      const state: TargetState = {
+        target,
+        task: context.reporter.task(target.paths[0], target.size, 'download'),
+        outstanding: 0,
+        restartedFresh: false,
+        downloaded: 0,
+        finished: false,
+      };
+      this.states.push(state);
+      this.toPrepare.push(state);
+    }
+    this.open = this.states.length;
+    this.agents = createAgents(settings.connections);
+    try {
+      const workers = Array.from({ length: settings.connections }, () => this.worker());
+      await Promise.all(workers);
+      while (this.finalizing.size) await Promise.allSettled([...this.finalizing]);
+    } finally {
+      await this.cleanUp();
+    }
+    if (context.signal.aborted) throw abortReason(context.signal);
+    if (this.error !== undefined) throw this.error;
+    const byPath = new Map(this.states.flatMap((s) => s.target.paths.map((p) => [p, s] as const)));
+    return {
+      files: plan.files.map((f) => ({ path: f.path, size: f.size, sha256: byPath.get(f.path)!.sha256! })),
+      bytesDownloaded: this.bytesDownloaded,
+    };
+  }
+
+  private buildTargets(): Target[] {
+    const { plan, context, ref, commit } = this.input;
+    const byKey = new Map<string, Target>();
+    for (const file of plan.files) {
+      const dest = safeJoin(context.rawDir, file.path, `path of ${file.path}`);
+      const key = file.sha256 ?? file.gitOid;
+      if (!key || !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(key)) {
+        throw new ModelImportError('BAD_INPUT', `${file.path} has no usable hash in the plan, so it could not be verified.`, {
+          hint: 'The hub listing lacked a sha256 or git oid for it; report it to the repository owner.',
+        });
+      }
+      const known = byKey.get(key);
+      if (known) {
+        known.paths.push(file.path);
+        known.dests.push(dest);
+        continue;
+      }
+      byKey.set(key, {
+        key,
+        size: file.size,
+        ...(file.sha256 ? { sha256: file.sha256 } : { gitOid: file.gitOid }),
+        paths: [file.path],
+        dests: [dest],
+        url: resolveUrl(ref, commit, file.path),
+      });
+    }
+    return [...byKey.values()];
+  }
+
+  private fail(error: unknown): void {
+    if (this.error === undefined) this.error = error;
+    this.internal.abort();
+    this.wake();
+  }
+
+  private wake(): void {
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiting) resolve();
+  }
+
+  private async worker(): Promise<void> {
+    for (;;) {
+      const job = await this.next();
+      if (!job) return;
+      try {
+        await this.runJob(job);
+      } catch (error) {
+        this.fail(error);
+        return;
+      }
+      if (--job.state.outstanding === 0) this.track(this.finalize(job.state));
+    }
+  }
+
+  /** The next range to fetch; opens files lazily so only files in progress hold a descriptor. */
+  private async next(): Promise<Job | undefined> {
+    for (;;) {
+      if (this.error !== undefined || this.signal.aborted) return undefined;
+      const job = this.queue.shift();
+      if (job) return job;
+      const state = this.toPrepare.shift();
+      if (state) {
+        try {
+          await this.prepare(state);
+        } catch (error) {
+          this.fail(error);
+          return undefined;
+        }
+        continue;
+      }
+      if (this.open === 0) return undefined;
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  private track(promise: Promise<void>): void {
+    const tracked = promise.catch((error) => this.fail(error)).finally(() => this.finalizing.delete(tracked));
+    this.finalizing.add(tracked);
+  }
+
+  private async prepare(state: TargetState): Promise<void> {
+    const { target } = state;
+    const partial = await PartialFile.open(this.input.context.partialDir, target.key, target.size);
+    state.partial = partial;
+    state.hasher = new OrderedHasher(partial.fh, target.size, partial.done, target.sha256 === undefined);
+    state.hasher.kick(); // resumed bytes are re-hashed from disk while the rest downloads
+    if (partial.resumedBytes) state.task.set(partial.resumedBytes);
+    const chunk = this.input.settings.chunkSize;
+    const jobs: Job[] = [];
+    for (const [gapStart, gapEnd] of partial.done.missing(target.size)) {
+      for (let start = gapStart; start < gapEnd; start += chunk) jobs.push({ state, start, end: Math.min(gapEnd, start + chunk) });
+    }
+    state.outstanding = jobs.length;
+    if (jobs.length === 0) this.track(this.finalize(state));
+    else this.queue.push(...jobs);
+    this.wake();
+  }
+
+  private async runJob(job: Job): Promise<void> {
+    const { state, end } = job;
+    const { settings, token } = this.input;
+    const tracker = new RetryTracker(settings.retry);
+    let pos = job.start;
+    while (pos < end) {
+      if (this.signal.aborted) throw abortReason(this.signal);
+      const attemptStart = pos;
+      let batch: Buffer[] = [];
+      let batchLength = 0;
+      let writing: Promise<void> = Promise.resolve();
+      const take = () => {
+        const taken = { buffers: batch, at: pos };
+        pos += batchLength;
+        batch = [];
+        batchLength = 0;
+        return taken;
+      };
+      try {
+        const body = rangeGet({
+          url: state.target.url,
+          start: pos,
+          end,
+          size: state.target.size,
+          token: token?.token,
+          authOrigin: this.authOrigin,
+          signal: this.signal,
+          // While failing, a stall may not outlast the retry budget.
+          stallMs: Math.min(settings.stallTimeoutMs, Math.max(50, tracker.remainingMs())),
+          agents: this.agents!,
+          userAgent: settings.userAgent,
+        });
+        for await (const piece of body) {
+          batch.push(piece);
+          batchLength += piece.byteLength;
+          if (batchLength >= WRITE_BATCH) {
+            await writing; // one write in flight per connection: the socket keeps flowing while it lands
+            const { buffers, at } = take();
+            writing = this.write(state, buffers, at);
+          }
+        }
+        await writing;
+        if (batchLength) {
+          const { buffers, at } = take();
+          await this.write(state, buffers, at);
+        }
+      } catch (error) {
+        await writing; // a failed write is fatal and wins
+        if (this.signal.aborted) throw abortReason(this.signal);
+        if (batchLength) {
+          // What arrived before the cut is good data (the final hash vouches for it): keep it.
+          const { buffers, at } = take();
+          await this.write(state, buffers, at);
+        }
+        if (pos > attemptStart) tracker.progressed();
+        if (error instanceof HttpStatusError) throw hubError(error.failure, { ...this.input.ref, what: state.target.paths[0], token });
+        const transient = asTransient(error);
+        if (!transient) throw error;
+        const delay = tracker.failed(transient);
+        if (delay === undefined) throw this.gaveUp(state, transient, tracker);
+        await sleep(delay, this.signal);
+      }
+    }
+  }
+
+  private async write(state: TargetState, buffers: Buffer[], at: number): Promise<void> {
+    const length = await state.partial!.write(buffers, at);
+    state.hasher!.onWritten(at, buffers);
+    state.downloaded += length;
+    this.bytesDownloaded += length;
+    state.task.advance(length);
+  }
+
+  private async finalize(state: TargetState): Promise<void> {
+    const { target } = state;
+    const partial = state.partial!;
+    const digests = await state.hasher!.finish();
+    const expected = target.sha256 ?? target.gitOid!;
+    const actual = target.sha256 ? digests.sha256 : digests.gitSha1!;
+    if (actual !== expected) {
+      await partial.discard();
+      state.partial = undefined;
+      if (partial.resumedBytes > 0 && !state.restartedFresh) {
+        // Bytes from an earlier run may be what is wrong: fetch the file once more from scratch.
+        state.restartedFresh = true;
+        state.task.set(0);
+        this.input.context.reporter.warn(`${target.paths[0]}: the resumed download did not verify; downloading it again.`);
+        await this.prepare(state);
+        return;
+      }
+      throw new ModelImportError('HASH_MISMATCH', `${target.paths[0]} does not match the hash the hub lists for it (${target.sha256 ? 'sha256' : 'git blob sha1'}).`, {
+        hint: 'The downloaded bytes were deleted. Run again; if it persists, a proxy or mirror (HF_ENDPOINT) alters files, or the repository is inconsistent.',
+        details: { path: target.paths[0], expected, actual },
+      });
+    }
+    await partial.complete(target.dests[0]);
+    for (const dest of target.dests.slice(1)) {
+      await mkdir(path.dirname(dest), { recursive: true });
+      await copyFile(target.dests[0], dest);
+    }
+    state.sha256 = digests.sha256;
+    state.finished = true;
+    state.task.end(partial.resumedBytes > 0 ? 'resumed' : 'done');
+    this.open--;
+    this.wake();
+  }
+
+  private gaveUp(state: TargetState, transient: TransientError, tracker: RetryTracker): ModelImportError {
+    const partial = state.partial!;
+    const kept = partial.done.total();
+    return new ModelImportError(
+      'NETWORK',
+      `Downloading ${state.target.paths[0]} failed: ${transient.what}; gave up after ${tracker.attempts} attempts and ${formatSeconds(tracker.failingForMs())} without progress.`,
+      {
+        hint: `Run the same command again to resume: ${formatBytes(kept)} of ${state.target.paths[0]} is kept in ${partial.partPath}.`,
+        details: { path: state.target.paths[0], partialFile: partial.partPath, bytesKept: kept, size: state.target.size },
+        cause: transient,
+      },
+    );
+  }
+
+  /** Leaves every unfinished file resumable: read-backs stopped, done ranges recorded, descriptors closed. */
+  private async cleanUp(): Promise<void> {
+    for (const state of this.states) {
+      if (state.finished) continue;
+      await state.hasher?.settle().catch(() => undefined);
+      await state.partial?.close();
+      state.task.end('failed');
+    }
+    if (this.agents) destroyAgents(this.agents);
+  }
+}
+
+export function formatBytes(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} bytes` : `${v.toFixed(1)} ${units[i]}`;
+}

@@ -1,0 +1,153 @@
+/**
+ * A download in progress, kept between runs: `<key>.part` holds the bytes at their final offsets and `<key>.json`
+ * (written atomically) lists the ranges that are on disk. The key is the content hash, so a rerun of the same
+ * import (or another import of the same file) reuses them. Bytes are only trusted once the whole file hashes to
+ * the hub's hash.
+ */
+import { mkdir, open, readFile, rename, rm, stat, unlink, writeFile, copyFile, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { IntervalSet } from './interval-set.js';
+
+const SIDECAR_VERSION = 1;
+const SAVE_EVERY_MS = 1000;
+
+interface Sidecar {
+  version: number;
+  size: number;
+  done: [number, number][];
+}
+
+export class PartialFile {
+  /** Bytes found on disk from an earlier run when the file was opened. */
+  readonly resumedBytes: number;
+  private saveTimer: NodeJS.Timeout | undefined;
+  private saving: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    readonly partPath: string,
+    private readonly sidecarPath: string,
+    readonly size: number,
+    readonly fh: FileHandle,
+    readonly done: IntervalSet,
+  ) {
+    this.resumedBytes = done.total();
+  }
+
+  static async open(dir: string, key: string, size: number): Promise<PartialFile> {
+    await mkdir(dir, { recursive: true });
+    const partPath = path.join(dir, `${key}.part`);
+    const sidecarPath = path.join(dir, `${key}.json`);
+    const done = await readSidecar(sidecarPath, partPath, size);
+    if (done) return new PartialFile(partPath, sidecarPath, size, await open(partPath, 'r+'), done);
+    // No usable record: start over. Sized up front (sparse) so ranges can be written at their offsets.
+    await rm(sidecarPath, { force: true });
+    const fh = await open(partPath, 'w+');
+    await fh.truncate(size);
+    const fresh = new PartialFile(partPath, sidecarPath, size, fh, new IntervalSet());
+    await fresh.save();
+    return fresh;
+  }
+
+  /** Writes buffers at `position`, then records them as done. */
+  async write(buffers: Buffer[], position: number): Promise<number> {
+    let length = 0;
+    for (const b of buffers) length += b.byteLength;
+    let written = 0;
+    while (written < length) {
+      const rest = written === 0 ? buffers : sliceBuffers(buffers, written);
+      const { bytesWritten } = await this.fh.writev(rest, position + written);
+      if (bytesWritten <= 0) throw new Error(`short write to ${this.partPath}`);
+      written += bytesWritten;
+    }
+    this.done.add(position, position + length);
+    this.scheduleSave();
+    return length;
+  }
+
+  private scheduleSave(): void {
+    if (this.saveTimer || this.closed) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      void this.save().catch(() => undefined);
+    }, SAVE_EVERY_MS);
+    this.saveTimer.unref();
+  }
+
+  /** Records the done ranges: write to a temp file, then rename over the sidecar (never a torn record). */
+  save(): Promise<void> {
+    const body: Sidecar = { version: SIDECAR_VERSION, size: this.size, done: this.done.toJSON() };
+    const next = this.saving.then(async () => {
+      const tmp = `${this.sidecarPath}.${process.pid}.tmp`;
+      await writeFile(tmp, JSON.stringify(body));
+      await rename(tmp, this.sidecarPath);
+    });
+    this.saving = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Stops, keeping what is on disk resumable. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    await this.save().catch(() => undefined);
+    await this.fh.close().catch(() => undefined);
+  }
+
+  /** Moves the verified file to `dest` (same file system: a rename) and forgets the record. */
+  async complete(dest: string): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.saveTimer);
+    await this.saving;
+    await this.fh.close();
+    await mkdir(path.dirname(dest), { recursive: true });
+    try {
+      await rename(this.partPath, dest);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+      await copyFile(this.partPath, dest);
+      await unlink(this.partPath);
+    }
+    await rm(this.sidecarPath, { force: true });
+  }
+
+  /** Deletes the bytes and the record (they proved wrong). */
+  async discard(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.saveTimer);
+    await this.saving;
+    await this.fh.close().catch(() => undefined);
+    await rm(this.sidecarPath, { force: true });
+    await rm(this.partPath, { force: true });
+  }
+}
+
+async function readSidecar(sidecarPath: string, partPath: string, size: number): Promise<IntervalSet | undefined> {
+  try {
+    const parsed = JSON.parse(await readFile(sidecarPath, 'utf8')) as Sidecar;
+    if (parsed.version !== SIDECAR_VERSION || parsed.size !== size || !Array.isArray(parsed.done)) return undefined;
+    const ok = parsed.done.every(
+      (r) => Array.isArray(r) && r.length === 2 && Number.isSafeInteger(r[0]) && Number.isSafeInteger(r[1]) && 0 <= r[0] && r[0] < r[1] && r[1] <= size,
+    );
+    if (!ok) return undefined;
+    if ((await stat(partPath)).size !== size) return undefined;
+    return new IntervalSet(parsed.done);
+  } catch {
+    return undefined;
+  }
+}
+
+function sliceBuffers(buffers: Buffer[], skip: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const b of buffers) {
+    if (skip >= b.byteLength) {
+      skip -= b.byteLength;
+      continue;
+    }
+    out.push(skip ? b.subarray(skip) : b);
+    skip = 0;
+  }
+  return out;
+}
