@@ -17,6 +17,7 @@ function shipped(folder: string, factoryName: string): () => Promise<Factory> {
 }
 
 export const BUILTIN_PLUGINS: Readonly<Record<string, () => Promise<Factory>>> = Object.freeze({
+  'model-import/source-local': shipped('source-local', 'sourceLocal'),
   'model-import/source-huggingface': shipped('source-huggingface', 'sourceHuggingface'),
   'model-import/arch-qwen': shipped('arch-qwen', 'archQwen'),
   'model-import/validator-forward': shipped('validator-forward', 'validatorForward'),

@@ -1,0 +1,91 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Kernel } from '../../src/kernel/kernel.js';
+import { NonInteractivePrompter, Reporter, isModelImportError, type ImportOptions } from '../../src/index.js';
+import { sourceLocal } from './index.js';
+import { testArch } from '../../test/plugins/test-arch.js';
+import { testValidator } from '../../test/plugins/test-validator.js';
+import { makeTestModel, tempDir } from '../../test/support/temp.js';
+import { createHash } from 'node:crypto';
+
+let root: string;
+let cleanup: () => Promise<void>;
+
+beforeEach(async () => ({ dir: root, cleanup } = await tempDir()));
+afterEach(async () => cleanup());
+
+const kernel = () => new Kernel().use(sourceLocal()).use(testArch()).use(testValidator());
+const options = (extra: Partial<ImportOptions> = {}): ImportOptions => ({ modelsDir: path.join(root, 'models'), yes: true, acceptLicense: false, skipValidation: false, ...extra });
+const io = (env: Record<string, string | undefined> = {}) => ({ reporter: new Reporter(), prompter: new NonInteractivePrompter(), env });
+
+/** Lays out a model folder as the HF cache does: blobs named by sha256, snapshot symlinks, refs/main. */
+async function makeCache(cacheRoot: string, repoId: string, fromFolder: string): Promise<string> {
+  const repoFolder = path.join(cacheRoot, `models--${repoId.replace('/', '--')}`);
+  const commit = 'a'.repeat(40);
+  const snapshot = path.join(repoFolder, 'snapshots', commit);
+  await fs.mkdir(path.join(repoFolder, 'blobs'), { recursive: true });
+  await fs.mkdir(snapshot, { recursive: true });
+  await fs.mkdir(path.join(repoFolder, 'refs'), { recursive: true });
+  await fs.writeFile(path.join(repoFolder, 'refs', 'main'), commit);
+  for (const name of await fs.readdir(fromFolder)) {
+    const bytes = await fs.readFile(path.join(fromFolder, name));
+    const blob = createHash('sha256').update(bytes).digest('hex');
+    await fs.writeFile(path.join(repoFolder, 'blobs', blob), bytes);
+    await fs.symlink(path.join('..', '..', 'blobs', blob), path.join(snapshot, name));
+  }
+  return snapshot;
+}
+
+describe('local source', () => {
+  it('imports a model folder (source "local") and the same model from an HF cache snapshot (source "huggingface-cache")', async () => {
+    const folder = await makeTestModel(root, 'tiny');
+    await fs.writeFile(path.join(folder, 'README.md'), '---\nlicense: apache-2.0\n---\n# tiny\n');
+    await fs.writeFile(path.join(folder, 'LICENSE'), 'Apache License\nVersion 2.0\n');
+    const local = await kernel().importModel({ spec: folder, options: options() }, io());
+    expect(local.source).toBe('local');
+    expect(local.model_id).toBe('tiny');
+    expect(local.license.id).toBe('apache-2.0');
+
+    const snapshot = await makeCache(path.join(root, 'hub'), 'tiny-org/tiny', folder);
+    const cached = await kernel().importModel({ spec: snapshot, options: options({ name: 'from-cache' }) }, io());
+    expect(cached.source).toBe('huggingface-cache');
+    expect(cached.model_id).toBe('tiny-org/tiny');
+    expect(cached.provenance.commit).toBe('a'.repeat(40));
+    const weights = (e: typeof local) => e.files.filter((f) => f.path !== 'metadata.json');
+    expect(weights(cached)).toEqual(weights(local));
+  });
+
+  it('with HF_HUB_OFFLINE a repo id is imported from the cache at HF_HUB_CACHE', async () => {
+    const folder = await makeTestModel(root, 'tiny');
+    await makeCache(path.join(root, 'hub'), 'tiny-org/tiny', folder);
+    const entry = await kernel().importModel({ spec: 'tiny-org/tiny', options: options() }, io({ HF_HUB_OFFLINE: '1', HF_HUB_CACHE: path.join(root, 'hub') }));
+    expect(entry.source).toBe('huggingface-cache');
+    try {
+      await kernel().importModel({ spec: 'tiny-org/absent', options: options() }, io({ HF_HUB_OFFLINE: '1', HF_HUB_CACHE: path.join(root, 'hub') }));
+      expect.unreachable();
+    } catch (error) {
+      expect(isModelImportError(error) && error.code).toBe('OFFLINE');
+    }
+  });
+
+  it('refuses a corrupted cache blob and links that leave the repo folder', async () => {
+    const folder = await makeTestModel(root, 'tiny');
+    const snapshot = await makeCache(path.join(root, 'hub'), 'tiny-org/tiny', folder);
+    const blob = await fs.realpath(path.join(snapshot, 'model.safetensors'));
+    const bytes = await fs.readFile(blob);
+    bytes[10] ^= 1;
+    await fs.writeFile(blob, bytes);
+    await expect(kernel().importModel({ spec: snapshot, options: options() }, io())).rejects.toThrow(/does not match its blob name/);
+    await fs.writeFile(path.join(root, 'outside.json'), '{}');
+    await fs.symlink(path.join(root, 'outside.json'), path.join(folder, 'added_tokens.json'));
+    await expect(kernel().importModel({ spec: folder, options: options() }, io())).rejects.toThrow(/links outside/);
+    expect((await fs.readdir(path.join(root, 'models', '.staging')))).toEqual([]);
+  });
+
+  it('a missing folder or config.json is a clear error', async () => {
+    await expect(kernel().importModel({ spec: path.join(root, 'nope'), options: options() }, io())).rejects.toThrow(/No model folder/);
+    await fs.mkdir(path.join(root, 'empty'));
+    await expect(kernel().importModel({ spec: path.join(root, 'empty'), options: options() }, io())).rejects.toThrow(/has no config.json/);
+  });
+});
