@@ -1,0 +1,155 @@
+/**
+ * `npm run bench`: every performance claim, measured side by side with its baseline in the same run, on a
+ * Qwen2.5-0.5B-shaped model (494M parameters, bf16, ~988 MB) served by the fake hub on loopback.
+ *
+ * Each figure is the median of BENCH_RUNS runs (default 3) with the min-max spread. Stage times and per-stage
+ * peak RSS come from the real CLI (child process, --json stage events, RSS of its process tree from /proc).
+ * Results: a table on stdout and .bench/results.json.
+ */
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startFakeHub, lazyFileFromDisk } from '../test/fake-hub/index.js';
+import { makeBenchModel, PARAMETERS } from './make-model.js';
+import { curlPipeline, measure, stats, type Stats } from './measure.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const benchDir = path.join(root, '.bench');
+const bin = path.join(root, 'bin', 'model-import.js');
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
+const REPO = 'bench/qwen2.5-0.5b-shaped';
+const THROTTLE = 25e6;
+
+interface ImportFigures {
+  wallMs: number;
+  peakRss: number;
+  stages: Record<string, { ms: number; peakRss: number }>;
+}
+
+async function cliImport(hubUrl: string, label: string, extra: string[]): Promise<ImportFigures> {
+  const modelsDir = path.join(benchDir, `models-${label}`);
+  await fs.rm(modelsDir, { recursive: true, force: true });
+  const stages: ImportFigures['stages'] = {};
+  let current: string | undefined;
+  let started = 0;
+  const result = await measure(
+    process.execPath,
+    [bin, 'import-model', REPO, '--yes', '--json', '--models-dir', modelsDir, ...extra],
+    {
+      env: { HF_ENDPOINT: hubUrl, HF_HOME: path.join(benchDir, 'hf-home'), HF_TOKEN: undefined },
+      onStderrLine: (line) => {
+        if (!line.startsWith('{')) return;
+        const event = JSON.parse(line) as { type: string; stage?: string; status?: string; time: string };
+        if (event.type !== 'stage' || !event.stage) return;
+        const t = Date.parse(event.time);
+        if (event.status === 'start') {
+          current = event.stage;
+          started = t;
+          stages[current] = { ms: 0, peakRss: 0 };
+        } else if (event.stage === current) {
+          stages[current].ms = t - started;
+          current = undefined;
+        }
+      },
+      onRss: (bytes) => {
+        if (current) stages[current].peakRss = Math.max(stages[current].peakRss, bytes);
+      },
+    },
+  );
+  await fs.rm(modelsDir, { recursive: true, force: true });
+  return { wallMs: result.wallMs, peakRss: result.peakRssBytes, stages };
+}
+
+const MB = 1e6;
+const fmtMs = (s: Stats) => `${(s.median / 1000).toFixed(2)} s [${(s.min / 1000).toFixed(2)}–${(s.max / 1000).toFixed(2)}]`;
+const fmtMb = (s: Stats) => `${(s.median / MB).toFixed(0)} MB [${(s.min / MB).toFixed(0)}–${(s.max / MB).toFixed(0)}]`;
+
+async function main(): Promise<void> {
+  await fs.mkdir(benchDir, { recursive: true });
+  process.stderr.write('Preparing the Qwen2.5-0.5B-shaped model (cached in .bench/)...\n');
+  const modelDir = await makeBenchModel(path.join(benchDir, 'qwen2.5-0.5b-shaped'));
+  const weightsFile = path.join(modelDir, 'model.safetensors');
+  const weightsBytes = (await fs.stat(weightsFile)).size;
+  const small: Record<string, Uint8Array> = {};
+  for (const name of await fs.readdir(modelDir)) {
+    if (name !== 'model.safetensors' && !name.startsWith('.')) small[name] = await fs.readFile(path.join(modelDir, name));
+  }
+  const hub = await startFakeHub({
+    repos: [{ id: REPO, files: small, lazyFiles: { 'model.safetensors': await lazyFileFromDisk(weightsFile) }, cardData: { license: 'apache-2.0' } }],
+  });
+  const url = `${hub.url}/${REPO}/resolve/main/model.safetensors`;
+  const scratch = path.join(benchDir, 'scratch.bin');
+  const series: Record<string, number[]> = {};
+  const push = (key: string, value: number) => (series[key] ??= []).push(value);
+
+  try {
+    for (let run = 1; run <= RUNS; run++) {
+      process.stderr.write(`Run ${run}/${RUNS}\n`);
+      hub.setThrottle(undefined);
+      const curl = await curlPipeline(url, scratch);
+      push('curl.ms', curl.wallMs);
+      push('curl.rss', curl.peakRssBytes);
+      const full = await cliImport(hub.url, 'default', []);
+      push('import.ms', full.wallMs);
+      push('import.rss', full.peakRss);
+      for (const [stage, figures] of Object.entries(full.stages)) {
+        push(`stage.${stage}.ms`, figures.ms);
+        push(`stage.${stage}.rss`, figures.peakRss);
+      }
+      const cp = await measure('cp', [weightsFile, scratch]);
+      push('cp.ms', cp.wallMs);
+      const f32 = await cliImport(hub.url, 'f32', ['--dtype', 'f32', '--skip-validation']);
+      push('convert.f32.ms', f32.stages.convert?.ms ?? NaN);
+      push('convert.f32.rss', f32.stages.convert?.peakRss ?? NaN);
+      const budget = await cliImport(hub.url, 'budget', ['--max-memory', '512MB']);
+      push('validate.budget.ms', budget.stages.validate?.ms ?? NaN);
+      push('validate.budget.rss', budget.stages.validate?.peakRss ?? NaN);
+      hub.setThrottle(THROTTLE);
+      const slowCurl = await curlPipeline(url, scratch);
+      push('curl.throttled.ms', slowCurl.wallMs);
+      const slow = await cliImport(hub.url, 'throttled', ['--skip-validation']);
+      push('fetch.throttled.ms', slow.stages.fetch?.ms ?? NaN);
+      hub.setThrottle(undefined);
+      const help = [];
+      for (let i = 0; i < 5; i++) help.push((await measure(process.execPath, [bin, '--help'])).wallMs);
+      push('help.ms', stats(help).median);
+    }
+  } finally {
+    await hub.close();
+    await fs.rm(scratch, { force: true });
+  }
+
+  const s = Object.fromEntries(Object.entries(series).map(([k, v]) => [k, stats(v)]));
+  const ratio = (a: string, b: string) => s[a].median / s[b].median;
+  const f32Written = weightsBytes * 2;
+  const rows: [string, string, string, string, string][] = [
+    ['download + sha256 + write (fetch stage) vs curl | tee | openssl', fmtMs(s['stage.fetch.ms']), fmtMs(s['curl.ms']), `${ratio('stage.fetch.ms', 'curl.ms').toFixed(2)} ×`, '≤ 1.1 ×'],
+    [`throughput at ${THROTTLE / MB} MB/s per connection vs one connection`, fmtMs(s['fetch.throttled.ms']), fmtMs(s['curl.throttled.ms']), `${ratio('curl.throttled.ms', 'fetch.throttled.ms').toFixed(2)} × faster`, '≥ 4 ×'],
+    ['conversion, dtype kept, vs cp of the weights', fmtMs(s['stage.convert.ms']), fmtMs(s['cp.ms']), `${ratio('stage.convert.ms', 'cp.ms').toFixed(3)} ×`, '≤ 0.1 ×'],
+    ['conversion bf16 → f32 throughput (bytes written) vs cp', fmtMs(s['convert.f32.ms']), fmtMs(s['cp.ms']), `${((f32Written / s['convert.f32.ms'].median) / (weightsBytes / s['cp.ms'].median)).toFixed(2)} ×`, '≥ 0.5 ×'],
+    ['validation (default mode)', fmtMs(s['stage.validate.ms']), '', '', '≤ 5 s'],
+    ['validation peak RSS (default mode)', fmtMb(s['stage.validate.rss']), '', '', '≤ 2.0 GB'],
+    ['validation peak RSS, --max-memory 512MB', fmtMb(s['validate.budget.rss']), '', '', '≤ 600 MB'],
+    ['whole import vs curl | tee | openssl', fmtMs(s['import.ms']), fmtMs(s['curl.ms']), `${ratio('import.ms', 'curl.ms').toFixed(2)} ×`, ''],
+    ['model-import --help start-up', `${s['help.ms'].median.toFixed(0)} ms`, '', '', '≤ 300 ms'],
+    ['peak RSS: fetch / convert / whole import', `${fmtMb(s['stage.fetch.rss'])} / ${fmtMb(s['stage.convert.rss'])} / ${fmtMb(s['import.rss'])}`, '', '', 'fetch ≤ 200 MB, convert ≤ 300 MB'],
+    ['peak RSS: convert bf16 → f32', fmtMb(s['convert.f32.rss']), '', '', '≤ 300 MB'],
+  ];
+  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+  const header = ['measure', 'ours (median [min–max])', 'baseline', 'ratio', 'target'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  const table = [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+  process.stdout.write(`\nModel: ${PARAMETERS.toLocaleString('en-US')} parameters, ${(weightsBytes / MB).toFixed(0)} MB bf16; ${RUNS} runs; ${machine}\n\n${table}\n`);
+  await fs.writeFile(
+    path.join(benchDir, 'results.json'),
+    JSON.stringify({ date: new Date().toISOString(), machine, runs: RUNS, parameters: PARAMETERS, weightsBytes, series: s, table: rows }, null, 2),
+  );
+  process.stdout.write(`\nFigures written to .bench/results.json\n`);
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench failed: ${error.stack ?? error}\n`);
+  process.exit(1);
+});
