@@ -35,7 +35,7 @@ describe('checkSafetensors', () => {
     // tiny qwen2, tied: embed 320x32, per layer 2 norms + q,k,v (+bias) + o + 3 MLP, final norm
     const H = 32, I = 48, D = 8, nH = 4, nKV = 2;
     const perLayer = 2 * H + (nH * D * H + nH * D) + 2 * (nKV * D * H + nKV * D) + H * nH * D + 3 * H * I;
-    expect(summary).toMatchObject({ parameterCount: 320 * H + 2 * perLayer + H, failed: false });
+    expect(summary).toMatchObject({ parameterCount: 320 * H + 2 * perLayer + H, unreadable: false, linksFailed: false });
   });
 
   it('fails an index that puts a tensor in the wrong shard, naming the tensor', async () => {
@@ -46,7 +46,7 @@ describe('checkSafetensors', () => {
     index.weight_map['model.norm.weight'] = shards.find((s) => s !== index.weight_map['model.norm.weight']);
     await writeFile(indexFile, JSON.stringify(index));
     const { report, summary } = await run(dir);
-    expect(summary.failed).toBe(true);
+    expect(summary.unreadable).toBe(true);
     expect(report.failures.map((f) => [f.check, f.message])).toEqual([
       ['shard-index', expect.stringMatching(/tensor "model\.norm\.weight" is in model-0000\d-of-00002\.safetensors but the weight_map says model-0000\d-of-00002\.safetensors/)],
     ]);
@@ -86,7 +86,8 @@ describe('checkSafetensors', () => {
     const bytes = await readFile(linked);
     bytes[bytes.length - 1] ^= 0x40;
     await writeFile(linked, bytes);
-    const { report } = await run(dir);
+    const { report, summary } = await run(dir);
+    expect(summary).toMatchObject({ unreadable: false, linksFailed: true });
     expect(report.failures.map((f) => f.message)).toEqual([
       expect.stringMatching(/^onnx\/model\.safetensors is not the same content as model\.safetensors \(\d[\d,]* vs \d[\d,]* bytes, sha256 [0-9a-f]{12}… vs [0-9a-f]{12}…\)$/),
     ]);

@@ -22,7 +22,10 @@ export interface WeightsSummary {
   parameterCount: number;
   /** Bytes those tensors take in their stored dtypes. */
   storedBytes: number;
-  failed: boolean;
+  /** A file did not parse or the index disagrees: the forward pass would read garbage, so it is not run. */
+  unreadable: boolean;
+  /** onnx/ weight files differ from the root files: reported, and the forward checks still run (they say by how much). */
+  linksFailed: boolean;
 }
 
 export async function checkSafetensors(
@@ -61,8 +64,8 @@ export async function checkSafetensors(
   if (subject.expectedFiles.some((f) => f.path === SAFETENSORS_INDEX_FILE) && !bad.has(SAFETENSORS_INDEX_FILE)) {
     failed = (await checkIndex(subject, report, new Map(root))) || failed;
   }
-  failed = (await checkLinkedCopies(subject, report, bad)) || failed;
-  return { parameterCount, storedBytes, failed };
+  const linksFailed = await checkLinkedCopies(subject, report, bad);
+  return { parameterCount, storedBytes, unreadable: failed, linksFailed };
 }
 
 /** Returns true when the index failed. */

@@ -1,0 +1,52 @@
+/**
+ * The prompt the forward pass runs on: the text through the model's own tokenizer (loaded by transformers.js
+ * in the worker process, from the local folder only), or fixed ids when the folder has no tokenizer.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ModelConfig } from '../../../src/index.js';
+import type { TransformersJsWorker } from './transformers-js-client.js';
+
+export const DEFAULT_PROMPT = 'The capital of France is';
+/** Small ids every real vocabulary has; used when the folder holds no tokenizer. */
+export const FALLBACK_IDS: readonly number[] = [9, 8, 7, 6, 5, 4];
+
+export interface Prompt {
+  ids: number[];
+  /** The text, when the ids came from the tokenizer. */
+  text?: string;
+  source: 'tokenizer' | 'fixed ids';
+  /** Why the fixed ids were used. */
+  why?: string;
+}
+
+export async function preparePrompt(
+  worker: TransformersJsWorker | undefined,
+  modelDir: string,
+  text: string,
+  fallback: readonly number[],
+  timeoutMs: number,
+): Promise<Prompt> {
+  const fixed = (why: string): Prompt => ({ ids: [...fallback], source: 'fixed ids', why });
+  if (!worker) return fixed('transformers.js is switched off');
+  const answer = await worker.ask({ type: 'tokenize', prompt: text, modelDir }, timeoutMs);
+  if (answer.type === 'error') return fixed(`the tokenizer did not load: ${answer.message}`);
+  if (answer.type !== 'tokens' || answer.ids === null) return fixed(answer.type === 'tokens' ? answer.why ?? 'no tokenizer' : 'no answer');
+  if (answer.ids.length === 0) return fixed('the tokenizer gave no ids');
+  return { ids: answer.ids, text, source: 'tokenizer' };
+}
+
+/**
+ * The ids that end generation, resolved as transformers.js resolves them: generation_config.json over config.json.
+ */
+export async function eosTokenIds(modelDir: string, config: ModelConfig): Promise<number[]> {
+  let generation: Record<string, unknown> = {};
+  try {
+    generation = JSON.parse(await readFile(path.join(modelDir, 'generation_config.json'), 'utf8'));
+  } catch {
+    // optional file (transformers.js treats it the same way)
+  }
+  const value = generation.eos_token_id ?? config.eos_token_id;
+  const list = Array.isArray(value) ? value : [value];
+  return list.filter((id): id is number => typeof id === 'number' && Number.isInteger(id));
+}

@@ -1,0 +1,103 @@
+/**
+ * Child process that loads the model folder the way a user would: `@huggingface/transformers` with default
+ * options (fp32, cpu) and no network. It lives in its own process so its copy of the graph never adds to the
+ * validator's memory, and so its 0.5 s import overlaps the validator's own onnxruntime work:
+ *
+ *   parent -> {type:'tokenize', modelDir, prompt}         child -> {type:'tokens', ids | null, error?}
+ *   parent -> {type:'generate', inputIds, maxNewTokens}   child -> {type:'generated', tokens, loadMs, generateMs}
+ *   child  -> {type:'error', message}                     (then exits 0; the parent turns it into a finding)
+ *
+ * The child reports its own peak RSS with every answer.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+export type WorkerRequest =
+  | { type: 'tokenize'; modelDir: string; prompt: string }
+  | { type: 'generate'; inputIds: number[]; maxNewTokens: number }
+  | { type: 'exit' };
+
+export type WorkerAnswer =
+  | { type: 'tokens'; ids: number[] | null; why?: string; peakRssBytes: number; importMs: number }
+  | { type: 'generated'; tokens: number[]; loadMs: number; generateMs: number; peakRssBytes: number }
+  | { type: 'error'; message: string; peakRssBytes: number };
+
+type Transformers = typeof import('@huggingface/transformers');
+
+function peakRssBytes(): number {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (match) return Number(match[1]) * 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+function send(answer: WorkerAnswer): void {
+  process.send?.(answer);
+}
+
+let library: Transformers | undefined;
+let modelDir = '';
+let importMs = 0;
+
+async function load(): Promise<Transformers> {
+  if (!library) {
+    const started = performance.now();
+    library = await import('@huggingface/transformers');
+    importMs = performance.now() - started;
+    // No network, ever: a missing local file must fail, not fall back to the Hub.
+    library.env.allowRemoteModels = false;
+    library.env.allowLocalModels = true;
+  }
+  return library;
+}
+
+async function tokenize(request: Extract<WorkerRequest, { type: 'tokenize' }>): Promise<void> {
+  modelDir = path.resolve(request.modelDir);
+  const { AutoTokenizer } = await load();
+  // transformers.js loads a tokenizer only when tokenizer_config.json exists (reference/qwen-family.md §7.5).
+  const missing = ['tokenizer.json', 'tokenizer_config.json'].filter((f) => !existsSync(path.join(modelDir, f)));
+  if (missing.length > 0) {
+    send({ type: 'tokens', ids: null, why: `no ${missing.join(' / ')}`, peakRssBytes: peakRssBytes(), importMs });
+    return;
+  }
+  const tokenizer = await AutoTokenizer.from_pretrained(modelDir, { local_files_only: true });
+  const ids = tokenizer.encode(request.prompt);
+  send({ type: 'tokens', ids, peakRssBytes: peakRssBytes(), importMs });
+}
+
+async function generate(request: Extract<WorkerRequest, { type: 'generate' }>): Promise<void> {
+  const { AutoModelForCausalLM, Tensor } = await load();
+  let started = performance.now();
+  // Default options on purpose: this is what a user's from_pretrained(absolutePath) does.
+  const model = await AutoModelForCausalLM.from_pretrained(modelDir);
+  const loadMs = performance.now() - started;
+  const n = request.inputIds.length;
+  const inputIds = new Tensor('int64', BigInt64Array.from(request.inputIds, (id) => BigInt(id)), [1, n]);
+  const attentionMask = new Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]);
+  started = performance.now();
+  // Greedy, with nothing that bends the argmax (generation_config.json may ask for sampling or penalties).
+  const output = (await model.generate({
+    input_ids: inputIds,
+    attention_mask: attentionMask,
+    max_new_tokens: request.maxNewTokens,
+    do_sample: false,
+    num_beams: 1,
+    repetition_penalty: 1.0,
+    no_repeat_ngram_size: 0,
+  } as Parameters<typeof model.generate>[0])) as InstanceType<Transformers['Tensor']>;
+  const generateMs = performance.now() - started;
+  const all = (output.tolist() as bigint[][])[0].map(Number);
+  await model.dispose();
+  send({ type: 'generated', tokens: all.slice(n), loadMs, generateMs, peakRssBytes: peakRssBytes() });
+}
+
+process.on('message', (request: WorkerRequest) => {
+  const work = request.type === 'tokenize' ? tokenize(request) : request.type === 'generate' ? generate(request) : undefined;
+  if (!work) process.exit(0); // onnxruntime's threads would otherwise keep the process alive
+  work.catch((error: unknown) => {
+    send({ type: 'error', message: error instanceof Error ? error.message : String(error), peakRssBytes: peakRssBytes() });
+  });
+});

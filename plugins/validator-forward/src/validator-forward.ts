@@ -1,0 +1,119 @@
+/**
+ * The plugin: `apply` only taps hooks.validate. The tap runs, in order, integrity (files, sha256 in verify mode,
+ * strict safetensors, shard index, onnx/ weight links), then the forward pass (full mode with onnxruntime and a
+ * transformers.js cross-check, or layer by layer when the float32 weights exceed the memory budget), then the
+ * memory figure. Every outcome is a finding; the kernel judges. Only internal errors throw.
+ */
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import type { ModelImportPlugin, ValidationReport, ValidationSubject } from '../../../src/index.js';
+import { checkFiles } from './check-files.js';
+import { checkForwardBounded } from './check-forward-bounded.js';
+import { checkForwardFull, type PromptLogits } from './check-forward.js';
+import { checkSafetensors } from './check-safetensors.js';
+import { checkTransformersJs } from './check-transformers-js.js';
+import { argmax, row } from './compare-logits.js';
+import { formatBytes } from './format.js';
+import { VALIDATOR } from './name.js';
+import { peakRssBytes, resetPeakRss } from './peak-memory.js';
+import { DEFAULT_PROMPT, FALLBACK_IDS, eosTokenIds, preparePrompt } from './prompt.js';
+import { TransformersJsWorker } from './transformers-js-client.js';
+import type { SupportWithLayerwise } from './validation-support.js';
+
+export interface ValidatorForwardOptions {
+  /** Text of the forward-pass prompt (default "The capital of France is"). */
+  prompt?: string;
+  /** Token ids used when the folder has no tokenizer. */
+  fallbackIds?: number[];
+  /** Greedy tokens generated for the transformers.js comparison (default 4). */
+  maxNewTokens?: number;
+  /** Run the transformers.js check (default true). Tokenizing the prompt also needs it. */
+  transformersJs?: boolean;
+  /** Upper bound for each transformers.js step (tokenize, load + generate); default 10 minutes. */
+  transformersJsTimeoutMs?: number;
+  /** Diagnostic: write the prompt's logits there (float32, row-major [1, seq, vocab]) to compare runs. */
+  logitsFile?: string;
+}
+
+export function validatorForward(options: ValidatorForwardOptions = {}): ModelImportPlugin {
+  return {
+    name: VALIDATOR,
+    kind: 'validator',
+    claims: ['integrity', 'forward', 'kv-cache', 'reference', 'transformers.js'],
+    apply({ hooks }) {
+      hooks.validate.tapPromise(VALIDATOR, (subject, report) => validateModel(subject, report, options));
+    },
+  };
+}
+
+export async function validateModel(subject: ValidationSubject, report: ValidationReport, options: ValidatorForwardOptions = {}): Promise<void> {
+  const started = performance.now();
+  const peakIsPerRun = resetPeakRss();
+  const support = subject.claim.validation as SupportWithLayerwise | undefined;
+  const timeoutMs = options.transformersJsTimeoutMs ?? 600_000;
+  // Started first so its transformers.js import overlaps the integrity checks; it runs in its own process.
+  const worker = support && options.transformersJs !== false ? TransformersJsWorker.start() : undefined;
+  try {
+    const files = await checkFiles(subject, report);
+    const weights = await checkSafetensors(subject, report, files.bad);
+    if (!support) {
+      report.skip(VALIDATOR, 'forward', `the ${subject.claim.adapter} adapter offers no ONNX graph for ${subject.claim.architecture}`);
+      return;
+    }
+    if (files.bad.size > 0 || weights.unreadable) {
+      report.skip(VALIDATOR, 'forward', 'not run: files are missing, damaged or unreadable (see above)');
+      return;
+    }
+
+    const budgetBytes = subject.options.maxMemory ?? Math.floor(os.totalmem() / 2);
+    const float32Bytes = weights.parameterCount * 4;
+    const bounded = float32Bytes > budgetBytes;
+    const maxNewTokens = options.maxNewTokens ?? 4;
+    const prompt = await preparePrompt(worker, subject.modelDir, options.prompt ?? DEFAULT_PROMPT, options.fallbackIds ?? FALLBACK_IDS, timeoutMs);
+    const figures: Record<string, unknown> = {
+      mode: bounded ? 'layerwise' : 'full',
+      budgetBytes,
+      parameterCount: weights.parameterCount,
+      prompt: prompt.text ?? null,
+      promptSource: prompt.why ? `${prompt.source} (${prompt.why})` : prompt.source,
+      promptIds: prompt.ids,
+    };
+    report.record('forward', figures);
+    const input = {
+      subject,
+      report,
+      support,
+      promptIds: prompt.ids,
+      eosIds: await eosTokenIds(subject.modelDir, subject.config),
+      maxNewTokens,
+      parameterCount: weights.parameterCount,
+      figures,
+    };
+
+    let logits: PromptLogits | undefined;
+    if (bounded) {
+      logits = await checkForwardBounded({ ...input, budgetBytes, float32Bytes });
+    } else {
+      const full = await checkForwardFull(input);
+      logits = full;
+      if (full && worker) {
+        await checkTransformersJs({ report, worker, promptIds: prompt.ids, expected: full.tokens, maxNewTokens, timeoutMs, figures });
+      } else if (full) {
+        report.skip(VALIDATOR, 'transformers.js', 'switched off (transformersJs: false)');
+      }
+    }
+    if (logits) {
+      figures.nextToken = argmax(row(logits.logits, logits.dims, 0, logits.dims[1] - 1));
+      if (options.logitsFile) await writeFile(options.logitsFile, new Uint8Array(logits.logits.buffer, logits.logits.byteOffset, logits.logits.byteLength));
+    }
+
+    const peak = peakRssBytes();
+    figures.peakRssBytes = peak;
+    figures.peakRssScope = peakIsPerRun ? 'validation' : 'process lifetime';
+    figures.totalMs = Math.round(performance.now() - started);
+    if (peak <= budgetBytes) report.pass(VALIDATOR, 'memory', `peak RSS ${formatBytes(peak)} ≤ budget ${formatBytes(budgetBytes)}`);
+    else report.warn(VALIDATOR, 'memory', `peak RSS ${formatBytes(peak)} exceeded the memory budget ${formatBytes(budgetBytes)}`, { expected: budgetBytes, actual: peak });
+  } finally {
+    await worker?.close();
+  }
+}
