@@ -1,0 +1,183 @@
+/**
+ * Conversion benchmark on a Qwen2.5-0.5B-shaped bf16 model (494,032,768 parameters, ~988 MB), measured side by
+ * side with `cp` in the same run:
+ *   - no dtype change (hard links)   target: <= 0.1 x the time cp takes for the weights
+ *   - bf16 -> f32 (streamed rewrite) target: >= 0.5 x cp's throughput on the bytes written
+ *   - peak RSS of the converting process  target: <= 300 MB
+ *
+ *   npx tsx plugins/arch-qwen/bench.ts [--dir <scratch folder>] [--keep]
+ *
+ * The model is generated from seeded data by the project's streaming safetensors writer into a temp folder.
+ * Each conversion runs in a child process (so its peak RSS is its own), measured with /usr/bin/time -v when
+ * present, else by polling VmHWM in /proc/<pid>/status.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createHooks, NonInteractivePrompter, Reporter, type ConvertJob, type ImportPlan, type StageContext, type TargetDtype } from '../../src/index.js';
+import { archQwen, familyFor } from './index.js';
+import { writeSafetensors } from './src/weights/formats.js';
+import { qwen25_05b } from './test/configs.js';
+
+const SELF = fileURLToPath(import.meta.url);
+const CHUNK = 8 << 20;
+
+if (process.argv[2] === '--child') {
+  await child(process.argv[3], process.argv[4], process.argv[5] as TargetDtype | 'keep');
+} else {
+  await main();
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const keep = args.includes('--keep');
+  const dirArg = args.indexOf('--dir');
+  const root = dirArg >= 0 ? args[dirArg + 1] : await mkdtemp(path.join(os.tmpdir(), 'arch-qwen-bench-'));
+  const raw = path.join(root, 'raw');
+  try {
+    await mkdir(raw, { recursive: true });
+    const t0 = performance.now();
+    const weightsBytes = await writeSeededModel(raw);
+    console.log(`generated ${mb(weightsBytes)} MB Qwen2.5-0.5B-shaped bf16 model in ${s(performance.now() - t0)} s (${raw})`);
+
+    await mkdir(path.join(root, 'cp'), { recursive: true });
+    const cp = timed(() => spawnSync('cp', [path.join(raw, 'model.safetensors'), path.join(root, 'cp', 'model.safetensors')], { stdio: 'inherit' }));
+    await rm(path.join(root, 'cp'), { recursive: true, force: true });
+    const cpThroughput = weightsBytes / cp.seconds;
+    console.log(`cp: ${cp.seconds.toFixed(3)} s, ${mb(cpThroughput)} MB/s`);
+
+    // The machine's own ceiling for writing the f32 output: dd of the same byte count from /dev/zero, fsync'd.
+    const f32Bytes = weightsBytes * 2;
+    const dd = timed(() => spawnSync('dd', ['if=/dev/zero', `of=${path.join(root, 'dd.bin')}`, 'bs=16M', `count=${Math.ceil(f32Bytes / (16 << 20))}`, 'conv=fsync'], { stdio: 'ignore' }));
+    await rm(path.join(root, 'dd.bin'), { force: true });
+    console.log(`dd if=/dev/zero (${mb(f32Bytes)} MB, fsync): ${dd.seconds.toFixed(3)} s, ${mb(f32Bytes / dd.seconds)} MB/s (this disk's write ceiling)`);
+
+    const link = await runChild(raw, path.join(root, 'out-keep'), 'keep');
+    const f32 = await runChild(raw, path.join(root, 'out-f32'), 'f32');
+    const f32Throughput = f32.bytesWritten / f32.seconds;
+
+    const rows = [
+      ['no dtype change (link)', `${link.seconds.toFixed(3)} s`, `${(link.seconds / cp.seconds).toFixed(4)} x cp time`, '<= 0.1', ok(link.seconds / cp.seconds <= 0.1), `${mb(link.peakRss)} MB`],
+      ['bf16 -> f32', `${f32.seconds.toFixed(3)} s, ${mb(f32.bytesWritten)} MB written`, `${(f32Throughput / cpThroughput).toFixed(2)} x cp throughput`, '>= 0.5', ok(f32Throughput / cpThroughput >= 0.5), `${mb(f32.peakRss)} MB`],
+    ];
+    console.log('\nscenario                 | time                          | ratio                  | target | ok  | peak RSS');
+    for (const r of rows) console.log(`${r[0].padEnd(24)} | ${r[1].padEnd(29)} | ${r[2].padEnd(22)} | ${r[3].padEnd(6)} | ${r[4]} | ${r[5]}`);
+    console.log(`bf16 -> f32 vs the dd write ceiling: ${(f32Throughput / (f32Bytes / dd.seconds)).toFixed(2)} x`);
+    const rssOk = Math.max(link.peakRss, f32.peakRss) <= 300 * 1e6;
+    console.log(`peak RSS <= 300 MB: ${ok(rssOk)} (${link.rssMethod})`);
+  } finally {
+    if (!keep) await rm(root, { recursive: true, force: true });
+  }
+}
+
+interface ChildFigures {
+  seconds: number;
+  bytesWritten: number;
+  peakRss: number;
+  rssMethod: string;
+}
+
+async function runChild(raw: string, out: string, dtype: TargetDtype | 'keep'): Promise<ChildFigures> {
+  const nodeArgs = ['--import', 'tsx', SELF, '--child', raw, out, dtype];
+  const useTime = existsSync('/usr/bin/time');
+  const command = useTime ? '/usr/bin/time' : process.execPath;
+  const args = useTime ? ['-v', process.execPath, ...nodeArgs] : nodeArgs;
+  const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: path.resolve(path.dirname(SELF), '../..') });
+  let stdout = '';
+  let stderr = '';
+  let hwm = 0;
+  proc.stdout.on('data', (d) => (stdout += d));
+  proc.stderr.on('data', (d) => (stderr += d));
+  const poll = useTime
+    ? undefined
+    : setInterval(() => {
+        readFile(`/proc/${proc.pid}/status`, 'utf8')
+          .then((text) => {
+            const m = /VmHWM:\s+(\d+) kB/.exec(text);
+            if (m) hwm = Math.max(hwm, Number(m[1]) * 1024);
+          })
+          .catch(() => undefined);
+      }, 20);
+  const code = await new Promise<number | null>((resolve) => proc.on('close', resolve));
+  if (poll) clearInterval(poll);
+  if (code !== 0) throw new Error(`child ${dtype} failed (${code}):\n${stderr}`);
+  const figures = JSON.parse(stdout.trim().split('\n').pop()!) as { seconds: number; bytesWritten: number };
+  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+  const peakRss = m ? Number(m[1]) * 1024 : hwm;
+  return { ...figures, peakRss, rssMethod: m ? '/usr/bin/time -v' : '/proc VmHWM polling' };
+}
+
+/** In the child: one conversion through the plugin's hooks, timed from the convert call to its result. */
+async function child(raw: string, out: string, dtype: TargetDtype | 'keep'): Promise<void> {
+  const hooks = createHooks();
+  archQwen({ onnx: false }).apply({ hooks });
+  const config = JSON.parse(await readFile(path.join(raw, 'config.json'), 'utf8'));
+  const claim = hooks.recognize.for('Qwen2ForCausalLM').call(config, undefined)!;
+  const options = { modelsDir: out, yes: true, acceptLicense: true, skipValidation: true, dtype: dtype === 'keep' ? undefined : dtype };
+  const plan: ImportPlan = { source: 'local', resolvedBy: 'bench', modelId: 'bench/qwen2.5-0.5b-shaped', config, files: [], data: {}, claim, modelName: 'bench' };
+  const context: StageContext = { reporter: new Reporter(), prompter: new NonInteractivePrompter(), signal: new AbortController().signal, options, env: {}, settings: {} };
+  const job: ConvertJob = { plan, rawDir: raw, outDir: out };
+  // Load the converter before timing: under tsx the first import compiles TypeScript, which a built install does not.
+  await import('./src/convert/convert-qwen.js');
+  const t0 = performance.now();
+  const result = await hooks.convert.for('Qwen2ForCausalLM').promise(job, context);
+  const seconds = (performance.now() - t0) / 1000;
+  const details = result!.details as { bytesWritten?: number };
+  console.log(JSON.stringify({ seconds, bytesWritten: details.bytesWritten ?? 0, parameters: result!.parameterCount }));
+}
+
+/** Qwen2.5-0.5B's config and 290 bf16 tensors of seeded values, streamed to disk chunk by chunk. */
+async function writeSeededModel(dir: string): Promise<number> {
+  const config = qwen25_05b();
+  await writeFile(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
+  const family = familyFor('Qwen2ForCausalLM')!;
+  const { dims } = family.readDims(config);
+  const seed = 0x9e3779b9;
+  const tensors = family.tensorGroups(dims).map((g, index) => {
+    const spec = g.layouts[0];
+    const { name, shape } = spec[0];
+    const bytes = shape.reduce((n, d) => n * d, 1) * 2;
+    return {
+      name,
+      dtype: 'BF16',
+      shape,
+      data: function* () {
+        let state = (seed ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0 || 1;
+        for (let done = 0; done < bytes; done += CHUNK) {
+          const n = Math.min(CHUNK, bytes - done) / 2;
+          const out = new Uint16Array(n);
+          for (let i = 0; i < n; i++) {
+            // xorshift32; bf16 with exponent 2^-8..2^-1 and a random sign and mantissa: finite, f16-representable.
+            state ^= state << 13;
+            state ^= state >>> 17;
+            state ^= state << 5;
+            out[i] = (state & 0x807f) | ((119 + ((state >>> 8) & 7)) << 7);
+          }
+          yield new Uint8Array(out.buffer);
+        }
+      },
+    };
+  });
+  const header = await writeSafetensors(path.join(dir, 'model.safetensors'), tensors, { format: 'pt' }, { sync: false });
+  return header.fileSize;
+}
+
+function timed(run: () => { status: number | null }): { seconds: number } {
+  const t0 = performance.now();
+  const result = run();
+  if (result.status !== 0) throw new Error('cp failed');
+  return { seconds: (performance.now() - t0) / 1000 };
+}
+
+function mb(bytes: number): string {
+  return (bytes / 1e6).toFixed(1);
+}
+function s(ms: number): string {
+  return (ms / 1000).toFixed(1);
+}
+function ok(value: boolean): string {
+  return value ? 'yes' : 'NO ';
+}
