@@ -3,7 +3,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isAbortError, isModelImportError, type ImportPlan, type ModelImportError } from '../../../src/index.js';
-import { lazyPatternFile } from '../../../test/fake-hub/index.js';
+import { lazyPatternFile, type RepoFiles } from '../../../test/fake-hub/index.js';
 import {
   DENIED,
   GRANTED,
@@ -53,7 +53,7 @@ async function setup(repoOptions: SourceHuggingfaceOptions = {}, repos = [bigRep
   return h;
 }
 
-async function expectRawMatches(hh: Harness, plan: ImportPlan, files: Record<string, Uint8Array>) {
+async function expectRawMatches(hh: Harness, plan: ImportPlan, files: Readonly<Record<string, Uint8Array>>) {
   for (const f of plan.files) {
     const got = await readFile(path.join(hh.rawDir, f.path));
     expect(sha256(got), f.path).toBe(sha256(files[f.path]));
@@ -66,7 +66,7 @@ describe('fetch', () => {
     const plan = await resolveAndAuthorize(hh, 'tiny-org/qwen2-big');
     expect(hh.hub.weightBytesServed()).toBe(0);
     const result = (await hh.hooks.fetch.promise(plan, hh.fetchContext()))!;
-    const files = { ...tinyRepoFiles(), 'model.safetensors': bytes(BIG, 42) };
+    const files: RepoFiles = { ...tinyRepoFiles(), 'model.safetensors': bytes(BIG, 42) };
     await expectRawMatches(hh, plan, files);
     expect(result.files.map((f) => f.path)).toEqual(plan.files.map((f) => f.path));
     for (const f of result.files) expect(f.sha256).toBe(sha256(files[f.path]));

@@ -16,6 +16,7 @@ import {
   weightRequests,
   type Harness,
 } from '../test-support/harness.js';
+import type { RepoFiles } from '../../../test/fake-hub/index.js';
 import { NAME } from './names.js';
 
 let h: Harness | undefined;
@@ -159,10 +160,10 @@ describe('resolve', () => {
 
   it('prefers safetensors over .bin, takes .bin when that is all there is, and picks complete shard sets', async () => {
     const files = tinyRepoFiles();
-    const binOnly = { ...files, 'pytorch_model.bin': files['model.safetensors'] };
+    const binOnly: RepoFiles = { ...files, 'pytorch_model.bin': files['model.safetensors'] };
     delete binOnly['model.safetensors'];
-    const both = { ...files, 'pytorch_model.bin': bytes(1000, 5) };
-    const sharded = { ...files, 'model.safetensors.index.json': new TextEncoder().encode('{"weight_map":{}}'), 'model-00001-of-00002.safetensors': bytes(100, 1), 'model-00002-of-00002.safetensors': bytes(100, 2), 'model-00001-of-00003.safetensors': bytes(100, 3), 'model.fp16.safetensors': bytes(10, 1) };
+    const both: RepoFiles = { ...files, 'pytorch_model.bin': bytes(1000, 5) };
+    const sharded: RepoFiles = { ...files, 'model.safetensors.index.json': new TextEncoder().encode('{"weight_map":{}}'), 'model-00001-of-00002.safetensors': bytes(100, 1), 'model-00002-of-00002.safetensors': bytes(100, 2), 'model-00001-of-00003.safetensors': bytes(100, 3), 'model.fp16.safetensors': bytes(10, 1) };
     delete sharded['model.safetensors'];
     h = await startHarness([
       { id: 'o/bin', files: binOnly },

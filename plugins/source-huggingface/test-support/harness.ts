@@ -70,6 +70,8 @@ export function tinyRepo(id = 'tiny-org/qwen2-tiny', extra: Partial<FakeRepo> = 
   return { id, files: tinyRepoFiles(), cardData: { license: 'apache-2.0' }, ...extra };
 }
 
+export type ContextOverrides = Partial<Omit<StageContext, 'options'>> & { options?: Partial<ImportOptions> };
+
 export interface Harness {
   hub: FakeHub;
   root: string;
@@ -77,7 +79,7 @@ export interface Harness {
   hooks: KernelHooks;
   reporter: Reporter;
   events: ReporterEvent[];
-  context(overrides?: Partial<StageContext> & { options?: Partial<ImportOptions> }): StageContext;
+  context(overrides?: ContextOverrides): StageContext;
   fetchContext(overrides?: Partial<FetchContext>): FetchContext;
   rawDir: string;
   partialDir: string;
@@ -99,7 +101,7 @@ export async function startHarness(
   reporter.subscribe((e) => events.push(e));
   const rawDir = path.join(root, 'staging', 'raw');
   const partialDir = path.join(root, 'partial');
-  const context = (overrides: Partial<StageContext> & { options?: Partial<ImportOptions> } = {}): StageContext => ({
+  const context = (overrides: ContextOverrides = {}): StageContext => ({
     reporter,
     prompter: new NonInteractivePrompter(),
     signal: new AbortController().signal,
