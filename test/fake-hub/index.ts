@@ -8,3 +8,5 @@ export { gitBlobSha1, lfsPointer, sha256Hex } from './git-hash.js';
 export { isLfsPath, isWeightPath, LFS_SIZE_THRESHOLD, LFS_TOKENIZER_THRESHOLD, WEIGHT_EXTENSIONS } from './repo-model.js';
 export { INVALID_CREDENTIALS } from './http-error.js';
 export { FAKE_USER_NAME } from './route-auth.js';
+export * from './standard-repos.js';
+export { handMadeRepo, handMadeFiles, makeSafetensors, pseudoRandomBytes } from './hand-made-repo.js';

@@ -1,7 +1,9 @@
 /**
  * The body of GET /api/models/{id}[/revision/{rev}] (reference §2): every field when no `expand` is given, otherwise
- * `_id`, `id` and the expanded keys only. `blobs=true` adds size, blobId and lfs to siblings.
+ * `_id`, `id` and the expanded keys only. `blobs=true` adds size, blobId and lfs to siblings. `cardData` is the repo's,
+ * or else the README front matter's, as on the hub.
  */
+import { readmeCardData } from './card-data.js';
 import { FAKE_COMMIT_DATE } from './git-hash.js';
 import type { RepoModel, Snapshot } from './repo-model.js';
 import { safetensorsSummary } from './safetensors-params.js';
@@ -39,7 +41,8 @@ export function fullModelInfo(model: RepoModel, snap: Snapshot): Promise<Record<
 
 async function computeInfo(model: RepoModel, snap: Snapshot): Promise<Record<string, unknown>> {
   const repo = model.repo;
-  const card = repo.cardData;
+  const readme = snap.files.get('README.md');
+  const card = repo.cardData ?? (readme && !readme.lfs ? readmeCardData(await readme.read(0, readme.size)) : undefined);
   const config = await readJson(snap, 'config.json');
   const tokenizerConfig = await readJson(snap, 'tokenizer_config.json');
   const architectures = asList(config?.architectures);
@@ -62,6 +65,7 @@ async function computeInfo(model: RepoModel, snap: Snapshot): Promise<Record<str
   if (tokenizerConfig?.chat_template !== undefined) tags.add('conversational');
   for (const lang of asList(card?.language)) tags.add(lang);
   for (const license of asList(card?.license)) tags.add(`license:${license}`);
+  for (const tag of asList(card?.tags)) tags.add(tag);
   for (const tag of repo.tags ?? []) tags.add(tag);
 
   const siblings = [

@@ -33,7 +33,8 @@ export interface FakeRepo {
   disabled?: boolean;
   /** Tokens (must start with hf_) that may read a gated/private repo. They also count as valid tokens. */
   grantedTokens?: string[];
-  /** license, license_name, license_link, ... (returned as `cardData` and as a `license:<id>` tag) */
+  /** license, license_name, license_link, ... (returned as `cardData` and as a `license:<id>` tag). Default: the
+   *  README.md front matter, as the hub derives it. */
   cardData?: Record<string, unknown>;
   tags?: string[];
   /** Lie in the tree listing / paths-info / siblings about sizes (hostile or huge repo). Served bytes stay real. */
