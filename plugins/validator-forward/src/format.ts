@@ -14,12 +14,12 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
-/** Differences and tolerances: 0 -> "0", 3.2e-2 -> "3.2e-2". */
+/** Differences and tolerances: 0 -> "0", 3.24e-2 -> "3.2e-2", 1e-4 -> "1e-4". */
 export function formatDelta(value: number): string {
   if (value === 0) return '0';
   if (!Number.isFinite(value)) return String(value);
   const [mantissa, exponent] = value.toExponential(1).split('e');
-  return `${mantissa}e${Number(exponent)}`;
+  return `${mantissa.replace(/\.0$/, '')}e${Number(exponent)}`;
 }
 
 /** Milliseconds -> "420 ms" / "2.31 s". */

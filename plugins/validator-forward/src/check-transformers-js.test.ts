@@ -1,0 +1,64 @@
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ValidationReport } from '../../../src/index.js';
+import { makeTinyModelDir } from '../test-support/tiny-model.js';
+import { checkTransformersJs } from './check-transformers-js.js';
+import { TransformersJsWorker } from './transformers-js-client.js';
+
+const cleanup: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  await Promise.all(cleanup.splice(0).map((f) => f()));
+});
+
+async function workerFor(dir: string) {
+  const worker = TransformersJsWorker.start();
+  cleanup.push(() => worker.close());
+  const answer = await worker.ask({ type: 'tokenize', modelDir: dir, prompt: 'Hello world' }, 60_000);
+  expect(answer).toMatchObject({ type: 'tokens', ids: [294, 297] });
+  return worker;
+}
+
+async function check(worker: TransformersJsWorker, expected: number[]) {
+  const report = new ValidationReport();
+  const figures: Record<string, unknown> = {};
+  await checkTransformersJs({ report, worker, promptIds: [294, 297], expected, maxNewTokens: 3, timeoutMs: 60_000, figures });
+  return { finding: report.findings[0], figures };
+}
+
+describe('checkTransformersJs', () => {
+  it('passes when transformers.js generates the expected tokens, and fails naming the first difference', async () => {
+    const { dir } = await makeTinyModelDir({ seed: 4 });
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const worker = await workerFor(dir);
+    const first = await check(worker, [0, 0, 0]);
+    expect(first.finding).toMatchObject({ status: 'fail', check: 'transformers.js' });
+    const tokens = (first.figures.transformersJs as { tokens: number[] }).tokens;
+    expect(tokens).toHaveLength(3);
+    expect(first.finding.message).toBe(
+      `transformers.js generated [${tokens.join(', ')}], onnxruntime [0, 0, 0]: first difference at new token ${tokens.findIndex((t) => t !== 0) + 1}`,
+    );
+    const again = await check(worker, tokens);
+    expect(again.finding).toMatchObject({ status: 'pass', figure: expect.stringMatching(/^3 greedy tokens match; load \d+ ms$/) });
+  });
+
+  it('fails with transformers.js\'s reason when from_pretrained cannot load the folder', async () => {
+    const { dir } = await makeTinyModelDir();
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const configFile = path.join(dir, 'config.json');
+    const config = JSON.parse(await readFile(configFile, 'utf8'));
+    await writeFile(configFile, JSON.stringify({ ...config, model_type: 'no-such-model', architectures: ['NoSuchModel'] }));
+    const worker = await workerFor(dir);
+    const { finding } = await check(worker, [1, 2, 3]);
+    expect(finding).toMatchObject({ status: 'fail', message: expect.stringMatching(/^from_pretrained\/generate failed: .+/) });
+  });
+
+  it('turns a worker that dies into a failure instead of hanging', async () => {
+    const { dir } = await makeTinyModelDir();
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const worker = await workerFor(dir);
+    process.kill(worker.pid!, 'SIGKILL');
+    const { finding } = await check(worker, [1, 2, 3]);
+    expect(finding).toMatchObject({ status: 'fail', message: expect.stringMatching(/transformers\.js process killed by SIGKILL/) });
+  });
+});
