@@ -91,6 +91,17 @@ describe('model info', () => {
     expect(() => hub.commitOf(REPO, 'nope')).toThrow(/nope/);
   });
 
+  it('a revision with slashes arrives encoded (refs%2Fpr%2F1) and resolves as one branch', async () => {
+    hub.addRepo(handMadeRepo('test-org/pr', { branches: { 'refs/pr/1': devFiles } }));
+    const pr = hub.commitOf('test-org/pr', 'refs/pr/1');
+    expect((await json(`/api/models/test-org/pr/revision/${encodeURIComponent('refs/pr/1')}?expand=sha`)).body.sha).toBe(pr);
+    const res = await fetch(`${hub.url}/test-org/pr/resolve/refs%2Fpr%2F1/config.json`);
+    expect(res.headers.get('x-repo-commit')).toBe(pr);
+    expect(res.headers.get('x-request-id')).toMatch(/^fake-hub-\d+$/);
+    expect(await res.text()).toBe('{"model_type":"dev"}');
+    expect((await json(`/api/models/test-org/pr/tree/refs%2Fpr%2F1`)).body.map((e: any) => e.path)).toEqual(['config.json']);
+  });
+
   it('the commit depends on content only', async () => {
     hub.addRepo(handMadeRepo('test-org/copy'));
     expect(hub.commitOf('test-org/copy')).toBe(hub.commitOf(REPO));

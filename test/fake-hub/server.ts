@@ -34,6 +34,8 @@ export async function startFakeHub(options: StartOptions = {}): Promise<FakeHub>
   const server = createServer({ keepAliveTimeout: 5_000 }, (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const entry = logRequest(requests, req, res, url);
+    // Clients copy this into their error messages (reference §1).
+    res.setHeader('X-Request-Id', `fake-hub-${requests.length}`);
     const gone = new AbortController();
     res.on('close', () => gone.abort());
     const ex: Exchange = {
