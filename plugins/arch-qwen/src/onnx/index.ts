@@ -1,0 +1,12 @@
+/** The ONNX decoder graph for Qwen2/Qwen3 (and MoE) checkpoints, with weights read in place from the safetensors. */
+export {
+  buildDecoderGraph,
+  buildDecoderGraphForFolder,
+  encodeDecoderGraph,
+  GRAPH_PATH,
+  OPSET,
+  type BuildDecoderGraphOptions,
+  type BuildDecoderGraphResult,
+} from './build-decoder-graph.js';
+export { defaultSessionOptions } from './session-options.js';
+export { linkWeightFiles } from './link-weight-files.js';

@@ -1,0 +1,13 @@
+/** Reference forward pass for Qwen2/Qwen3 (and MoE) decoders: the oracle the ONNX graph is tested against. */
+export { referenceForward, ReferenceModel, type ReferenceOptions } from './reference-model.js';
+export { referenceGreedyGenerate, argmax, type GreedyOptions } from './greedy-generate.js';
+export {
+  readForwardDims,
+  isSparseLayer,
+  ropeInverseFrequencies,
+  positionIdsFromMask,
+  type ForwardDims,
+  type ForwardFamily,
+  type ForwardMoe,
+} from './forward-dims.js';
+export { ModelWeights, discoverWeightFiles, decodeFloats, type WeightLocation, type WeightDtype } from './model-weights.js';
