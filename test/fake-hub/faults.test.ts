@@ -61,6 +61,19 @@ describe('faults', () => {
     expect((await readAll(await fetch(url('config.json')))).error).toBeUndefined(); // other paths untouched
   });
 
+  it('drop-after 0 and stall at 0 still send the response head first', async () => {
+    hub.inject({ kind: 'drop-after', bytes: 0, path: 'big.dat', times: 1 });
+    const dropped = await fetch(url('big.dat'));
+    expect(dropped.status).toBe(200);
+    const got = await readAll(dropped);
+    expect(got.error).toBeDefined();
+    expect(got.bytes.byteLength).toBe(0);
+    hub.inject({ kind: 'stall', afterBytes: 0, ms: Infinity, path: 'big.dat', times: 1 });
+    const stalled = await fetch(url('big.dat'), { signal: AbortSignal.timeout(200) });
+    expect(stalled.status).toBe(200);
+    expect((await readAll(stalled)).bytes.byteLength).toBe(0);
+  });
+
   it('drop-after reaches @huggingface/hub as a failed stream', async () => {
     hub.inject({ kind: 'drop-after', bytes: 5000, path: 'big.dat' });
     const blob = await downloadFile({ repo: REPO, path: 'big.dat', hubUrl: hub.url });
