@@ -17,3 +17,6 @@ export { checkRelativePath, safeJoin } from './util/safe-path.js';
 export { sha256File } from './util/hash-file.js';
 export { defineConfig } from './config/define-config.js';
 export type { ModelImportConfig, PluginEntry } from './config/define-config.js';
+// File formats every adapter needs: strict safetensors reading/writing and a pickle reader that executes nothing.
+export * from './formats/safetensors/index.js';
+export * from './formats/pickle/index.js';
