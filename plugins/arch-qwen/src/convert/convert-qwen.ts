@@ -71,7 +71,10 @@ export async function convertQwen(family: QwenFamily, job: ConvertJob, context: 
   report(await copyGenerationConfig(rawDir, outDir));
   report(await copyTokenizer(rawDir, outDir));
   report(await copyLicense(rawDir, outDir));
-  if (family.hasOnnxGraph && options.onnx !== false) report(await buildOnnx(outDir, context));
+  if (family.hasOnnxGraph && options.onnx !== false) {
+    signal.throwIfAborted();
+    report(await buildOnnx(outDir, weights.files));
+  }
 
   return {
     components,
@@ -84,6 +87,8 @@ export async function convertQwen(family: QwenFamily, job: ConvertJob, context: 
 interface WeightsOutcome {
   report: ComponentReport;
   parameterCount: number;
+  /** Weight files written to outDir (index first when sharded). */
+  files: string[];
   /** safetensors dtype of (most of) the written weights. */
   dtype: string;
   changedDtype: boolean;
@@ -139,6 +144,7 @@ async function writeWeights(checkpoint: SourceCheckpoint, inventory: Inventory, 
     return {
       report: { component: 'weights', status: warnings.length ? 'warning' : 'ok', detail, warnings },
       parameterCount,
+      files: checkpoint.files,
       dtype: outDtype,
       changedDtype: false,
       details: { weights: 'linked', files: checkpoint.files, tensors: kept.length, sourceFormat: checkpoint.format, bytesCopied: 0 },
@@ -167,6 +173,7 @@ async function writeWeights(checkpoint: SourceCheckpoint, inventory: Inventory, 
   return {
     report: { component: 'weights', status: warnings.length ? 'warning' : 'ok', detail, warnings },
     parameterCount,
+    files: result.files,
     dtype: outDtype,
     changedDtype,
     details: { weights: 'rewritten', files: result.files, tensors: kept.length, sourceFormat: checkpoint.format, bytesWritten: result.bytesWritten },

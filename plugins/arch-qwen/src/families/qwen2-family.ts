@@ -38,7 +38,7 @@ export class Qwen2Family {
    * converter as optimum keeps ATOL_FOR_VALIDATION beside each model config. fp32 graph vs fp32 reference.
    */
   readonly tolerance: number = 1e-4;
-  /** Whether the ONNX graph builder covers this family (MoE variants depend on the builder's support). */
+  /** Whether the ONNX graph builder (src/onnx) covers this family; it covers all four (MoE evaluated densely). */
   readonly hasOnnxGraph: boolean = true;
 
   /** What the family supports, for refusal messages. */

@@ -12,7 +12,6 @@ export class Qwen2MoeFamily extends Qwen2Family {
   override readonly architecture: string = 'Qwen2MoeForCausalLM';
   override readonly modelType: string = 'qwen2_moe';
   override readonly members: string = 'Qwen1.5-MoE, Qwen2-MoE';
-  override readonly hasOnnxGraph: boolean = false;
 
   protected override readAttention(r: FieldReader): Pick<QwenDims, 'qkvBias' | 'oBias' | 'qkNorm'> {
     return { qkvBias: r.optionalBool('qkv_bias', true), oBias: false, qkNorm: false };

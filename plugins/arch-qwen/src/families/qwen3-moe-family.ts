@@ -10,7 +10,6 @@ export class Qwen3MoeFamily extends Qwen3Family {
   override readonly architecture: string = 'Qwen3MoeForCausalLM';
   override readonly modelType: string = 'qwen3_moe';
   override readonly members: string = 'Qwen3-MoE';
-  override readonly hasOnnxGraph: boolean = false;
 
   protected override readIntermediate(r: FieldReader): number {
     return r.optionalInt('intermediate_size', LIMITS.intermediate, 0);

@@ -4,6 +4,7 @@ import { NAME } from '../name.js';
 import type { QwenFamily } from '../families/family-map.js';
 import { conversionScratchBytes } from './conversion-scratch-bytes.js';
 import type { ArchQwenOptions } from '../options.js';
+import { defaultSessionOptions } from '../onnx/session-options.js';
 
 /** What the reference forward pass (plain TypeScript over Float32Array) is meant for: tiny models. */
 export const DEFAULT_MAX_REFERENCE_PARAMETERS = 50_000_000;
@@ -28,7 +29,8 @@ function validationSupport(family: QwenFamily, options: ArchQwenOptions): Valida
     tolerance: family.tolerance,
     onnxGraph: 'onnx/model.onnx',
     maxReferenceParameters: options.maxReferenceParameters ?? DEFAULT_MAX_REFERENCE_PARAMETERS,
-    sessionOptions: { graphOptimizationLevel: 'all' },
+    // The options the graph is designed for (no constant folding: it would hold a float32 copy of every weight).
+    sessionOptions: defaultSessionOptions as Record<string, unknown>,
     // Imported on first call: recognition must not load the reference pass.
     referenceForward: async (modelDir, input) => {
       const { referenceForward } = await import('../reference/index.js');
