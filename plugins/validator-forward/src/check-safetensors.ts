@@ -5,15 +5,18 @@
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { isModelImportError, safeJoin, type ValidationReport, type ValidationSubject } from '../../../src/index.js';
 import {
   SAFETENSORS_INDEX_FILE,
   checkSafetensorsIndex,
+  isModelImportError,
   readSafetensorsHeader,
   readSafetensorsIndex,
+  safeJoin,
   shapeElementCount,
   type SafetensorsHeader,
-} from '../../../src/formats/safetensors/index.js';
+  type ValidationReport,
+  type ValidationSubject,
+} from '../../../src/index.js';
 import { formatBytes, formatCount } from './format.js';
 import { VALIDATOR } from './name.js';
 

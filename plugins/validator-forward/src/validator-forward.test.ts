@@ -2,8 +2,7 @@ import { open, readFile, rename, rm, truncate, writeFile } from 'node:fs/promise
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHooks, ValidationReport, type ModelImportPlugin, type ValidationSubject } from '../../../src/index.js';
-import { readSafetensorsHeader } from '../../../src/formats/safetensors/index.js';
+import { createHooks, readSafetensorsHeader, ValidationReport, type ModelImportPlugin, type ValidationSubject } from '../../../src/index.js';
 import { scaleGraphOutput } from '../test-support/onnx-surgery.js';
 import { makeSubject } from '../test-support/subject.js';
 import { makeTinyModelDir, qwenClaim } from '../test-support/tiny-model.js';
