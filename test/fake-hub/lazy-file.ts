@@ -40,11 +40,11 @@ export async function lazyFileFromDisk(filePath: string, sha256?: string): Promi
 }
 
 /**
- * `size` bytes of a repeating 1 MiB pseudo-random pattern. The sha256 is computed (about 1 s per GB) unless given;
+ * `size` bytes of a repeating 4 MiB pseudo-random pattern (reads of up to 4 MiB, the server's largest, are views). The sha256 is computed (about 1 s per GB) unless given;
  * pass a wrong one only when the test does not check it.
  */
 export function lazyPatternFile(size: number, seed = 1, sha256?: string): LazyFile {
-  const period = 1024 * 1024;
+  const period = 4 * 1024 * 1024;
   const pattern = Buffer.allocUnsafe(period * 2);
   let x = seed >>> 0 || 1;
   for (let i = 0; i < period; i += 4) {
@@ -53,7 +53,7 @@ export function lazyPatternFile(size: number, seed = 1, sha256?: string): LazyFi
     x ^= x << 5;
     pattern.writeUInt32LE(x >>> 0, i);
   }
-  pattern.copy(pattern, period, 0, period); // doubled, so any window of ≤ 1 MiB is one subarray
+  pattern.copy(pattern, period, 0, period); // doubled, so any window of ≤ period bytes is one subarray
   const readWindow = (start: number, end: number): Buffer => {
     if (end - start <= period) return pattern.subarray(start % period, (start % period) + end - start);
     const out = Buffer.allocUnsafe(end - start);

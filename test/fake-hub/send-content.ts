@@ -98,6 +98,7 @@ export async function sendContent(ex: Exchange, state: HubState, spec: ContentSp
   const dropAt = fault?.kind === 'drop-after' ? fault.bytes : undefined;
   const stallAt = fault?.kind === 'stall' ? fault.afterBytes : undefined;
   const bucket = state.throttle.bucketFor(ex.req.socket);
+  bucket.startResponse();
   let sent = 0;
   let stalled = false;
   if (dropAt === 0 || stallAt === 0) res.flushHeaders();

