@@ -15,7 +15,7 @@ import {
   type ReporterEvent,
 } from '../../../src/index.js';
 import { archQwen, type ArchQwenOptions } from '../index.js';
-import { SafetensorsReader, encodeSafetensors } from '../../../src/formats/safetensors/index.js';
+import { SafetensorsReader, encodeSafetensors } from '../../../src/index.js';
 import { makeTinyModel, writeRepoFiles, type TinyModelOptions } from '../../../test/fixtures/tiny-models.js';
 
 export interface ConvertRun {

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { readFile, readdir, stat, truncate, writeFile, mkdir, unlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isModelImportError } from '../../../../src/index.js';
-import { planSafetensors } from '../../../../src/formats/safetensors/index.js';
+import { planSafetensors } from '../../../../src/index.js';
 import { tempDir, listTree } from '../../../../test/support/temp.js';
 import { HOSTILE_MARKER, makeHostilePickles, tinyTensors } from '../../../../test/fixtures/tiny-models.js';
 import { familyFor } from '../families/family-map.js';
@@ -86,6 +86,24 @@ describe('convert: no dtype change links the files (no weight byte copied)', () 
     const { result } = await convertFolder(raw(), out(), { maxShardSize: 10e6, dtype: 'bf16' });
     expect(await ino(path.join(out(), 'model.safetensors'))).toBe(await ino(path.join(raw(), 'model.safetensors')));
     expect(result.details).toMatchObject({ weights: 'linked' });
+  });
+});
+
+describe('convert: across devices', () => {
+  it.runIf(existsSync('/dev/shm'))('copies with a warning and a progress task when linking fails with EXDEV', async () => {
+    const shm = await mkdtemp(path.join('/dev/shm', 'arch-qwen-'));
+    try {
+      await writeTiny(shm, { seed: 19 });
+      if ((await stat(shm)).dev === (await stat(root)).dev) return; // same device here: nothing to prove
+      const { result, events } = await convertFolder(shm, out());
+      expect(await readFile(path.join(out(), 'model.safetensors'))).toEqual(await readFile(path.join(shm, 'model.safetensors')));
+      expect(await ino(path.join(out(), 'model.safetensors'))).not.toBe(await ino(path.join(shm, 'model.safetensors')));
+      expect(result.components[0].status).toBe('warning');
+      expect(result.components[0].warnings.join()).toMatch(/copied instead of hard-linked/);
+      expect(events.find((e) => e.type === 'task-start')).toMatchObject({ label: 'copy model.safetensors', group: 'convert' });
+    } finally {
+      await rm(shm, { recursive: true, force: true });
+    }
   });
 });
 

@@ -135,7 +135,7 @@ async function writeWeights(checkpoint: SourceCheckpoint, inventory: Inventory, 
   if (checkpoint.format === 'safetensors' && dtypeOk && shardsOk) {
     let copied = 0;
     for (const file of checkpoint.files) {
-      const how = await linkOrCopy(safeJoin(job.rawDir, file, 'weights file'), safeJoin(job.outDir, file, 'weights file'));
+      const how = await linkOrCopy(safeJoin(job.rawDir, file, 'weights file'), safeJoin(job.outDir, file, 'weights file'), job.context.reporter);
       if (how === 'copied') copied++;
     }
     if (copied > 0) warnings.push(`${copied} weight file(s) copied instead of hard-linked: the models folder is on another device than the staging folder`);

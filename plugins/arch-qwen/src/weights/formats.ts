@@ -1,6 +1,6 @@
 /**
- * The file-format modules (safetensors, and the pickle reader for pytorch_model*.bin) this plugin uses, in one place: src/formats is not part of the kernel barrel, so if it
- * moves or gets its own package entry only this file changes.
+ * The file formats this plugin uses (strict safetensors, and the pickle reader for pytorch_model*.bin), from the
+ * public barrel, gathered here so the rest of the plugin names one module for them.
  */
 export {
   SafetensorsReader,
@@ -12,6 +12,7 @@ export {
   convertedByteLength,
   readSafetensorsHeader,
   readShardedSafetensors,
+  readTorchCheckpoint,
   shardFileName,
   writeSafetensors,
   writeSafetensorsIndex,
@@ -19,5 +20,6 @@ export {
   type SafetensorsHeader,
   type SafetensorsTensorInfo,
   type TensorToWrite,
-} from '../../../../src/formats/safetensors/index.js';
-export { readTorchCheckpoint, type TorchCheckpoint, type TorchTensorInfo } from '../../../../src/formats/pickle/index.js';
+  type TorchCheckpoint,
+  type TorchTensorInfo,
+} from '../../../../src/index.js';
