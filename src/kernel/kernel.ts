@@ -366,6 +366,7 @@ export class Kernel implements PluginHost {
         hint: 'Read the license, then run again and accept it (or pass --accept-license).',
       });
     }
+    if (yes || acceptLicense) context.reporter.info(`License accepted by ${acceptLicense ? '--accept-license' : '--yes'}.`);
     plan.licenseAcknowledgedAt = new Date().toISOString();
   }
 

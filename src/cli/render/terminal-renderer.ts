@@ -24,6 +24,8 @@ interface Group {
   bar?: cliProgress.SingleBar;
   lastLine: number;
   lastPercent: number;
+  /** The total came from the plan; tasks do not add to it. */
+  fixedTotal: boolean;
 }
 
 const STAGE_TITLES: Record<string, string> = {
@@ -42,6 +44,9 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
   const tasks = new Map<string, Task>();
   const groups = new Map<string, Group>();
   let multibar: cliProgress.MultiBar | undefined;
+  /** The plan announces the download size up front, so the overall bar is right from its first byte. */
+  let plannedBytes: number | undefined;
+  let fetchStarted = 0;
 
   const write = (line: string) => {
     if (multibar) multibar.log(`${line}\n`);
@@ -82,7 +87,7 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
   const groupOf = (name: string) => {
     let group = groups.get(name);
     if (!group) {
-      group = { total: 0, done: 0, speed: new Speedometer(), lastLine: 0, lastPercent: -1 };
+      group = { total: 0, done: 0, speed: new Speedometer(), lastLine: 0, lastPercent: -1, fixedTotal: false };
       groups.set(name, group);
     }
     return group;
@@ -120,9 +125,16 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
           write(`${SYMBOL.failed} ${event.stage} failed`);
         } else if (event.stage === 'fetch') {
           stopBars();
+          const group = groups.get('download') ?? groups.get('copy');
+          if (group && fetchStarted) {
+            const seconds = (Date.now() - fetchStarted) / 1000;
+            write(`  ${SYMBOL.ok} ${formatBytes(group.done)} in ${seconds.toFixed(1)} s (${formatBytes(group.done / Math.max(seconds, 0.001))}/s), every file's hash checked`);
+          }
         }
+        if (event.stage === 'fetch' && event.status === 'start') fetchStarted = Date.now();
         break;
       case 'plan':
+        plannedBytes = event.totalBytes;
         write(`  ${event.modelId} -> "${event.modelName}" (${event.architecture}), ${event.files} files, ${formatBytes(event.totalBytes)} to download`);
         break;
       case 'license': {
@@ -141,7 +153,13 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
         const task: Task = { label: event.label, total: event.total, done: 0, group: event.group };
         tasks.set(event.id, task);
         if (event.group) {
-          groupOf(event.group).total += event.total;
+          const isNew = !groups.has(event.group);
+          const group = groupOf(event.group);
+          if (isNew && plannedBytes !== undefined && (event.group === 'download' || event.group === 'copy')) {
+            group.total = plannedBytes;
+            group.fixedTotal = true;
+          }
+          if (!group.fixedTotal) group.total += event.total;
           updateGroup(event.group);
         }
         if (fancy) task.bar = ensureMultibar().create(Math.max(event.total, 1), 0, payload(event.label, 0, event.total));
