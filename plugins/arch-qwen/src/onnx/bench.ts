@@ -23,6 +23,12 @@ import { defaultSessionOptions } from './session-options.js';
 const VARIANTS: Record<string, Record<string, unknown>> = {
   designed: defaultSessionOptions as Record<string, unknown>,
   'ort-defaults': {},
+  'designed-parallel': { ...defaultSessionOptions, executionMode: 'parallel' },
+  'designed-1-thread': { ...defaultSessionOptions, intraOpNumThreads: 1 },
+  'designed-spinning': {
+    ...defaultSessionOptions,
+    extra: { ...(defaultSessionOptions.extra as object), session: { disable_prepacking: '1' } },
+  },
   disabled: { graphOptimizationLevel: 'disabled' },
   'all-no-folding': {
     graphOptimizationLevel: 'all',
