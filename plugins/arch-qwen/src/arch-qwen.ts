@@ -1,11 +1,15 @@
 /**
  * The plugin: `apply` only taps. Recognition and conversion are keyed by config.json `architectures[0]`
  * (and by model_type for configs without `architectures`, as ArchitectureClaim.architecture allows).
+ *
+ * Qwen v1 (QWenLMHeadModel, remote code) is deliberately not tapped: the kernel lists every tapped recognize key
+ * as supported and only asks adapters that also tap convert, so a refuse-only tap would advertise v1 as
+ * supported and never run. The kernel's own error ("found architecture QWenLMHeadModel; supported: ...") is the
+ * answer. Supporting v1 would mean the c_attn split and tiktoken -> tokenizer.json conversion of reference §2.4.
  */
 import type { ModelImportPlugin } from '../../../src/index.js';
 import { NAME } from './name.js';
 import { ARCHITECTURES, MODEL_TYPES, familyFor, type QwenFamily } from './families/family-map.js';
-import { QWEN_V1_ARCHITECTURE, refuseQwenV1 } from './families/qwen-v1.js';
 import { recognizeQwen } from './recognize/recognize-qwen.js';
 import type { ArchQwenOptions } from './options.js';
 
@@ -24,8 +28,6 @@ export function archQwen(options: ArchQwenOptions = {}): ModelImportPlugin {
           return convertQwen(family, job, context, options);
         });
       }
-      // Tapped only to refuse with a useful message (see families/qwen-v1.ts); not listed in `claims`.
-      hooks.recognize.for(QWEN_V1_ARCHITECTURE).tap(NAME, (config) => refuseQwenV1(config));
     },
   };
 }

@@ -129,11 +129,10 @@ describe('refusals (UNSUPPORTED_VARIANT, one line saying what was found and what
     expect(refusal(layers).message).toMatch(/mlp_only_layers is \[5\]/);
   });
 
-  it('refuses Qwen v1 (remote code) with a pointer to Qwen1.5', () => {
-    const { code, message } = refusal({ architectures: ['QWenLMHeadModel'], model_type: 'qwen', auto_map: {} });
-    expect(code).toBe('UNSUPPORTED_VARIANT');
-    expect(message).toMatch(/remote code/);
-    expect(message).toMatch(/supported: Qwen2ForCausalLM/);
+  it('leaves Qwen v1 (QWenLMHeadModel, remote code) untapped, so the kernel reports it unsupported', () => {
+    const hooks = hooksWithPlugin();
+    expect(hooks.recognize.get('QWenLMHeadModel')).toBeUndefined();
+    expect(hooks.convert.get('QWenLMHeadModel')).toBeUndefined();
   });
 });
 
