@@ -7,23 +7,22 @@
  *
  *   npx tsx plugins/arch-qwen/bench.ts [--dir <scratch folder>] [--keep]
  *
- * The model is generated from seeded data by the project's streaming safetensors writer into a temp folder.
+ * The model is generated from seeded data by the shared seeded-model writer (streaming safetensors writer) into a
+ * temp folder.
  * Each conversion runs in a child process (so its peak RSS is its own), measured with /usr/bin/time -v when
  * present, else by polling VmHWM in /proc/<pid>/status.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHooks, NonInteractivePrompter, Reporter, type ConvertJob, type ImportPlan, type StageContext, type TargetDtype } from '../../src/index.js';
-import { archQwen, familyFor } from './index.js';
-import { writeSafetensors } from './src/weights/formats.js';
-import { qwen25_05b } from './test/configs.js';
+import { archQwen } from './index.js';
+import { QWEN25_05B_CONFIG, writeSeededModel } from './src/reference/testing/write-seeded-model.js';
 
 const SELF = fileURLToPath(import.meta.url);
-const CHUNK = 8 << 20;
 
 if (process.argv[2] === '--child') {
   await child(process.argv[3], process.argv[4], process.argv[5] as TargetDtype | 'keep', process.argv[6] === 'onnx');
@@ -40,7 +39,7 @@ async function main(): Promise<void> {
   try {
     await mkdir(raw, { recursive: true });
     const t0 = performance.now();
-    const weightsBytes = await writeSeededModel(raw);
+    const weightsBytes = await writeBenchModel(raw);
     console.log(`generated ${mb(weightsBytes)} MB Qwen2.5-0.5B-shaped bf16 model in ${s(performance.now() - t0)} s (${raw})`);
 
     // cp's time swings with the page cache and writeback (GNU cp uses copy_file_range): three runs, median used.
@@ -137,40 +136,10 @@ async function child(raw: string, out: string, dtype: TargetDtype | 'keep', onnx
   console.log(JSON.stringify({ seconds, bytesWritten: details.bytesWritten ?? 0, parameters: result!.parameterCount }));
 }
 
-/** Qwen2.5-0.5B's config and 290 bf16 tensors of seeded values, streamed to disk chunk by chunk. */
-async function writeSeededModel(dir: string): Promise<number> {
-  const config = qwen25_05b();
-  await writeFile(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
-  const family = familyFor('Qwen2ForCausalLM')!;
-  const { dims } = family.readDims(config);
-  const seed = 0x9e3779b9;
-  const tensors = family.tensorGroups(dims).map((g, index) => {
-    const spec = g.layouts[0];
-    const { name, shape } = spec[0];
-    const bytes = shape.reduce((n, d) => n * d, 1) * 2;
-    return {
-      name,
-      dtype: 'BF16',
-      shape,
-      data: function* () {
-        let state = (seed ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0 || 1;
-        for (let done = 0; done < bytes; done += CHUNK) {
-          const n = Math.min(CHUNK, bytes - done) / 2;
-          const out = new Uint16Array(n);
-          for (let i = 0; i < n; i++) {
-            // xorshift32; bf16 with exponent 2^-8..2^-1 and a random sign and mantissa: finite, f16-representable.
-            state ^= state << 13;
-            state ^= state >>> 17;
-            state ^= state << 5;
-            out[i] = (state & 0x807f) | ((119 + ((state >>> 8) & 7)) << 7);
-          }
-          yield new Uint8Array(out.buffer);
-        }
-      },
-    };
-  });
-  const header = await writeSafetensors(path.join(dir, 'model.safetensors'), tensors, { format: 'pt' }, { sync: false });
-  return header.fileSize;
+/** Qwen2.5-0.5B's config and 290 bf16 tensors of seeded values, streamed to disk by the shared seeded-model writer. */
+async function writeBenchModel(dir: string): Promise<number> {
+  await writeSeededModel(dir, { seed: 2024, family: 'qwen2', dtype: 'bf16', tied: true, config: QWEN25_05B_CONFIG });
+  return (await stat(path.join(dir, 'model.safetensors'))).size;
 }
 
 function timed(run: () => { status: number | null }): { seconds: number } {
