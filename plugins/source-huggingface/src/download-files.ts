@@ -18,12 +18,22 @@ import { hubError } from './hub-errors.js';
 import type { EffectiveSettings } from './options.js';
 import { OrderedHasher } from './ordered-hasher.js';
 import { PartialFile } from './partial-file.js';
-import { createAgents, destroyAgents, formatSeconds, HttpStatusError, rangeGet, type Agents } from './range-get.js';
+import { BatchWriter } from './batch-writer.js';
+import { formatSeconds, HttpStatusError, RangeGet, READ_BUFFER_BYTES } from './range-get.js';
 import { abortReason, asTransient, RetryTracker, sleep, type TransientError } from './retry-policy.js';
 import type { FoundToken } from './token-discovery.js';
 
 /** Bytes collected from the socket before one positional write. */
 const WRITE_BATCH = 1 << 20;
+
+/** Smallest range worth its own request when splitting a file over connections. */
+const MIN_CHUNK = 4 << 20;
+
+/** What one connection reuses from range to range: two batches and the socket read buffer. */
+interface WorkerBuffers {
+  batches: [Buffer, Buffer];
+  read: Buffer;
+}
 
 interface Target {
   /** Content hash, names the partial: sha256 (LFS) or git blob sha1. */
@@ -79,7 +89,6 @@ class Downloader {
   private open = 0;
   private error: unknown;
   private bytesDownloaded = 0;
-  private agents: Agents | undefined;
   private readonly authOrigin: string;
 
   constructor(private readonly input: DownloadInput) {
@@ -105,7 +114,6 @@ class Downloader {
       this.toPrepare.push(state);
     }
     this.open = this.states.length;
-    this.agents = createAgents(settings.connections);
     try {
       const workers = Array.from({ length: settings.connections }, () => this.worker());
       await Promise.all(workers);
@@ -164,11 +172,16 @@ class Downloader {
   }
 
   private async worker(): Promise<void> {
+    let buffers: WorkerBuffers | undefined;
     for (;;) {
       const job = await this.next();
       if (!job) return;
+      buffers ??= {
+        batches: [Buffer.allocUnsafe(WRITE_BATCH + READ_BUFFER_BYTES), Buffer.allocUnsafe(WRITE_BATCH + READ_BUFFER_BYTES)],
+        read: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+      };
       try {
-        await this.runJob(job);
+        await this.runJob(job, buffers);
       } catch (error) {
         this.fail(error);
         return;
@@ -210,7 +223,7 @@ class Downloader {
     state.hasher = new OrderedHasher(partial.fh, target.size, partial.done, target.sha256 === undefined);
     state.hasher.kick(); // resumed bytes are re-hashed from disk while the rest downloads
     if (partial.resumedBytes) state.task.set(partial.resumedBytes);
-    const chunk = this.input.settings.chunkSize;
+    const chunk = chunkSizeFor(target.size, this.input.settings.chunkSize, this.input.settings.connections);
     const jobs: Job[] = [];
     for (const [gapStart, gapEnd] of partial.done.missing(target.size)) {
       for (let start = gapStart; start < gapEnd; start += chunk) jobs.push({ state, start, end: Math.min(gapEnd, start + chunk) });
@@ -221,77 +234,55 @@ class Downloader {
     this.wake();
   }
 
-  private async runJob(job: Job): Promise<void> {
+  private async runJob(job: Job, buffers: WorkerBuffers): Promise<void> {
     const { state, end } = job;
     const { settings, token } = this.input;
     const tracker = new RetryTracker(settings.retry);
-    let pos = job.start;
-    while (pos < end) {
+    const writer = new BatchWriter(buffers.batches, job.start, WRITE_BATCH, (data, at) => this.write(state, data, at));
+    while (writer.position < end) {
       if (this.signal.aborted) throw abortReason(this.signal);
-      const attemptStart = pos;
-      let batch: Buffer[] = [];
-      let batchLength = 0;
-      let writing: Promise<void> = Promise.resolve();
-      const take = () => {
-        const taken = { buffers: batch, at: pos };
-        pos += batchLength;
-        batch = [];
-        batchLength = 0;
-        return taken;
-      };
+      const attemptStart = writer.position;
+      const request = new RangeGet({
+        url: state.target.url,
+        start: attemptStart,
+        end,
+        size: state.target.size,
+        token: token?.token,
+        authOrigin: this.authOrigin,
+        signal: this.signal,
+        // While failing, a stall may not outlast the retry budget.
+        stallMs: Math.min(settings.stallTimeoutMs, Math.max(50, tracker.remainingMs())),
+        userAgent: settings.userAgent,
+        readBuffer: buffers.read,
+      });
+      writer.onResume = () => request.resume();
+      writer.onFailure = (error) => request.fail(error);
+      let failure: unknown;
       try {
-        const body = rangeGet({
-          url: state.target.url,
-          start: pos,
-          end,
-          size: state.target.size,
-          token: token?.token,
-          authOrigin: this.authOrigin,
-          signal: this.signal,
-          // While failing, a stall may not outlast the retry budget.
-          stallMs: Math.min(settings.stallTimeoutMs, Math.max(50, tracker.remainingMs())),
-          agents: this.agents!,
-          userAgent: settings.userAgent,
-        });
-        for await (const piece of body) {
-          batch.push(piece);
-          batchLength += piece.byteLength;
-          if (batchLength >= WRITE_BATCH) {
-            await writing; // one write in flight per connection: the socket keeps flowing while it lands
-            const { buffers, at } = take();
-            writing = this.write(state, buffers, at);
-          }
-        }
-        await writing;
-        if (batchLength) {
-          const { buffers, at } = take();
-          await this.write(state, buffers, at);
-        }
+        await request.run((view) => writer.push(view));
       } catch (error) {
-        await writing; // a failed write is fatal and wins
-        if (this.signal.aborted) throw abortReason(this.signal);
-        if (batchLength) {
-          // What arrived before the cut is good data (the final hash vouches for it): keep it.
-          const { buffers, at } = take();
-          await this.write(state, buffers, at);
-        }
-        if (pos > attemptStart) tracker.progressed();
-        if (error instanceof HttpStatusError) throw hubError(error.failure, { ...this.input.ref, what: state.target.paths[0], token });
-        const transient = asTransient(error);
-        if (!transient) throw error;
-        const delay = tracker.failed(transient);
-        if (delay === undefined) throw this.gaveUp(state, transient, tracker);
-        await sleep(delay, this.signal);
+        failure = error;
       }
+      // What arrived before a cut is good data (the final hash vouches for it): it is kept. A failed write wins.
+      await writer.flush();
+      if (failure === undefined) continue;
+      if (this.signal.aborted) throw abortReason(this.signal);
+      if (writer.position > attemptStart) tracker.progressed();
+      if (failure instanceof HttpStatusError) throw hubError(failure.failure, { ...this.input.ref, what: state.target.paths[0], token });
+      const transient = asTransient(failure);
+      if (!transient) throw failure;
+      const delay = tracker.failed(transient);
+      if (delay === undefined) throw this.gaveUp(state, transient, tracker);
+      await sleep(delay, this.signal);
     }
   }
 
-  private async write(state: TargetState, buffers: Buffer[], at: number): Promise<void> {
-    const length = await state.partial!.write(buffers, at);
-    state.hasher!.onWritten(at, buffers);
-    state.downloaded += length;
-    this.bytesDownloaded += length;
-    state.task.advance(length);
+  private async write(state: TargetState, data: Buffer, at: number): Promise<void> {
+    await state.partial!.write(data, at);
+    state.hasher!.onWritten(at, data);
+    state.downloaded += data.byteLength;
+    this.bytesDownloaded += data.byteLength;
+    state.task.advance(data.byteLength);
   }
 
   private async finalize(state: TargetState): Promise<void> {
@@ -350,8 +341,15 @@ class Downloader {
       await state.partial?.close();
       state.task.end('failed');
     }
-    if (this.agents) destroyAgents(this.agents);
   }
+}
+
+/**
+ * Ranges of at most `maxChunk`, but small enough that a file alone keeps every connection busy (a 64 MiB file
+ * over 8 connections goes as 8 ranges of 8 MiB), and never below MIN_CHUNK where request overhead would show.
+ */
+export function chunkSizeFor(size: number, maxChunk: number, connections: number): number {
+  return Math.max(Math.min(maxChunk, MIN_CHUNK), Math.min(maxChunk, Math.ceil(size / connections)));
 }
 
 export function formatBytes(n: number): string {

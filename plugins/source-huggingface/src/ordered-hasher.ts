@@ -34,10 +34,8 @@ export class OrderedHasher {
   }
 
   /** After [position, position + length) was written (and added to `done`). */
-  onWritten(position: number, buffers: readonly Buffer[]): void {
-    if (!this.pumping && position === this.hashed) {
-      for (const b of buffers) this.update(b);
-    }
+  onWritten(position: number, data: Buffer): void {
+    if (!this.pumping && position === this.hashed) this.update(data);
     this.kick();
   }
 

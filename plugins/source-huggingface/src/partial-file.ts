@@ -49,20 +49,15 @@ export class PartialFile {
     return fresh;
   }
 
-  /** Writes buffers at `position`, then records them as done. */
-  async write(buffers: Buffer[], position: number): Promise<number> {
-    let length = 0;
-    for (const b of buffers) length += b.byteLength;
-    let written = 0;
-    while (written < length) {
-      const rest = written === 0 ? buffers : sliceBuffers(buffers, written);
-      const { bytesWritten } = await this.fh.writev(rest, position + written);
+  /** Writes `data` at `position`, then records it as done. */
+  async write(data: Buffer, position: number): Promise<void> {
+    for (let written = 0; written < data.byteLength; ) {
+      const { bytesWritten } = await this.fh.write(data, written, data.byteLength - written, position + written);
       if (bytesWritten <= 0) throw new Error(`short write to ${this.partPath}`);
       written += bytesWritten;
     }
-    this.done.add(position, position + length);
+    this.done.add(position, position + data.byteLength);
     this.scheduleSave();
-    return length;
   }
 
   private scheduleSave(): void {
@@ -137,17 +132,4 @@ async function readSidecar(sidecarPath: string, partPath: string, size: number):
   } catch {
     return undefined;
   }
-}
-
-function sliceBuffers(buffers: Buffer[], skip: number): Buffer[] {
-  const out: Buffer[] = [];
-  for (const b of buffers) {
-    if (skip >= b.byteLength) {
-      skip -= b.byteLength;
-      continue;
-    }
-    out.push(skip ? b.subarray(skip) : b);
-    skip = 0;
-  }
-  return out;
 }

@@ -1,28 +1,23 @@
 /**
- * One ranged GET of file content, on node:http(s) (fast, with real backpressure), yielding the bytes of
- * [start, end) as they arrive. Redirects are followed by hand so the token is sent to the hub's own origin only.
+ * One ranged GET of file content: a small HTTP/1.1 client on net/tls sockets that read into one reusable buffer
+ * (`onread`). Node's http client allocates a fresh buffer per socket read; at loopback speed that garbage costs
+ * more CPU than hashing and lets RSS swell by tens of MB. Here every byte is copied once, into the caller's
+ * batch, and nothing is allocated per read.
+ *
+ * Only what file downloads need: GET, Content-Length or chunked bodies, one request per connection
+ * (`Connection: close`). Redirects are followed by hand so the token is sent to the hub's own origin only.
  * A watchdog turns "no bytes for stallMs" into a retryable failure; so are 5xx/429, resets and early ends.
  */
-import http from 'node:http';
-import https from 'node:https';
+import net from 'node:net';
+import tls from 'node:tls';
 import { ModelImportError } from '../../../src/index.js';
 import type { HubFailure } from './hub-errors.js';
 import { TransientError, asTransient, isRetryableStatus, retryAfterMs } from './retry-policy.js';
 
-export interface Agents {
-  http: http.Agent;
-  https: https.Agent;
-}
-
-export function createAgents(connections: number): Agents {
-  const options = { keepAlive: true, maxSockets: connections, scheduling: 'fifo' as const };
-  return { http: new http.Agent(options), https: new https.Agent(options) };
-}
-
-export function destroyAgents(agents: Agents): void {
-  agents.http.destroy();
-  agents.https.destroy();
-}
+/** Size of the reusable socket read buffer; a consumer must accept this much after asking for a pause. */
+export const READ_BUFFER_BYTES = 256 * 1024;
+const MAX_HEAD_BYTES = 64 * 1024;
+const MAX_REDIRECTS = 10;
 
 /** A final HTTP answer that retrying will not change (401, 403, 404, ...). */
 export class HttpStatusError extends Error {
@@ -45,123 +40,295 @@ export interface RangeGetOptions {
   authOrigin: string;
   signal: AbortSignal;
   stallMs: number;
-  agents: Agents;
   userAgent: string;
+  /** Reused between requests of one worker; at least READ_BUFFER_BYTES. */
+  readBuffer: Buffer;
 }
 
-const MAX_REDIRECTS = 10;
+/**
+ * Receives the wanted bytes in order. A view is valid only during the call (copy it). Returning false pauses the
+ * socket until `resume()` is called; the consumer must still have taken the bytes of that call.
+ */
+export type BodyConsumer = (view: Buffer) => boolean;
 
-export async function* rangeGet(o: RangeGetOptions): AsyncGenerator<Buffer> {
-  let stalled = false;
-  let paused = false;
-  let request: http.ClientRequest | undefined;
-  let response: http.IncomingMessage | undefined;
-  const watchdog = setTimeout(function fire() {
-    if (paused) return void watchdog.refresh();
-    stalled = true;
-    request?.destroy();
-  }, o.stallMs);
-  const stallError = () => new TransientError(`no data for ${formatSeconds(o.stallMs)} (stalled)`);
-  let received = 0;
-  try {
-    let res: http.IncomingMessage;
-    let url = new URL(o.url);
+interface Head {
+  status: number;
+  headers: Map<string, string>;
+}
+
+export class RangeGet {
+  private socket: net.Socket | undefined;
+  private paused = false;
+  private failCurrent: ((error: unknown) => void) | undefined;
+  /** Bytes handed to the consumer. */
+  received = 0;
+
+  constructor(private readonly o: RangeGetOptions) {}
+
+  /** Stops the request with `error` (e.g. the disk write failed). */
+  fail(error: unknown): void {
+    this.failCurrent?.(error);
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.socket?.resume();
+  }
+
+  async run(consume: BodyConsumer): Promise<void> {
+    let url = new URL(this.o.url);
     for (let hop = 0; ; hop++) {
-      const sent = send(url, o, () => stalled);
-      request = sent.req;
-      res = response = await sent.response;
-      const location = res.headers.location;
-      if (res.statusCode && res.statusCode >= 300 && res.statusCode < 400 && location) {
-        drain(res);
-        if (hop >= MAX_REDIRECTS) throw new TransientError('too many redirects');
-        url = new URL(location, url);
-        continue;
-      }
-      break;
+      const location = await this.exchange(url, consume);
+      if (location === undefined) return;
+      if (hop >= MAX_REDIRECTS) throw new TransientError('too many redirects');
+      url = new URL(location, url);
     }
-    const status = res.statusCode ?? 0;
-    if (status !== 200 && status !== 206) {
-      drain(res);
-      const failure: HubFailure = { status, code: header(res, 'x-error-code'), message: header(res, 'x-error-message') };
-      if (isRetryableStatus(status)) throw new TransientError(`the hub answered ${status}`, retryAfterMs(header(res, 'retry-after')));
-      throw new HttpStatusError(failure);
-    }
-    // Where the body starts in the file: a 200 ignores the range, so skip to `start`.
-    let at = 0;
-    if (status === 206) {
-      const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header(res, 'content-range') ?? '');
-      if (!m) throw new TransientError('the hub sent a partial answer without a valid Content-Range');
-      if (m[3] !== '*' && Number(m[3]) !== o.size) throw sizeChanged(o.url, o.size, Number(m[3]));
-      at = Number(m[1]);
-      if (at > o.start) throw new TransientError(`the hub answered the range from byte ${at} instead of ${o.start}`);
-    } else {
-      const length = Number(header(res, 'content-length'));
-      if (Number.isFinite(length) && header(res, 'content-length') !== undefined && length !== o.size) throw sizeChanged(o.url, o.size, length);
-    }
-    for await (const chunk of res as AsyncIterable<Buffer>) {
-      watchdog.refresh();
-      let piece = chunk;
-      if (at < o.start) {
-        const skip = Math.min(piece.byteLength, o.start - at);
-        at += skip;
-        piece = piece.subarray(skip);
-      }
-      const room = o.end - at;
-      if (piece.byteLength > room) piece = piece.subarray(0, room);
-      if (piece.byteLength === 0 && at >= o.end) break;
-      if (piece.byteLength === 0) continue;
-      at += piece.byteLength;
-      received += piece.byteLength;
-      paused = true; // the consumer's disk write is not the hub's stall
-      yield piece;
-      paused = false;
-      watchdog.refresh();
-    }
-    if (stalled) throw stallError();
-    if (at < o.end) throw new TransientError(`the connection dropped after ${received} bytes`);
-  } catch (error) {
-    if (o.signal.aborted) throw error;
-    if (stalled) throw stallError();
-    if (error instanceof TransientError || error instanceof HttpStatusError || error instanceof ModelImportError) throw error;
-    const transient = asTransient(error);
-    if (transient) throw received ? new TransientError(`${transient.what} after ${received} bytes`) : transient;
-    throw error;
-  } finally {
-    clearTimeout(watchdog);
-    // Ending early (cut at `end`, error, abort) leaves bytes on the socket: never hand it back to the pool.
-    if (request && !request.destroyed && !response?.complete) request.destroy();
+  }
+
+  /** One request on one connection; resolves with a redirect target, or undefined once the body is complete. */
+  private exchange(url: URL, consume: BodyConsumer): Promise<string | undefined> {
+    const o = this.o;
+    return new Promise((resolve, reject) => {
+      if (o.signal.aborted) return reject(o.signal.reason);
+      const secure = url.protocol === 'https:';
+      if (!secure && url.protocol !== 'http:') return reject(new TransientError(`the hub redirected to an unsupported URL scheme ${url.protocol}`));
+      const host = url.hostname.replace(/^\[|\]$/g, '');
+      const port = Number(url.port) || (secure ? 443 : 80);
+
+      let settled = false;
+      let head: Head | undefined;
+      const headChunks: Buffer[] = [];
+      let headLength = 0;
+      let body: BodyReader | undefined;
+
+      const finish = (error: unknown, location?: string) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(watchdog);
+        o.signal.removeEventListener('abort', onAbort);
+        socket.destroy();
+        this.socket = undefined;
+        if (error !== undefined) reject(error);
+        else resolve(location);
+      };
+      const watchdog = setTimeout(function fire() {
+        if (paused()) return void watchdog.refresh(); // waiting for our disk is not the hub stalling
+        const what = head ? `no data for ${formatSeconds(o.stallMs)} (stalled)` : `no answer for ${formatSeconds(o.stallMs)} (stalled)`;
+        finish(new TransientError(what));
+      }, o.stallMs);
+      const paused = () => this.paused;
+      this.failCurrent = (error) => finish(error);
+      const onAbort = () => finish(o.signal.reason ?? new DOMException('The operation was aborted.', 'AbortError'));
+      o.signal.addEventListener('abort', onAbort, { once: true });
+
+      const onHead = (h: Head): string | undefined | 'body' => {
+        const { status, headers } = h;
+        if (status >= 300 && status < 400 && headers.has('location')) return headers.get('location');
+        if (status !== 200 && status !== 206) {
+          const failure: HubFailure = { status, code: headers.get('x-error-code'), message: headers.get('x-error-message') };
+          if (isRetryableStatus(status)) throw new TransientError(`the hub answered ${status}`, retryAfterMs(headers.get('retry-after')));
+          throw new HttpStatusError(failure);
+        }
+        // Where the body starts in the file: a 200 ignores the range, so skip to `start`.
+        let at = 0;
+        const length = headers.has('content-length') ? Number(headers.get('content-length')) : undefined;
+        if (status === 206) {
+          const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(headers.get('content-range') ?? '');
+          if (!m) throw new TransientError('the hub sent a partial answer without a valid Content-Range');
+          if (m[3] !== '*' && Number(m[3]) !== o.size) throw sizeChanged(o.url, o.size, Number(m[3]));
+          at = Number(m[1]);
+          if (at > o.start) throw new TransientError(`the hub answered the range from byte ${at} instead of ${o.start}`);
+        } else if (length !== undefined && length !== o.size) {
+          throw sizeChanged(o.url, o.size, length);
+        }
+        const chunked = /\bchunked\b/i.test(headers.get('transfer-encoding') ?? '');
+        body = new BodyReader(at, o.start, o.end, chunked ? undefined : length, chunked);
+        return 'body';
+      };
+
+      const feedBody = (view: Buffer): void => {
+        const reader = body!;
+        let wantPause = false;
+        reader.feed(view, (piece) => {
+          this.received += piece.byteLength;
+          if (consume(piece) === false) wantPause = true;
+        });
+        if (reader.failed) return finish(new TransientError(reader.failed));
+        if (reader.complete) return finish(undefined);
+        if (wantPause) {
+          this.paused = true;
+          socket.pause();
+        }
+      };
+
+      const onRead = (n: number, buf: Uint8Array): boolean => {
+        if (settled) return false;
+        watchdog.refresh();
+        const view = Buffer.from(buf.buffer, buf.byteOffset, n);
+        try {
+          if (head) {
+            feedBody(view);
+          } else {
+            headChunks.push(Buffer.from(view)); // the head is small; copy it out of the shared buffer
+            headLength += n;
+            const all = headChunks.length === 1 ? headChunks[0] : Buffer.concat(headChunks, headLength);
+            const endOfHead = all.indexOf('\r\n\r\n');
+            if (endOfHead < 0) {
+              if (headLength > MAX_HEAD_BYTES) throw new TransientError('the hub sent an oversized response head');
+              return true;
+            }
+            head = parseHead(all.subarray(0, endOfHead));
+            const next = onHead(head);
+            if (next !== 'body') {
+              finish(undefined, next);
+              return false;
+            }
+            const rest = all.subarray(endOfHead + 4);
+            if (rest.byteLength) feedBody(rest);
+            else if (body!.complete) finish(undefined);
+          }
+        } catch (error) {
+          finish(error);
+          return false;
+        }
+        return !this.paused;
+      };
+
+      const onread = { buffer: o.readBuffer, callback: onRead };
+      const socket: net.Socket = secure
+        ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], onread } as tls.ConnectionOptions)
+        : net.connect({ host, port, onread });
+      this.socket = socket;
+      socket.setNoDelay(true);
+      socket.once(secure ? 'secureConnect' : 'connect', () => {
+        const lines = [
+          `GET ${url.pathname}${url.search} HTTP/1.1`,
+          `Host: ${url.host}`,
+          `Range: bytes=${o.start}-${o.end - 1}`,
+          'Accept-Encoding: identity',
+          `User-Agent: ${o.userAgent}`,
+          'Connection: close',
+        ];
+        // The token goes to the hub's origin only, never to a CDN or any other host a redirect names.
+        if (o.token && url.origin === o.authOrigin) lines.push(`Authorization: Bearer ${o.token}`);
+        socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+      });
+      socket.on('error', (error) => finish(asTransient(error) ?? error));
+      socket.on('close', () => {
+        if (settled) return;
+        body?.connectionClosed();
+        if (body?.complete) return finish(undefined);
+        finish(new TransientError(head ? `the connection dropped after ${this.received} bytes` : 'the connection closed before an answer'));
+      });
+    });
   }
 }
 
-function send(url: URL, o: RangeGetOptions, stalled: () => boolean): { req: http.ClientRequest; response: Promise<http.IncomingMessage> } {
-  const secure = url.protocol === 'https:';
-  if (!secure && url.protocol !== 'http:') throw new TransientError(`the hub redirected to an unsupported URL scheme ${url.protocol}`);
-  const headers: Record<string, string> = {
-    range: `bytes=${o.start}-${o.end - 1}`,
-    'accept-encoding': 'identity',
-    'user-agent': o.userAgent,
-  };
-  // The token goes to the hub's origin only, never to a CDN or any other host a redirect names.
-  if (o.token && url.origin === o.authOrigin) headers.authorization = `Bearer ${o.token}`;
-  const req = (secure ? https : http).request(url, { method: 'GET', headers, agent: secure ? o.agents.https : o.agents.http, signal: o.signal });
-  const response = new Promise<http.IncomingMessage>((resolve, reject) => {
-    req.once('response', resolve);
-    req.once('error', (error) => reject(stalled() ? new TransientError('stalled') : error));
-  });
-  // Errors after the answer arrived surface through the body stream; this only keeps them from being unhandled.
-  req.on('error', () => undefined);
-  req.end();
-  return { req, response };
+/** Status line and headers (names lower-cased; repeated headers joined with ', '). */
+function parseHead(raw: Buffer): Head {
+  const lines = raw.toString('latin1').split('\r\n');
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '');
+  if (!m) throw new TransientError('the hub sent something that is not an HTTP/1.1 answer');
+  const headers = new Map<string, string>();
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    headers.set(name, headers.has(name) ? `${headers.get(name)}, ${value}` : value);
+  }
+  return { status: Number(m[1]), headers };
 }
 
-function drain(res: http.IncomingMessage): void {
-  res.on('error', () => undefined);
-  res.resume();
-}
+/**
+ * Frames the body (Content-Length, chunked, or until close) and cuts it to the wanted [start, end) of the file.
+ */
+class BodyReader {
+  complete = false;
+  failed: string | undefined;
+  private bodyRead = 0;
+  // chunked state
+  private chunkLeft = 0;
+  private sizeLine = '';
+  private phase: 'size' | 'data' | 'data-crlf' | 'trailer' = 'size';
+  private trailerLine = '';
 
-function header(res: http.IncomingMessage, name: string): string | undefined {
-  const v = res.headers[name];
-  return Array.isArray(v) ? v[0] : v;
+  constructor(
+    /** File offset of the first body byte. */
+    private at: number,
+    private readonly start: number,
+    private readonly end: number,
+    private readonly length: number | undefined,
+    private readonly chunked: boolean,
+  ) {}
+
+  feed(view: Buffer, emit: (piece: Buffer) => void): void {
+    if (!this.chunked) return this.content(view, emit);
+    let i = 0;
+    while (i < view.byteLength && !this.complete && !this.failed) {
+      if (this.phase === 'size') {
+        const nl = view.indexOf(0x0a, i);
+        this.sizeLine += view.toString('latin1', i, nl < 0 ? view.byteLength : nl);
+        if (nl < 0) return;
+        i = nl + 1;
+        const size = parseInt(this.sizeLine.trim().split(';')[0], 16);
+        this.sizeLine = '';
+        if (!Number.isFinite(size) || size < 0) return void (this.failed = 'the hub sent a malformed chunked body');
+        this.chunkLeft = size;
+        this.phase = size === 0 ? 'trailer' : 'data';
+      } else if (this.phase === 'data') {
+        const n = Math.min(this.chunkLeft, view.byteLength - i);
+        this.content(view.subarray(i, i + n), emit);
+        this.chunkLeft -= n;
+        i += n;
+        if (this.chunkLeft === 0) this.phase = 'data-crlf';
+      } else if (this.phase === 'data-crlf') {
+        const nl = view.indexOf(0x0a, i);
+        if (nl < 0) return;
+        i = nl + 1;
+        this.phase = 'size';
+      } else {
+        const nl = view.indexOf(0x0a, i);
+        this.trailerLine += view.toString('latin1', i, nl < 0 ? view.byteLength : nl);
+        if (nl < 0) return;
+        i = nl + 1;
+        if (this.trailerLine.trim() === '') this.bodyEnded();
+        this.trailerLine = '';
+      }
+    }
+  }
+
+  /** The connection closed: a body without framing ends here. */
+  connectionClosed(): void {
+    if (!this.chunked && this.length === undefined) this.bodyEnded();
+  }
+
+  private bodyEnded(): void {
+    if (this.at < this.end) this.failed = `the answer ended ${this.end - this.at} bytes short`;
+    else this.complete = true;
+  }
+
+  private content(view: Buffer, emit: (piece: Buffer) => void): void {
+    let piece = view;
+    if (this.length !== undefined) {
+      const left = this.length - this.bodyRead;
+      if (piece.byteLength > left) piece = piece.subarray(0, left);
+      this.bodyRead += piece.byteLength;
+    }
+    if (this.at < this.start) {
+      const skip = Math.min(piece.byteLength, this.start - this.at);
+      this.at += skip;
+      piece = piece.subarray(skip);
+    }
+    if (piece.byteLength > this.end - this.at) piece = piece.subarray(0, this.end - this.at);
+    if (piece.byteLength) {
+      this.at += piece.byteLength;
+      emit(piece);
+    }
+    if (this.at >= this.end) this.complete = true;
+    else if (this.length !== undefined && this.bodyRead >= this.length) this.bodyEnded();
+  }
 }
 
 function sizeChanged(url: string, listed: number, served: number): ModelImportError {
