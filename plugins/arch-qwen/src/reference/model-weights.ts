@@ -22,6 +22,7 @@ export interface WeightLocation {
 }
 
 const FLOAT_DTYPES = new Set<string>(['BF16', 'F16', 'F32']);
+const ELEMENT_SIZE: Record<WeightDtype, number> = { BF16: 2, F16: 2, F32: 4 };
 
 function missing(message: string, hint: string): never {
   throw new ModelImportError('BAD_INPUT', message, { hint });
@@ -96,13 +97,28 @@ export class ModelWeights {
   /** The tensor widened to float32 (bf16 and f16 widen exactly). */
   async float32(name: string, expectedShape?: readonly number[]): Promise<Float32Array> {
     const where = this.locate(name, expectedShape);
-    const bytes = new Uint8Array(where.byteLength);
+    return this.read(where, 0, where.byteLength / ELEMENT_SIZE[where.dtype]);
+  }
+
+  /** `count` elements from element `start` of the tensor (row-major), widened to float32. */
+  async float32Range(name: string, start: number, count: number): Promise<Float32Array> {
+    const where = this.locate(name);
+    const total = where.byteLength / ELEMENT_SIZE[where.dtype];
+    if (start < 0 || count < 0 || start + count > total) {
+      missing(`elements ${start}..${start + count} are outside tensor ${name} of ${total} elements`, 'This is a bug in the caller.');
+    }
+    return this.read(where, start, count);
+  }
+
+  private async read(where: WeightLocation, start: number, count: number): Promise<Float32Array> {
+    const size = ELEMENT_SIZE[where.dtype];
+    const bytes = new Uint8Array(count * size);
     const handle = await open(join(this.modelDir, where.fileName), 'r');
     try {
       let done = 0;
       while (done < bytes.length) {
-        const { bytesRead } = await handle.read(bytes, done, bytes.length - done, where.fileOffset + done);
-        if (bytesRead === 0) missing(`${where.fileName} ended inside tensor ${name}`, 'The file is truncated.');
+        const { bytesRead } = await handle.read(bytes, done, bytes.length - done, where.fileOffset + start * size + done);
+        if (bytesRead === 0) missing(`${where.fileName} ended inside tensor ${where.name}`, 'The file is truncated.');
         done += bytesRead;
       }
     } finally {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSafetensors } from '../../../../src/formats/safetensors/index.js';
 import type { ModelConfig } from '../../../../src/index.js';
 import { makeTinyModel, writeRepoFiles } from '../../../../test/fixtures/tiny-models.js';
-import { ModelWeights, readForwardDims, ReferenceModel, referenceForward, referenceGreedyGenerate } from './index.js';
+import { boundedReferenceForward, ModelWeights, readForwardDims, ReferenceModel, referenceForward, referenceGreedyGenerate } from './index.js';
 import { writeSeededModel } from './testing/write-seeded-model.js';
 
 let root: string;
@@ -151,5 +151,23 @@ describe('referenceForward', () => {
     await writeRepoFiles(dir, makeTinyModel({ family: 'qwen2', dtype: 'bf16', seed: 7 }));
     await expect(referenceForward(dir, { inputIds: [[1, 2], [3]] })).rejects.toThrow(/same length/);
     await expect(referenceForward(dir, { inputIds: [[1, 1_000_000]] })).rejects.toThrow(/outside the vocabulary/);
+  });
+});
+
+describe('referenceForward in bounded memory', () => {
+  it.each([
+    ['qwen2 tied', { family: 'qwen2', tied: true }],
+    ['qwen3 untied', { family: 'qwen3', tied: false }],
+    ['qwen2_moe fused experts', { family: 'qwen2_moe', tied: false, expertLayout: 'fused' }],
+  ] as const)('%s: row blocks of 1 KiB give the logits of whole-tensor reads', async (name, options) => {
+    const dir = join(root, `blocks-${name.replaceAll(' ', '-')}`);
+    await writeSeededModel(dir, { seed: 8, dtype: 'bf16', shards: 2, ...options, config: { vocab_size: 96 } });
+    const input = { inputIds: [[4, 8, 15, 16], [0, 23, 42, 7]], attentionMask: [[1, 1, 1, 1], [0, 1, 1, 1]] };
+    const whole = await (await ReferenceModel.load(dir, { cacheWeights: true })).forward(input);
+    // 1 KiB = 8 rows of H=32 float32: every projection, the embedding and the LM head go through blocks.
+    const blocked = await referenceForward(dir, input, { blockBytes: 1024 });
+    expect(maxDiff(whole.logits, blocked.logits)).toBe(0);
+    const bounded = await boundedReferenceForward(dir, input, { maxMemory: 512 << 20 });
+    expect(maxDiff(whole.logits, bounded.logits)).toBe(0);
   });
 });

@@ -7,9 +7,15 @@ import type { ModelConfig, ReferenceForwardInput, ReferenceForwardOutput } from 
 import { ModelImportError } from '../../../../src/index.js';
 import { isSparseLayer, positionIdsFromMask, readForwardDims, ropeInverseFrequencies, type ForwardDims } from './forward-dims.js';
 import { ModelWeights } from './model-weights.js';
-import { linear, rmsNorm, sigmoid, softmaxInPlace, swiglu } from './tensor-math.js';
+import { linear, rmsNorm, sigmoid, silu, softmaxInPlace } from './tensor-math.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+
+interface MatrixRef {
+  name: string;
+  shape: number[];
+  rowOffset?: number;
+}
 
 /** What HF's eager attention adds to masked scores: float32's most negative value. */
 const MASKED = -3.4028234663852886e38;
@@ -21,7 +27,15 @@ export interface ReferenceOptions {
   weightFiles?: string[];
   /** Keep every tensor in memory between calls (the greedy loop); default reads per call. */
   cacheWeights?: boolean;
+  /**
+   * Without cacheWeights: the largest float32 block of one weight matrix read at once (default 64 MiB). Larger
+   * matrices (the LM head, big MLPs) are read and applied in row blocks, and the embedding only by the rows the
+   * prompt uses, so memory stays near this bound plus activations whatever the model size.
+   */
+  blockBytes?: number;
 }
+
+const DEFAULT_BLOCK_BYTES = 64 << 20;
 
 export class ReferenceModel {
   private readonly cache = new Map<string, Float32Array>();
@@ -31,6 +45,7 @@ export class ReferenceModel {
     readonly dims: ForwardDims,
     private readonly weights: ModelWeights,
     private readonly cacheWeights: boolean,
+    private readonly blockBytes: number,
   ) {
     this.invFreq = ropeInverseFrequencies(dims);
   }
@@ -39,7 +54,7 @@ export class ReferenceModel {
     const config = options.config ?? (JSON.parse(await readFile(join(modelDir, 'config.json'), 'utf8')) as ModelConfig);
     const dims = readForwardDims(config);
     const weights = await ModelWeights.open(modelDir, options.weightFiles);
-    return new ReferenceModel(dims, weights, options.cacheWeights ?? false);
+    return new ReferenceModel(dims, weights, options.cacheWeights ?? false, Math.max(1024, options.blockBytes ?? DEFAULT_BLOCK_BYTES));
   }
 
   /** Logits for every position of every row: [B, S, V], row-major. Rows must share one length (pad left). */
@@ -58,10 +73,10 @@ export class ReferenceModel {
       }
     }
     const H = dims.hidden;
-    const embed = await this.tensor('model.embed_tokens.weight', [dims.vocab, H]);
+    const embedRows = await this.embeddingRows(input.inputIds.flat());
     const hidden = input.inputIds.map((row) => {
       const h = new Float32Array(seq * H);
-      row.forEach((id, s) => h.set(embed.subarray(id * H, id * H + H), s * H));
+      row.forEach((id, s) => h.set(embedRows.get(id)!, s * H));
       return h;
     });
     const positions = masks.map((mask) => positionIdsFromMask(mask));
@@ -79,11 +94,10 @@ export class ReferenceModel {
     }
 
     const finalNorm = await this.tensor('model.norm.weight', [H]);
-    const head = dims.tied ? embed : await this.tensor('lm_head.weight', [dims.vocab, H]);
-    const logits = new Float32Array(batch * seq * dims.vocab);
-    hidden.forEach((h, b) => {
-      logits.set(linear(rmsNorm(h, H, finalNorm, dims.rmsNormEps), seq, H, head, dims.vocab), b * seq * dims.vocab);
-    });
+    const head = dims.tied ? 'model.embed_tokens.weight' : 'lm_head.weight';
+    const normed = new Float32Array(batch * seq * H);
+    hidden.forEach((h, b) => normed.set(rmsNorm(h, H, finalNorm, dims.rmsNormEps), b * seq * H));
+    const logits = await this.project(normed, batch * seq, H, head, dims.vocab, { shape: [dims.vocab, H] });
     if (!this.cacheWeights) this.cache.clear();
     return { logits, dims: [batch, seq, dims.vocab] };
   }
@@ -93,10 +107,14 @@ export class ReferenceModel {
     const { hidden: H, heads: nH, kvHeads: nKV, headDim: D } = dims;
     const p = `model.layers.${layer}`;
     const a = rmsNorm(h, H, await this.tensor(`${p}.input_layernorm.weight`, [H]), dims.rmsNormEps);
-    const bias = async (name: string, n: number) => (dims.qkvBias ? this.tensor(`${p}.self_attn.${name}.bias`, [n]) : undefined);
-    let q = linear(a, seq, H, await this.tensor(`${p}.self_attn.q_proj.weight`, [nH * D, H]), nH * D, await bias('q_proj', nH * D));
-    let k = linear(a, seq, H, await this.tensor(`${p}.self_attn.k_proj.weight`, [nKV * D, H]), nKV * D, await bias('k_proj', nKV * D));
-    const v = linear(a, seq, H, await this.tensor(`${p}.self_attn.v_proj.weight`, [nKV * D, H]), nKV * D, await bias('v_proj', nKV * D));
+    const proj = async (name: string, out: number) =>
+      this.project(a, seq, H, `${p}.self_attn.${name}.weight`, out, {
+        shape: [out, H],
+        bias: dims.qkvBias ? await this.tensor(`${p}.self_attn.${name}.bias`, [out]) : undefined,
+      });
+    let q = await proj('q_proj', nH * D);
+    let k = await proj('k_proj', nKV * D);
+    const v = await proj('v_proj', nKV * D);
     if (dims.qkNorm) {
       // Per head over D, before RoPE (Qwen3).
       q = rmsNorm(q, D, await this.tensor(`${p}.self_attn.q_norm.weight`, [D]), dims.rmsNormEps);
@@ -133,7 +151,7 @@ export class ReferenceModel {
       }
     }
     const oBias = dims.oBias ? await this.tensor(`${p}.self_attn.o_proj.bias`, [H]) : undefined;
-    return linear(out, seq, nH * D, await this.tensor(`${p}.self_attn.o_proj.weight`, [H, nH * D]), H, oBias);
+    return this.project(out, seq, nH * D, `${p}.self_attn.o_proj.weight`, H, { shape: [H, nH * D], bias: oBias });
   }
 
   /** Half-split ("NeoX") RoPE in place on [seq, heads, D] (§4). */
@@ -158,15 +176,20 @@ export class ReferenceModel {
 
   private async denseMlp(prefix: string, m: Float32Array, seq: number, width: number): Promise<Float32Array> {
     const H = this.dims.hidden;
-    return swiglu(
-      m,
-      seq,
-      H,
-      width,
-      await this.tensor(`${prefix}.gate_proj.weight`, [width, H]),
-      await this.tensor(`${prefix}.up_proj.weight`, [width, H]),
-      await this.tensor(`${prefix}.down_proj.weight`, [H, width]),
-    );
+    return this.swiglu(m, seq, [
+      { name: `${prefix}.gate_proj.weight`, shape: [width, H] },
+      { name: `${prefix}.up_proj.weight`, shape: [width, H] },
+      { name: `${prefix}.down_proj.weight`, shape: [H, width] },
+    ], width);
+  }
+
+  /** SwiGLU down(silu(gate(x)) ⊙ up(x)) over three (possibly row-offset) weight matrices. */
+  private async swiglu(x: Float32Array, rows: number, [gate, up, down]: MatrixRef[], width: number): Promise<Float32Array> {
+    const H = this.dims.hidden;
+    const g = await this.project(x, rows, H, gate.name, width, gate);
+    const u = await this.project(x, rows, H, up.name, width, up);
+    for (let i = 0; i < g.length; i++) g[i] = silu(g[i]) * u[i];
+    return this.project(g, rows, width, down.name, H, down);
   }
 
   /** Router softmax in float32, top-K, optional renormalisation, weighted experts, qwen2_moe's gated shared expert. */
@@ -174,7 +197,7 @@ export class ReferenceModel {
     const { hidden: H } = this.dims;
     const moe = this.dims.moe!;
     const p = `model.layers.${layer}.mlp`;
-    const router = linear(m, seq, H, await this.tensor(`${p}.gate.weight`, [moe.experts, H]), moe.experts);
+    const router = await this.project(m, seq, H, `${p}.gate.weight`, moe.experts, { shape: [moe.experts, H] });
     const out = new Float32Array(seq * H);
     const fused = this.weights.has(`${p}.experts.gate_up_proj`);
     for (let s = 0; s < seq; s++) {
@@ -192,7 +215,7 @@ export class ReferenceModel {
     }
     if (moe.sharedIntermediate > 0) {
       const shared = await this.denseMlp(`${p}.shared_expert`, m, seq, moe.sharedIntermediate);
-      const gate = linear(m, seq, H, await this.tensor(`${p}.shared_expert_gate.weight`, [1, H]), 1);
+      const gate = await this.project(m, seq, H, `${p}.shared_expert_gate.weight`, 1, { shape: [1, H] });
       for (let s = 0; s < seq; s++) {
         const g = sigmoid(gate[s]);
         for (let i = 0; i < H; i++) out[s * H + i] += g * shared[s * H + i];
@@ -205,11 +228,60 @@ export class ReferenceModel {
     const { hidden: H } = this.dims;
     const { experts: E, moeIntermediate: Im } = this.dims.moe!;
     if (!fused) return this.denseMlp(`${prefix}.experts.${e}`, token, 1, Im);
-    // transformers v5 layout: gate_up_proj [E, 2·Im, H] (gate rows first), down_proj [E, H, Im].
-    const gateUp = await this.tensor(`${prefix}.experts.gate_up_proj`, [E, 2 * Im, H]);
-    const down = await this.tensor(`${prefix}.experts.down_proj`, [E, H, Im]);
-    const block = gateUp.subarray(e * 2 * Im * H, (e + 1) * 2 * Im * H);
-    return swiglu(token, 1, H, Im, block.subarray(0, Im * H), block.subarray(Im * H), down.subarray(e * H * Im, (e + 1) * H * Im));
+    // transformers v5 layout: gate_up_proj [E, 2·Im, H] (gate rows first), down_proj [E, H, Im]; read as
+    // row ranges of the flattened [E·2·Im, H] and [E·H, Im] matrices.
+    const gateUp = `${prefix}.experts.gate_up_proj`;
+    const down = `${prefix}.experts.down_proj`;
+    return this.swiglu(token, 1, [
+      { name: gateUp, shape: [E, 2 * Im, H], rowOffset: 2 * e * Im },
+      { name: gateUp, shape: [E, 2 * Im, H], rowOffset: (2 * e + 1) * Im },
+      { name: down, shape: [E, H, Im], rowOffset: e * H },
+    ], Im);
+  }
+
+  /**
+   * y[rows, out] = x[rows, in] · W[rowOffset .. rowOffset+out)ᵀ (+ bias). W is read whole (and cached) when it is
+   * small or cacheWeights is set, else in blocks of at most blockBytes of float32.
+   */
+  private async project(
+    x: Float32Array,
+    rows: number,
+    inDim: number,
+    name: string,
+    outDim: number,
+    ref: { shape?: number[]; rowOffset?: number; bias?: Float32Array } = {},
+  ): Promise<Float32Array> {
+    const where = this.weights.locate(name, ref.shape);
+    const totalRows = where.shape.reduce((a, b) => a * b, 1) / inDim;
+    const rowOffset = ref.rowOffset ?? 0;
+    if (this.cacheWeights || totalRows * inDim * 4 <= this.blockBytes) {
+      const w = await this.tensor(name, where.shape);
+      return linear(x, rows, inDim, w.subarray(rowOffset * inDim, (rowOffset + outDim) * inDim), outDim, ref.bias);
+    }
+    const blockRows = Math.max(1, Math.floor(this.blockBytes / (inDim * 4)));
+    const y = new Float32Array(rows * outDim);
+    for (let start = 0; start < outDim; start += blockRows) {
+      const n = Math.min(blockRows, outDim - start);
+      const w = await this.weights.float32Range(name, (rowOffset + start) * inDim, n * inDim);
+      const part = linear(x, rows, inDim, w, n, ref.bias?.subarray(start, start + n));
+      for (let r = 0; r < rows; r++) y.set(part.subarray(r * n, (r + 1) * n), r * outDim + start);
+    }
+    return y;
+  }
+
+  /** The embedding rows of the given ids; only those rows are read unless weights are cached. */
+  private async embeddingRows(ids: number[]): Promise<Map<number, Float32Array>> {
+    const { vocab: V, hidden: H } = this.dims;
+    const name = 'model.embed_tokens.weight';
+    const rows = new Map<number, Float32Array>();
+    if (this.cacheWeights) {
+      const table = await this.tensor(name, [V, H]);
+      for (const id of ids) rows.set(id, table.subarray(id * H, (id + 1) * H));
+      return rows;
+    }
+    this.weights.locate(name, [V, H]);
+    for (const id of new Set(ids)) rows.set(id, await this.weights.float32Range(name, id * H, H));
+    return rows;
   }
 
   private async tensor(name: string, shape: number[]): Promise<Float32Array> {
@@ -234,4 +306,18 @@ export async function referenceForward(
 ): Promise<ReferenceForwardOutput> {
   const model = await ReferenceModel.load(modelDir, options);
   return model.forward(input);
+}
+
+/**
+ * The reference pass within a memory budget, for models whose float32 weights do not fit: weights are read in
+ * blocks of an eighth of the budget (activations and logits take the rest for short prompts). The shape of the
+ * validator's proposed ValidationSupport.layerwiseForward. Plain TypeScript: minutes for billions of parameters.
+ */
+export async function boundedReferenceForward(
+  modelDir: string,
+  input: ReferenceForwardInput,
+  options: { maxMemory: number },
+): Promise<ReferenceForwardOutput> {
+  const blockBytes = Math.min(256 << 20, Math.max(64 << 10, Math.floor(options.maxMemory / 8)));
+  return referenceForward(modelDir, input, { blockBytes });
 }

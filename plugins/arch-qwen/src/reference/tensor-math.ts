@@ -50,19 +50,3 @@ export function softmaxInPlace(values: Float64Array | Float32Array, n = values.l
   }
   for (let i = 0; i < n; i++) values[i] /= sum;
 }
-
-/** SwiGLU MLP: down(silu(gate(x)) ⊙ up(x)), no biases. */
-export function swiglu(
-  x: Float32Array,
-  rows: number,
-  hidden: number,
-  width: number,
-  gate: Float32Array,
-  up: Float32Array,
-  down: Float32Array,
-): Float32Array {
-  const g = linear(x, rows, hidden, gate, width);
-  const u = linear(x, rows, hidden, up, width);
-  for (let i = 0; i < g.length; i++) g[i] = silu(g[i]) * u[i];
-  return linear(g, rows, width, down, hidden);
-}
