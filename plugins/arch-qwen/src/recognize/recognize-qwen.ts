@@ -30,7 +30,9 @@ function validationSupport(family: QwenFamily, options: ArchQwenOptions): Valida
     onnxGraph: 'onnx/model.onnx',
     maxReferenceParameters: options.maxReferenceParameters ?? DEFAULT_MAX_REFERENCE_PARAMETERS,
     // The options the graph is designed for (no constant folding: it would hold a float32 copy of every weight).
-    sessionOptions: defaultSessionOptions as Record<string, unknown>,
+    // A deep copy per claim: consumers (and onnxruntime) may write into the options, e.g. `extra.session`, and
+    // a shared object let one session's settings leak into the next (seen in validator-forward's tests).
+    sessionOptions: structuredClone(defaultSessionOptions) as Record<string, unknown>,
     // Imported on first call: recognition must not load the reference pass.
     referenceForward: async (modelDir, input) => {
       const { referenceForward } = await import('../reference/index.js');
