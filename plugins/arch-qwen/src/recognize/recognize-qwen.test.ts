@@ -39,6 +39,14 @@ describe('recognize', () => {
     expect(typeof claim.validation!.referenceForward).toBe('function');
   });
 
+  it('gives every claim its own session options (consumers may write into them)', () => {
+    const a = recognize(qwen25_05b())!.validation!.sessionOptions as { extra: { session: Record<string, string> } };
+    a.extra.session.poisoned = '1';
+    const b = recognize(qwen25_05b())!.validation!.sessionOptions as { extra: { session: Record<string, string> } };
+    expect(b.extra.session.poisoned).toBeUndefined();
+    expect(b).toMatchObject({ graphOptimizationLevel: 'all' });
+  });
+
   it('claims Qwen3-0.6B (head_dim 128, nH·D ≠ H) with 596,049,920 parameters', () => {
     const claim = recognize(qwen3_06b())!;
     expect(claim.architectureType).toBe('qwen3');
