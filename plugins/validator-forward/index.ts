@@ -6,5 +6,4 @@
 export { validatorForward, validateModel } from './src/validator-forward.js';
 export type { ValidatorForwardOptions } from './src/validator-forward.js';
 export { VALIDATOR as NAME } from './src/name.js';
-export type { LayerwiseForward, LayerwiseForwardOptions, SupportWithLayerwise } from './src/validation-support.js';
 export { validatorForward as default } from './src/validator-forward.js';

@@ -1,24 +1,30 @@
 /**
  * The plugin: `apply` only taps hooks.validate. The tap runs, in order, integrity (files, sha256 in verify mode,
- * strict safetensors, shard index, onnx/ weight links), then the forward pass (full mode with onnxruntime and a
- * transformers.js cross-check, or layer by layer when the float32 weights exceed the memory budget), then the
- * memory figure. Every outcome is a finding; the kernel judges. Only internal errors throw.
+ * strict safetensors, shard index, onnx/ weight links), then the forward pass (the whole graph in one
+ * onnxruntime session plus a transformers.js cross-check; or, when the model's float32 weights exceed the memory
+ * budget, the same graph segment by segment), then the memory figure. Every outcome is a finding; the kernel
+ * judges. Only internal errors throw.
  */
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import type { ModelImportPlugin, ValidationReport, ValidationSubject } from '../../../src/index.js';
 import { checkFiles } from './check-files.js';
-import { checkForwardBounded } from './check-forward-bounded.js';
-import { checkForwardFull, type PromptLogits } from './check-forward.js';
+import { checkForward } from './check-forward.js';
 import { checkSafetensors } from './check-safetensors.js';
 import { checkTransformersJs } from './check-transformers-js.js';
-import { argmax, row } from './compare-logits.js';
-import { formatBytes } from './format.js';
+import { formatBytes, formatMs } from './format.js';
 import { VALIDATOR } from './name.js';
 import { peakRssBytes, resetPeakRss } from './peak-memory.js';
 import { DEFAULT_PROMPT, FALLBACK_IDS, eosTokenIds, preparePrompt } from './prompt.js';
+import { OrtDecoder } from './ort-decoder.js';
+import { SegmentedDecoder } from './segmented-decoder.js';
 import { TransformersJsWorker } from './transformers-js-client.js';
-import type { SupportWithLayerwise } from './validation-support.js';
+
+/**
+ * Share of the memory budget one segment's weights may take in bounded mode. The rest covers what a segment
+ * adds at run time (a float32 copy of the weight being cast, activations, the arena) and the process itself.
+ */
+const SEGMENT_SHARE = 4;
 
 export interface ValidatorForwardOptions {
   /** Text of the forward-pass prompt (default "The capital of France is"). */
@@ -49,7 +55,7 @@ export function validatorForward(options: ValidatorForwardOptions = {}): ModelIm
 export async function validateModel(subject: ValidationSubject, report: ValidationReport, options: ValidatorForwardOptions = {}): Promise<void> {
   const started = performance.now();
   const peakIsPerRun = resetPeakRss();
-  const support = subject.claim.validation as SupportWithLayerwise | undefined;
+  const support = subject.claim.validation;
   const timeoutMs = options.transformersJsTimeoutMs ?? 600_000;
   // Started first so its transformers.js import overlaps the integrity checks; it runs in its own process.
   const worker = support && options.transformersJs !== false ? TransformersJsWorker.start() : undefined;
@@ -71,7 +77,7 @@ export async function validateModel(subject: ValidationSubject, report: Validati
     const maxNewTokens = options.maxNewTokens ?? 4;
     const prompt = await preparePrompt(worker, subject.modelDir, options.prompt ?? DEFAULT_PROMPT, options.fallbackIds ?? FALLBACK_IDS, timeoutMs);
     const figures: Record<string, unknown> = {
-      mode: bounded ? 'layerwise' : 'full',
+      mode: bounded ? 'segmented' : 'full',
       budgetBytes,
       parameterCount: weights.parameterCount,
       prompt: prompt.text ?? null,
@@ -79,32 +85,32 @@ export async function validateModel(subject: ValidationSubject, report: Validati
       promptIds: prompt.ids,
     };
     report.record('forward', figures);
-    const input = {
+    const segmentBytes = Math.floor(budgetBytes / SEGMENT_SHARE);
+    const outcome = await checkForward({
       subject,
       report,
       support,
       promptIds: prompt.ids,
       eosIds: await eosTokenIds(subject.modelDir, subject.config),
-      maxNewTokens,
+      maxNewTokens: worker && !bounded ? maxNewTokens : 1,
       parameterCount: weights.parameterCount,
       figures,
-    };
-
-    let logits: PromptLogits | undefined;
-    if (bounded) {
-      logits = await checkForwardBounded({ ...input, budgetBytes, float32Bytes });
-    } else {
-      const full = await checkForwardFull(input);
-      logits = full;
-      if (full && worker) {
-        await checkTransformersJs({ report, worker, promptIds: prompt.ids, expected: full.tokens, maxNewTokens, timeoutMs, figures });
-      } else if (full) {
+      open: (graph) => (bounded ? SegmentedDecoder.open(graph, support.sessionOptions ?? {}, segmentBytes) : OrtDecoder.open(graph, support.sessionOptions)),
+      describe: (decoder) =>
+        decoder instanceof SegmentedDecoder
+          ? `${decoder.plan.segments} segments of ≤ ${formatBytes(Math.max(segmentBytes, decoder.plan.largestSegmentBytes))} (budget ${formatBytes(budgetBytes)})`
+          : `session ${formatMs(decoder.createMs)}`,
+    });
+    if (outcome) {
+      figures.nextToken = outcome.tokens[0];
+      if (options.logitsFile) await writeFile(options.logitsFile, new Uint8Array(outcome.logits.buffer, outcome.logits.byteOffset, outcome.logits.byteLength));
+      if (bounded) {
+        report.skip(VALIDATOR, 'transformers.js', `float32 weights ${formatBytes(float32Bytes)} exceed the memory budget ${formatBytes(budgetBytes)}: transformers.js would load the whole graph at once`);
+      } else if (!worker) {
         report.skip(VALIDATOR, 'transformers.js', 'switched off (transformersJs: false)');
+      } else {
+        await checkTransformersJs({ report, worker, promptIds: prompt.ids, expected: outcome.tokens, maxNewTokens, timeoutMs, figures });
       }
-    }
-    if (logits) {
-      figures.nextToken = argmax(row(logits.logits, logits.dims, 0, logits.dims[1] - 1));
-      if (options.logitsFile) await writeFile(options.logitsFile, new Uint8Array(logits.logits.buffer, logits.logits.byteOffset, logits.logits.byteLength));
     }
 
     const peak = peakRssBytes();

@@ -1,0 +1,247 @@
+/**
+ * Bounded-memory execution of any decoder graph whose weights are external data: the graph's nodes (already in
+ * topological order, as ONNX requires) are cut into consecutive segments whose weights fit a byte budget, and
+ * each segment runs as its own onnxruntime session, one at a time. Tensors that cross a cut stay in JS memory
+ * (activations, masks, the KV cache: small next to the weights) and are dropped after their last use.
+ *
+ * It knows no architecture and needs nothing from the adapter: the cut points are wherever the weight budget
+ * says, and the same graph the full mode opens is what runs, so both modes compute the same logits. Segments
+ * are loaded from memory, with external data resolved against the graph's own folder (onnxruntime's
+ * `session.model_external_initializers_file_folder_path`), so nothing is written into the model folder.
+ *
+ * A call may continue from an earlier call's cache in the same run (DecoderCall.past as an index): layer k's cache
+ * only feeds layer k, so within each segment the earlier call has produced it before the later call needs it.
+ * One pass over the weights then serves a prompt run, a prefix run and a decode step from that prefix.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import onnxProto from 'onnx-proto';
+import { InferenceSession, type Tensor } from 'onnxruntime-node';
+import { DecoderSignature, type Decoder, type DecoderCall, type StepResult, type TensorMeta } from './decoder-call.js';
+
+const { onnx } = onnxProto;
+type NodeProto = onnxProto.onnx.INodeProto;
+type TensorProto = onnxProto.onnx.ITensorProto;
+
+const ELEM_TYPES: Record<number, Tensor.Type> = {
+  1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string', 9: 'bool',
+  10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64',
+};
+const ELEM_CODES = Object.fromEntries(Object.entries(ELEM_TYPES).map(([code, type]) => [type, Number(code)])) as Record<string, number>;
+const ELEM_BYTES: Record<number, number> = { 1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 16: 2 };
+
+/** The graph cannot be cut into segments (the validator says so in a finding instead of failing the model). */
+export class CannotSegmentError extends Error {}
+
+interface Segment {
+  nodes: NodeProto[];
+  initializers: TensorProto[];
+  /** Tensors the segment reads that an earlier segment (or the caller) produced. */
+  inputs: string[];
+  /** Tensors it produces that a later segment or the caller needs. */
+  outputs: string[];
+  weightBytes: number;
+}
+
+export interface SegmentPlan {
+  segments: number;
+  /** Largest weight bytes of one segment. */
+  largestSegmentBytes: number;
+}
+
+export class SegmentedDecoder implements Decoder {
+  createMs = 0;
+  runMs = 0;
+
+  private constructor(
+    private readonly model: InstanceType<typeof onnx.ModelProto>,
+    private readonly segments: readonly Segment[],
+    /** Tensor -> index of the last segment that reads it (graph outputs are kept to the end). */
+    private readonly lastUse: ReadonlyMap<string, number>,
+    private readonly signature: DecoderSignature,
+    private readonly sessionOptions: InferenceSession.SessionOptions,
+  ) {}
+
+  static async open(graphPath: string, sessionOptions: Record<string, unknown>, segmentBytes: number): Promise<SegmentedDecoder> {
+    const model = onnx.ModelProto.decode(await readFile(graphPath));
+    const graph = model.graph;
+    if (!graph) throw new CannotSegmentError('the model has no graph');
+    const initializers = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
+    for (const node of graph.node ?? []) {
+      if ((node.attribute ?? []).some((a) => a.g || (a.graphs ?? []).length > 0)) {
+        throw new CannotSegmentError(`node ${node.name || node.opType} holds a subgraph (control flow), which cannot be cut`);
+      }
+    }
+    const inputs: TensorMeta[] = (graph.input ?? [])
+      .filter((v) => !initializers.has(v.name ?? ''))
+      .map((v) => ({
+        name: v.name ?? '',
+        type: ELEM_TYPES[v.type?.tensorType?.elemType ?? 0] ?? 'float32',
+        shape: (v.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : d.dimValue != null ? Number(d.dimValue) : '')),
+      }));
+    const outputs = (graph.output ?? []).map((v) => v.name ?? '');
+    const signature = new DecoderSignature(inputs, outputs);
+    const segments = planSegments(graph.node ?? [], initializers, new Set(outputs), segmentBytes);
+    const lastUse = new Map<string, number>();
+    segments.forEach((segment, index) => segment.inputs.forEach((name) => lastUse.set(name, index)));
+    for (const name of outputs) lastUse.set(name, Infinity);
+    const options: InferenceSession.SessionOptions = {
+      ...(sessionOptions as InferenceSession.SessionOptions),
+      extra: {
+        ...((sessionOptions.extra as Record<string, unknown>) ?? {}),
+        session: {
+          ...(((sessionOptions.extra as Record<string, unknown>)?.session as Record<string, unknown>) ?? {}),
+          model_external_initializers_file_folder_path: path.dirname(path.resolve(graphPath)),
+        },
+      },
+    };
+    return new SegmentedDecoder(model, segments, lastUse, signature, options);
+  }
+
+  get plan(): SegmentPlan {
+    return { segments: this.segments.length, largestSegmentBytes: Math.max(...this.segments.map((s) => s.weightBytes)) };
+  }
+
+  get hasCache(): boolean {
+    return this.signature.pastInputs.length > 0;
+  }
+
+  async run(calls: readonly DecoderCall[]): Promise<StepResult[]> {
+    const states = calls.map((call) => new Map(Object.entries(this.signature.feeds(call))));
+    for (const [index, segment] of this.segments.entries()) {
+      const types = new Map(segment.inputs.map((name) => [name, this.valueOf(states, calls, 0, name).type]));
+      let started = performance.now();
+      const session = await InferenceSession.create(this.segmentBytes(segment, types), this.sessionOptions);
+      this.createMs += performance.now() - started;
+      try {
+        for (const [i, state] of states.entries()) {
+          const feeds = Object.fromEntries(segment.inputs.map((name) => [name, this.valueOf(states, calls, i, name)]));
+          started = performance.now();
+          const produced = await session.run(feeds, segment.outputs);
+          this.runMs += performance.now() - started;
+          for (const [name, tensor] of Object.entries(produced)) state.set(name, tensor);
+        }
+      } finally {
+        await session.release();
+      }
+      for (const state of states) for (const name of segment.inputs) if (this.lastUse.get(name) === index) state.delete(name);
+    }
+    return states.map((state) => this.signature.result(Object.fromEntries(state)));
+  }
+
+  async release(): Promise<void> {
+    // Sessions live for one segment each; nothing stays open between runs.
+  }
+
+  /** A segment input of call i: its own tensor, or the present.* of the earlier call it continues from. */
+  private valueOf(states: ReadonlyArray<Map<string, Tensor>>, calls: readonly DecoderCall[], i: number, name: string): Tensor {
+    const own = states[i].get(name);
+    if (own) return own;
+    const from = calls[i].past;
+    const present = this.signature.pastToPresent.get(name);
+    const continued = typeof from === 'number' && present ? states[from].get(present) : undefined;
+    if (!continued) throw new Error(`segmented run: no value for ${name} in call ${i}`);
+    return continued;
+  }
+
+  private segmentBytes(segment: Segment, types: ReadonlyMap<string, Tensor.Type>): Uint8Array {
+    const valueInfo = (name: string, type?: Tensor.Type) =>
+      onnx.ValueInfoProto.create(type ? { name, type: { tensorType: { elemType: ELEM_CODES[type] } } } : { name });
+    return onnx.ModelProto.encode(
+      onnx.ModelProto.create({
+        irVersion: this.model.irVersion,
+        opsetImport: this.model.opsetImport,
+        producerName: 'model-import/validator-forward (segment)',
+        graph: {
+          name: 'segment',
+          node: segment.nodes,
+          initializer: segment.initializers,
+          input: segment.inputs.map((name) => valueInfo(name, types.get(name))),
+          // Output types are left to onnxruntime's inference.
+          output: segment.outputs.map((name) => valueInfo(name)),
+        },
+      }),
+    ).finish();
+  }
+}
+
+/**
+ * Data types onnxruntime-node cannot hand to JS (bfloat16, float8, complex). A cut must not fall where such a
+ * tensor crosses from one segment to the next (e.g. between a bf16 weight's Gather and its Cast).
+ */
+const NOT_IN_JS = new Set([14, 15, 16, 17, 18, 19, 20]);
+/** Ops whose output has their (first) data input's type: a weight's dtype flows through them. */
+const TYPE_PRESERVING = new Set(['Gather', 'Reshape', 'Transpose', 'Slice', 'Squeeze', 'Unsqueeze', 'Concat', 'Split', 'Identity', 'Flatten', 'Expand', 'Tile', 'GatherElements']);
+
+/**
+ * Consecutive node ranges whose initializer bytes stay within segmentBytes (a single larger node gets its own),
+ * cut only where every crossing tensor is a type JS can hold.
+ */
+export function planSegments(
+  nodes: readonly NodeProto[],
+  initializers: ReadonlyMap<string, TensorProto>,
+  graphOutputs: ReadonlySet<string>,
+  segmentBytes: number,
+): Segment[] {
+  const lastRead = new Map<string, number>();
+  nodes.forEach((node, index) => (node.input ?? []).forEach((name) => name && lastRead.set(name, index)));
+  const exotic = new Set([...initializers].filter(([, t]) => NOT_IN_JS.has(t.dataType ?? 0)).map(([name]) => name));
+  const liveExotic = new Set<string>(); // produced exotic tensors still to be read
+
+  const groups: Array<{ nodes: NodeProto[]; weights: Set<string>; bytes: number }> = [];
+  let current = { nodes: [] as NodeProto[], weights: new Set<string>(), bytes: 0 };
+  const freshWeights = (node: NodeProto) => (node.input ?? []).filter((name) => initializers.has(name) && !current.weights.has(name));
+  const bytesOf = (names: string[]) => names.reduce((sum, name) => sum + initializerBytes(initializers.get(name)!), 0);
+  for (const [index, node] of nodes.entries()) {
+    for (const name of liveExotic) if ((lastRead.get(name) ?? -1) < index) liveExotic.delete(name);
+    let fresh = freshWeights(node);
+    if (current.nodes.length > 0 && current.bytes + bytesOf(fresh) > segmentBytes && liveExotic.size === 0) {
+      groups.push(current);
+      current = { nodes: [], weights: new Set(), bytes: 0 };
+      fresh = freshWeights(node);
+    }
+    current.nodes.push(node);
+    for (const name of fresh) current.weights.add(name);
+    current.bytes += bytesOf(fresh);
+    const inputs = node.input ?? [];
+    const carriesExotic = TYPE_PRESERVING.has(node.opType ?? '') && (node.opType === 'Concat' ? inputs.some((i) => exotic.has(i)) : exotic.has(inputs[0] ?? ''));
+    if (carriesExotic) {
+      for (const out of node.output ?? []) {
+        exotic.add(out);
+        liveExotic.add(out);
+      }
+    }
+  }
+  groups.push(current);
+  return finish();
+
+  function finish(): Segment[] {
+    const producedIn = new Map<string, number>();
+    groups.forEach((g, index) => g.nodes.forEach((n) => (n.output ?? []).forEach((o) => o && producedIn.set(o, index))));
+    const neededAfter = new Map<string, number>(); // tensor -> last group reading it
+    groups.forEach((g, index) => g.nodes.forEach((n) => (n.input ?? []).forEach((i) => i && neededAfter.set(i, index))));
+    return groups.map((group, index) => {
+      const inside = new Set(group.nodes.flatMap((n) => n.output ?? []));
+      const inputs = new Set<string>();
+      for (const node of group.nodes) {
+        for (const name of node.input ?? []) if (name && !inside.has(name) && !initializers.has(name)) inputs.add(name);
+      }
+      const outputs = [...inside].filter((name) => name && (graphOutputs.has(name) || (neededAfter.get(name) ?? -1) > index));
+      return {
+        nodes: group.nodes,
+        initializers: [...group.weights].map((name) => initializers.get(name)!),
+        inputs: [...inputs],
+        outputs,
+        weightBytes: group.bytes,
+      };
+    });
+  }
+}
+
+function initializerBytes(tensor: TensorProto): number {
+  const length = (tensor.externalData ?? []).find((e) => e.key === 'length')?.value;
+  if (length) return Number(length);
+  if (tensor.rawData?.length) return tensor.rawData.length;
+  const elements = (tensor.dims ?? []).reduce((n: number, d) => n * Number(d), 1);
+  return elements * (ELEM_BYTES[tensor.dataType ?? 1] ?? 4);
+}
