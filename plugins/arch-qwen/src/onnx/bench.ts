@@ -8,6 +8,18 @@
  * forward plus one decode step, and reports the child's own timings and peak RSS (VmHWM from /proc/self/status).
  * A child process per variant keeps the figures honest: nothing the parent allocated counts, and every variant
  * starts from an empty heap.
+ *
+ * Measured on the 2-core shared machine (2026-11, onnxruntime-node 1.30), best of repeated runs; the load from
+ * other work on the machine made single runs up to 3x slower:
+ *
+ *   variant        create  5-token fwd  decode  child wall  peak RSS (VmHWM)
+ *   designed       0.36 s  0.40 s       0.37 s  1.26 s      1131 MB   (942 MB of it: the mmapped bf16 weights)
+ *   ort-defaults   0.35 s  0.40 s       0.31 s  1.18 s      1128 MB   (the graph itself prevents folding)
+ *   disabled       0.52 s  1.47 s       0.87 s  3.00 s      1128 MB
+ *
+ * Before the weight Casts were anchored to their activations, the same graph peaked at 1.97 GB (disabled) and
+ * 1.57 GB (all, ConstantFolding off) because ORT's topological order ran most Casts first, and the memory
+ * pattern grew RSS by ~0.5-0.9 GB per repeated call. §7.8's naive graph: 3.06-4.53 GB.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
@@ -15,43 +27,21 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { InferenceSession } from 'onnxruntime-node';
 import { writeSeededModel, QWEN25_05B_CONFIG } from '../reference/testing/write-seeded-model.js';
 import { buildDecoderGraph } from './build-decoder-graph.js';
 import { defaultSessionOptions } from './session-options.js';
 
 /** Session-option variants worth comparing; `designed` is what the graph is meant to be opened with. */
-const VARIANTS: Record<string, Record<string, unknown>> = {
-  designed: defaultSessionOptions as Record<string, unknown>,
+const VARIANTS: Record<string, InferenceSession.SessionOptions> = {
+  designed: defaultSessionOptions,
+  /** What transformers.js uses when the caller passes no session_options. */
   'ort-defaults': {},
+  disabled: { graphOptimizationLevel: 'disabled' },
+  'designed-spinning': { ...defaultSessionOptions, extra: { ...defaultSessionOptions.extra, session: { disable_prepacking: '1' } } },
+  'designed-mem-pattern': { ...defaultSessionOptions, enableMemPattern: true },
   'designed-parallel': { ...defaultSessionOptions, executionMode: 'parallel' },
   'designed-1-thread': { ...defaultSessionOptions, intraOpNumThreads: 1 },
-  'designed-spinning': {
-    ...defaultSessionOptions,
-    extra: { ...(defaultSessionOptions.extra as object), session: { disable_prepacking: '1' } },
-  },
-  disabled: { graphOptimizationLevel: 'disabled' },
-  'all-no-folding': {
-    graphOptimizationLevel: 'all',
-    extra: { optimization: { disable_specified_optimizers: 'ConstantFolding' } },
-  },
-  'all-no-folding-no-arena': {
-    graphOptimizationLevel: 'all',
-    enableCpuMemArena: false,
-    extra: { optimization: { disable_specified_optimizers: 'ConstantFolding' } },
-  },
-  'all-no-folding-no-pattern': {
-    graphOptimizationLevel: 'all',
-    enableMemPattern: false,
-    extra: { optimization: { disable_specified_optimizers: 'ConstantFolding' } },
-  },
-  'basic-no-folding': {
-    graphOptimizationLevel: 'basic',
-    extra: { optimization: { disable_specified_optimizers: 'ConstantFolding' } },
-  },
-  'extended-no-folding': {
-    graphOptimizationLevel: 'extended',
-    extra: { optimization: { disable_specified_optimizers: 'ConstantFolding' } },
-  },
 };
 
 const CHILD = `
@@ -99,7 +89,7 @@ interface ChildResult {
   wallMs: number;
 }
 
-async function runChild(script: string, graph: string, options: Record<string, unknown>): Promise<ChildResult> {
+async function runChild(script: string, graph: string, options: InferenceSession.SessionOptions): Promise<ChildResult> {
   const anchor = createRequire(import.meta.url).resolve('onnxruntime-node');
   const c = QWEN25_05B_CONFIG;
   const D = (c.hidden_size as number) / (c.num_attention_heads as number);
