@@ -43,6 +43,8 @@ export interface RangeGetOptions {
   userAgent: string;
   /** Reused between requests of one worker; at least READ_BUFFER_BYTES. */
   readBuffer: Buffer;
+  /** Extra TLS options (tests pass a private CA). */
+  tls?: Pick<tls.ConnectionOptions, 'ca'>;
 }
 
 /**
@@ -60,6 +62,7 @@ export class RangeGet {
   private socket: net.Socket | undefined;
   private paused = false;
   private failCurrent: ((error: unknown) => void) | undefined;
+  private refreshWatchdog: (() => void) | undefined;
   /** Bytes handed to the consumer. */
   received = 0;
 
@@ -73,6 +76,7 @@ export class RangeGet {
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
+    this.refreshWatchdog?.(); // the stall clock restarts now, not when the pause began
     this.socket?.resume();
   }
 
@@ -118,6 +122,7 @@ export class RangeGet {
         finish(new TransientError(what));
       }, o.stallMs);
       const paused = () => this.paused;
+      this.refreshWatchdog = () => watchdog.refresh();
       this.failCurrent = (error) => finish(error);
       const onAbort = () => finish(o.signal.reason ?? new DOMException('The operation was aborted.', 'AbortError'));
       o.signal.addEventListener('abort', onAbort, { once: true });
@@ -197,7 +202,7 @@ export class RangeGet {
 
       const onread = { buffer: o.readBuffer, callback: onRead };
       const socket: net.Socket = secure
-        ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], onread } as tls.ConnectionOptions)
+        ? tls.connect({ ...o.tls, host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], onread } as tls.ConnectionOptions)
         : net.connect({ host, port, onread });
       this.socket = socket;
       socket.setNoDelay(true);
