@@ -183,15 +183,13 @@ describe('RangeGet', () => {
     let pauses = 0;
     await request.run((view) => {
       parts.push(Buffer.from(view));
-      if (pauses < 5) {
-        pauses++;
-        setTimeout(() => request.resume(), 200);
-        return false;
-      }
-      return true;
+      // every read waits longer than stallMs for "the disk": none of that may count as a stall
+      pauses++;
+      setTimeout(() => request.resume(), 150);
+      return false;
     });
     expect(Buffer.concat(parts).equals(content)).toBe(true);
-    expect(pauses).toBe(5);
+    expect(pauses).toBeGreaterThanOrEqual(2);
   });
 
   it('aborts promptly on the signal', async () => {
