@@ -91,6 +91,17 @@ describe('buildDecoderGraph: ORT logits against the reference forward pass', () 
     await session.release();
   });
 
+  it('qwen3 with attention_bias: q/k/v and o biases, within 1e-4', async () => {
+    const dir = join(root, 'seeded-qwen3-bias');
+    await writeSeededModel(dir, { seed: 13, family: 'qwen3', dtype: 'bf16', tied: false, config: { vocab_size: 160, attention_bias: true } });
+    expect((await ModelWeights.open(dir)).has('model.layers.1.self_attn.o_proj.bias')).toBe(true);
+    const { session, kv } = await buildAndOpen(dir);
+    const graph = await runDecoder(session, kv, { inputIds: IDS, attentionMask: MASK });
+    const reference = await ReferenceModel.load(dir).then((m) => m.forward({ inputIds: IDS, attentionMask: MASK }));
+    expect(maxAbsDiff(graph.logits, reference.logits, reference.dims, real)).toBeLessThan(TOLERANCE);
+    await session.release();
+  });
+
   it('the fused (transformers v5) expert layout gives the same logits as the per-expert layout', async () => {
     const perExpert = join(root, 'moe-per-expert');
     const fused = join(root, 'moe-fused');
