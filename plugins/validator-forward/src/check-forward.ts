@@ -4,22 +4,25 @@
  * finite; a decode step through the KV cache gives the logits the full-sequence run gives at that position; on
  * models small enough for the adapter's reference forward, the logits are within the adapter's tolerance of it.
  *
- * One run of three calls serves all of it: the prompt, the prompt without its last token, and that last token
- * decoded from the shorter call's cache (compared with the prompt's last position). A segmented decoder reads
- * the weights once for the three. Greedy tokens beyond the first (for the transformers.js comparison) are
- * decoded through the cache, as transformers.js decodes.
+ * Every call costs about the same whatever its batch (it is dominated by reading and widening the weights), so
+ * the checks share two calls of batch 2:
+ *   A: row 0 = the prompt; row 1 = the prompt without its last token, left-padded to the same length;
+ *   B: row 0 = the first greedy token after the prompt; row 1 = the prompt's last token, both from A's cache.
+ * B's row 1 must reproduce A's row 0 at the last position (cache and left padding, as transformers.js batches).
+ * B's row 0 gives the second greedy token. A segmented decoder runs A and B in one pass over the weights, with a
+ * placeholder for B's row 0 (the greedy tokens are only needed for the transformers.js comparison).
  */
 import path from 'node:path';
+import { Tensor } from 'onnxruntime-node';
 import {
   isModelImportError,
-  safeJoin,
   type ReferenceForwardOutput,
   type ValidationReport,
   type ValidationSubject,
   type ValidationSupport,
 } from '../../../src/index.js';
 import { argmax, findNonFinite, maxAbsDifference, row } from './compare-logits.js';
-import type { Decoder, DecoderCall, StepResult } from './decoder-call.js';
+import type { Decoder, DecoderCall, KvCache, StepResult } from './decoder-call.js';
 import { formatCount, formatDelta, formatMs } from './format.js';
 import { VALIDATOR } from './name.js';
 import { CannotSegmentError } from './segmented-decoder.js';
@@ -30,13 +33,15 @@ export interface ForwardInput {
   support: ValidationSupport;
   promptIds: number[];
   eosIds: readonly number[];
-  /** Greedy tokens to produce; 1 = only the prompt's next token. */
+  /** Greedy tokens to produce (at least 1). */
   maxNewTokens: number;
   parameterCount: number;
   /** The object recorded under report.figures.forward; checks add their figures to it. */
   figures: Record<string, unknown>;
-  /** Opens the graph: whole, or segmented within the memory budget. */
-  open(graphPath: string): Promise<Decoder>;
+  /** The graph being opened (started early by the caller so it overlaps other work). */
+  decoder: Promise<Decoder>;
+  /** Run A and B in one pass (segmented decoders): B's row 0 is then a placeholder, and one token is produced. */
+  onePass: boolean;
   /** How the graph runs, for the load figure ("session 1.2 s" / "27 segments of <= 128 MB"). */
   describe(decoder: Decoder): string;
 }
@@ -50,10 +55,10 @@ export interface ForwardOutcome {
 
 /** Runs the checks; returns the prompt's logits and greedy tokens, or undefined when the graph could not run. */
 export async function checkForward(input: ForwardInput): Promise<ForwardOutcome | undefined> {
-  const { subject, report, support, promptIds, figures } = input;
+  const { report, support, promptIds, figures } = input;
   let decoder: Decoder;
   try {
-    decoder = await input.open(safeJoin(subject.modelDir, support.onnxGraph, 'onnx graph'));
+    decoder = await input.decoder;
   } catch (error) {
     if (error instanceof CannotSegmentError) {
       report.skip(VALIDATOR, 'forward', `the graph cannot run segment by segment within the memory budget: ${error.message}`);
@@ -65,57 +70,80 @@ export async function checkForward(input: ForwardInput): Promise<ForwardOutcome 
   report.pass(VALIDATOR, 'load', input.describe(decoder));
   try {
     const seq = promptIds.length;
-    const ones = (n: number) => [Array.from({ length: n }, () => 1)];
-    const calls: DecoderCall[] = [{ ids: [promptIds], mask: ones(seq) }];
     const kvCheck = decoder.hasCache && seq >= 2;
-    if (kvCheck) calls.push({ ids: [promptIds.slice(0, -1)], mask: ones(seq - 1) }, { ids: [promptIds.slice(-1)], mask: ones(seq), past: 1 });
+    const last = promptIds[seq - 1];
+    const a: DecoderCall = kvCheck
+      ? { ids: [promptIds, [promptIds[0], ...promptIds.slice(0, -1)]], mask: [ones(seq), [0, ...ones(seq - 1)]] }
+      : { ids: [promptIds], mask: [ones(seq)] };
+    const b = (next: number, past: KvCache | number): DecoderCall => ({ ids: [[next], [last]], mask: [ones(seq + 1), [0, ...ones(seq)]], past });
 
     const started = performance.now();
-    const results = await runOrFail(report, 'logits', () => decoder.run(calls));
-    figures.sessionCreateMs = round(decoder.createMs);
+    let results = await runOrFail(report, 'logits', () => decoder.run(input.onePass && kvCheck ? [a, b(last, 0)] : [a]));
     if (!results) return undefined;
-    figures.promptPassMs = round(performance.now() - started);
-    const [full, , decoded] = results;
-    figures.logitsShape = full.dims;
-    if (!checkLogits(report, 'logits', full.logits, full.dims, [1, seq], `${calls.length} calls ${formatMs(figures.promptPassMs as number)}`)) {
-      return undefined;
+    const prompt = rowsOf(results[0], 0, 1);
+    const tokens = [argmax(row(prompt.logits, prompt.dims, 0, seq - 1))];
+    if (kvCheck && results.length === 1) {
+      const step = await runOrFail(report, 'logits', () => decoder.run([b(tokens[0], results![0].cache)]));
+      if (!step) return undefined;
+      results = [...results, ...step];
     }
+    figures.promptPassMs = round(performance.now() - started);
+    figures.sessionCreateMs = round(decoder.createMs);
+    figures.logitsShape = prompt.dims;
+    if (!checkLogits(report, 'logits', prompt.logits, prompt.dims, [1, seq], `${formatMs(figures.promptPassMs as number)}`)) return undefined;
 
-    await compareWithReference(input, full.logits, full.dims);
+    await compareWithReference(input, prompt.logits, prompt.dims);
 
     if (!decoder.hasCache) report.skip(VALIDATOR, 'kv-cache', 'the graph declares no past_key_values inputs');
     else if (!kvCheck) report.skip(VALIDATOR, 'kv-cache', 'the prompt has a single token: no prefix to cache');
-    else if (!checkKvStep(input, decoded, row(full.logits, full.dims, 0, seq - 1))) return undefined;
+    else if (!checkKvStep(input, rowsOf(results[1], 1, 2), row(prompt.logits, prompt.dims, 0, seq - 1))) return undefined;
 
-    const tokens = await greedy(input, decoder, full);
-    if (!tokens) return undefined;
+    const eos = (token: number) => input.eosIds.includes(token);
+    if (kvCheck && !input.onePass && input.maxNewTokens > 1 && !eos(tokens[0])) {
+      const next = rowsOf(results[1], 0, 1);
+      tokens.push(argmax(next.logits));
+      if (!(await greedy(input, decoder, tokens, next.cache))) return undefined;
+    }
     figures.greedyTokens = tokens;
-    return { logits: full.logits, dims: full.dims, tokens };
+    return { logits: prompt.logits, dims: prompt.dims, tokens };
   } finally {
     await decoder.release();
   }
 }
 
-/** Greedy decoding through the cache from the prompt's run, stopping after an eos id (included). */
-async function greedy(input: ForwardInput, decoder: Decoder, prompt: StepResult): Promise<number[] | undefined> {
-  const tokens = [argmax(row(prompt.logits, prompt.dims, 0, prompt.dims[1] - 1))];
-  const length = input.promptIds.length;
-  let cache = prompt.cache;
+/** Continues greedy decoding through the cache (batch 1), stopping after an eos id (included). Appends to tokens. */
+async function greedy(input: ForwardInput, decoder: Decoder, tokens: number[], start: KvCache): Promise<boolean> {
+  let cache = start;
   const stepMs: number[] = [];
-  while (tokens.length < input.maxNewTokens && decoder.hasCache && !input.eosIds.includes(tokens.at(-1)!)) {
-    const mask = [Array.from({ length: length + tokens.length }, () => 1)];
+  while (tokens.length < input.maxNewTokens && !input.eosIds.includes(tokens.at(-1)!)) {
     const started = performance.now();
-    const step = await runOrFail(input.report, 'kv-cache', () => decoder.run([{ ids: [[tokens.at(-1)!]], mask, past: cache }]));
-    if (!step) return undefined;
+    const mask = [ones(input.promptIds.length + tokens.length)];
+    const step = await runOrFail(input.report, 'logits', () => decoder.run([{ ids: [[tokens.at(-1)!]], mask, past: cache }]));
+    if (!step) return false;
     stepMs.push(round(performance.now() - started));
-    tokens.push(argmax(row(step[0].logits, step[0].dims, 0, 0)));
+    tokens.push(argmax(step[0].logits));
     cache = step[0].cache;
   }
   if (stepMs.length > 0) input.figures.decodeStepMs = stepMs;
-  return tokens;
+  return true;
 }
 
-/** The last prompt token decoded from the prefix's cache must give the full run's last-position logits. */
+/** Rows [from, to) of a batched result: its logits and its cache. */
+function rowsOf(result: StepResult, from: number, to: number): StepResult {
+  const [batch, seq, vocab] = result.dims;
+  if (from === 0 && to === batch) return result;
+  const cache: KvCache = {};
+  for (const [name, tensor] of Object.entries(result.cache)) {
+    const per = tensor.size / batch;
+    const data = (tensor.data as Float32Array | Uint16Array).slice(from * per, to * per);
+    cache[name] = new Tensor(tensor.type as 'float32', data as Float32Array, [to - from, ...tensor.dims.slice(1)]);
+  }
+  return { logits: result.logits.slice(from * seq * vocab, to * seq * vocab), dims: [to - from, seq, vocab], cache };
+}
+
+const ones = (n: number): number[] => Array.from({ length: n }, () => 1);
+
+/** The last prompt token decoded from the (left-padded) prefix's cache must give the full run's last-position logits. */
 function checkKvStep(input: ForwardInput, decoded: StepResult, expected: Float32Array): boolean {
   const { report, support, figures } = input;
   if (!checkLogits(report, 'kv-cache', decoded.logits, decoded.dims, [1, 1], 'decode step')) return false;
@@ -129,7 +157,7 @@ function checkKvStep(input: ForwardInput, decoded: StepResult, expected: Float32
   report.fail(
     VALIDATOR,
     'kv-cache',
-    `decode step with the KV cache differs from the full sequence: max |Δ| ${formatDelta(diff.max)} > ${formatDelta(support.tolerance)} at [${at.join(',')}]`,
+    `decode step with the KV cache (left-padded row) differs from the full sequence: max |Δ| ${formatDelta(diff.max)} > ${formatDelta(support.tolerance)} at [${at.join(',')}]`,
     { expected: support.tolerance, actual: diff.max },
   );
   return false;

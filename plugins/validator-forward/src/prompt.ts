@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ModelConfig } from '../../../src/index.js';
-import type { TransformersJsWorker } from './transformers-js-client.js';
+import type { WorkerAnswer } from './transformers-js-worker.js';
 
 export const DEFAULT_PROMPT = 'The capital of France is';
 /** Small ids every real vocabulary has; used when the folder holds no tokenizer. */
@@ -20,16 +20,11 @@ export interface Prompt {
   why?: string;
 }
 
-export async function preparePrompt(
-  worker: TransformersJsWorker | undefined,
-  modelDir: string,
-  text: string,
-  fallback: readonly number[],
-  timeoutMs: number,
-): Promise<Prompt> {
+/** The prompt from the worker's answer to a 'tokenize' request (undefined: no worker), else the fixed ids. */
+export async function preparePrompt(tokenizing: Promise<WorkerAnswer> | undefined, text: string, fallback: readonly number[]): Promise<Prompt> {
   const fixed = (why: string): Prompt => ({ ids: [...fallback], source: 'fixed ids', why });
-  if (!worker) return fixed('transformers.js is switched off');
-  const answer = await worker.ask({ type: 'tokenize', prompt: text, modelDir }, timeoutMs);
+  if (!tokenizing) return fixed('transformers.js is switched off');
+  const answer = await tokenizing;
   if (answer.type === 'error') return fixed(`the tokenizer did not load: ${answer.message}`);
   if (answer.type !== 'tokens' || answer.ids === null) return fixed(answer.type === 'tokens' ? answer.why ?? 'no tokenizer' : 'no answer');
   if (answer.ids.length === 0) return fixed('the tokenizer gave no ids');

@@ -3,9 +3,14 @@
  * options (fp32, cpu) and no network. It lives in its own process so its copy of the graph never adds to the
  * validator's memory, and so its 0.5 s import overlaps the validator's own onnxruntime work:
  *
- *   parent -> {type:'tokenize', modelDir, prompt}         child -> {type:'tokens', ids | null, error?}
- *   parent -> {type:'generate', inputIds, maxNewTokens}   child -> {type:'generated', tokens, loadMs, generateMs}
- *   child  -> {type:'error', message}                     (then exits 0; the parent turns it into a finding)
+ *   parent -> {type:'tokenize', modelDir, prompt}         child -> {type:'tokens', ids | null, why?}
+ *   parent -> {type:'load'}                               child -> {type:'loaded', loadMs}
+ *   parent -> {type:'generate', inputIds, maxNewTokens}   child -> {type:'generated', tokens, generateMs}
+ *   child  -> {type:'error', message}                     (the parent turns it into a finding)
+ *
+ * 'load' only opens the session (onnxruntime maps the weights lazily), so the parent sends it early and lets
+ * it overlap its own onnxruntime work; 'generate' comes after the parent released its session, so the two
+ * processes never hold the touched weights at the same time.
  *
  * The child reports its own peak RSS with every answer.
  */
@@ -14,12 +19,14 @@ import path from 'node:path';
 
 export type WorkerRequest =
   | { type: 'tokenize'; modelDir: string; prompt: string }
+  | { type: 'load' }
   | { type: 'generate'; inputIds: number[]; maxNewTokens: number }
   | { type: 'exit' };
 
 export type WorkerAnswer =
   | { type: 'tokens'; ids: number[] | null; why?: string; peakRssBytes: number; importMs: number }
-  | { type: 'generated'; tokens: number[]; loadMs: number; generateMs: number; peakRssBytes: number }
+  | { type: 'loaded'; loadMs: number; peakRssBytes: number }
+  | { type: 'generated'; tokens: number[]; generateMs: number; peakRssBytes: number }
   | { type: 'error'; message: string; peakRssBytes: number };
 
 type Transformers = typeof import('@huggingface/transformers');
@@ -39,6 +46,7 @@ function send(answer: WorkerAnswer): void {
 }
 
 let library: Transformers | undefined;
+let model: Awaited<ReturnType<Transformers['AutoModelForCausalLM']['from_pretrained']>> | undefined;
 let modelDir = '';
 let importMs = 0;
 
@@ -68,16 +76,21 @@ async function tokenize(request: Extract<WorkerRequest, { type: 'tokenize' }>): 
   send({ type: 'tokens', ids, peakRssBytes: peakRssBytes(), importMs });
 }
 
-async function generate(request: Extract<WorkerRequest, { type: 'generate' }>): Promise<void> {
-  const { AutoModelForCausalLM, Tensor } = await load();
-  let started = performance.now();
+async function loadModel(): Promise<void> {
+  const { AutoModelForCausalLM } = await load();
+  const started = performance.now();
   // Default options on purpose: this is what a user's from_pretrained(absolutePath) does.
-  const model = await AutoModelForCausalLM.from_pretrained(modelDir);
-  const loadMs = performance.now() - started;
+  model = await AutoModelForCausalLM.from_pretrained(modelDir);
+  send({ type: 'loaded', loadMs: performance.now() - started, peakRssBytes: peakRssBytes() });
+}
+
+async function generate(request: Extract<WorkerRequest, { type: 'generate' }>): Promise<void> {
+  const { Tensor } = await load();
+  if (!model) throw new Error('generate before load');
   const n = request.inputIds.length;
   const inputIds = new Tensor('int64', BigInt64Array.from(request.inputIds, (id) => BigInt(id)), [1, n]);
   const attentionMask = new Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]);
-  started = performance.now();
+  const started = performance.now();
   // Greedy, with nothing that bends the argmax (generation_config.json may ask for sampling or penalties).
   const output = (await model.generate({
     input_ids: inputIds,
@@ -90,12 +103,12 @@ async function generate(request: Extract<WorkerRequest, { type: 'generate' }>): 
   } as Parameters<typeof model.generate>[0])) as InstanceType<Transformers['Tensor']>;
   const generateMs = performance.now() - started;
   const all = (output.tolist() as bigint[][])[0].map(Number);
-  await model.dispose();
-  send({ type: 'generated', tokens: all.slice(n), loadMs, generateMs, peakRssBytes: peakRssBytes() });
+  send({ type: 'generated', tokens: all.slice(n), generateMs, peakRssBytes: peakRssBytes() });
 }
 
 process.on('message', (request: WorkerRequest) => {
-  const work = request.type === 'tokenize' ? tokenize(request) : request.type === 'generate' ? generate(request) : undefined;
+  const work =
+    request.type === 'tokenize' ? tokenize(request) : request.type === 'load' ? loadModel() : request.type === 'generate' ? generate(request) : undefined;
   if (!work) process.exit(0); // onnxruntime's threads would otherwise keep the process alive
   work.catch((error: unknown) => {
     send({ type: 'error', message: error instanceof Error ? error.message : String(error), peakRssBytes: peakRssBytes() });

@@ -7,7 +7,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import type { ModelImportPlugin, ValidationReport, ValidationSubject } from '../../../src/index.js';
+import { safeJoin, type ModelImportPlugin, type ValidationReport, type ValidationSubject } from '../../../src/index.js';
 import { checkFiles } from './check-files.js';
 import { checkForward } from './check-forward.js';
 import { checkSafetensors } from './check-safetensors.js';
@@ -31,7 +31,7 @@ export interface ValidatorForwardOptions {
   prompt?: string;
   /** Token ids used when the folder has no tokenizer. */
   fallbackIds?: number[];
-  /** Greedy tokens generated for the transformers.js comparison (default 4). */
+  /** Greedy tokens generated for the transformers.js comparison (default 3). */
   maxNewTokens?: number;
   /** Run the transformers.js check (default true). Tokenizing the prompt also needs it. */
   transformersJs?: boolean;
@@ -57,8 +57,10 @@ export async function validateModel(subject: ValidationSubject, report: Validati
   const peakIsPerRun = resetPeakRss();
   const support = subject.claim.validation;
   const timeoutMs = options.transformersJsTimeoutMs ?? 600_000;
-  // Started first so its transformers.js import overlaps the integrity checks; it runs in its own process.
+  // Started first so its transformers.js import and the tokenizer load overlap the integrity checks.
   const worker = support && options.transformersJs !== false ? TransformersJsWorker.start() : undefined;
+  const promptText = options.prompt ?? DEFAULT_PROMPT;
+  const tokenizing = worker?.ask({ type: 'tokenize', modelDir: subject.modelDir, prompt: promptText }, timeoutMs);
   try {
     const files = await checkFiles(subject, report);
     const weights = await checkSafetensors(subject, report, files.bad);
@@ -74,8 +76,13 @@ export async function validateModel(subject: ValidationSubject, report: Validati
     const budgetBytes = subject.options.maxMemory ?? Math.floor(os.totalmem() / 2);
     const float32Bytes = weights.parameterCount * 4;
     const bounded = float32Bytes > budgetBytes;
-    const maxNewTokens = options.maxNewTokens ?? 4;
-    const prompt = await preparePrompt(worker, subject.modelDir, options.prompt ?? DEFAULT_PROMPT, options.fallbackIds ?? FALLBACK_IDS, timeoutMs);
+    const segmentBytes = Math.floor(budgetBytes / SEGMENT_SHARE);
+    const graphPath = safeJoin(subject.modelDir, support.onnxGraph, 'onnx graph');
+    // Opened before the prompt is known: the session load overlaps the tokenizer's.
+    const decoder = bounded ? SegmentedDecoder.open(graphPath, support.sessionOptions ?? {}, segmentBytes) : OrtDecoder.open(graphPath, support.sessionOptions);
+    decoder.catch(() => undefined); // checkForward reports it
+
+    const prompt = await preparePrompt(tokenizing, promptText, options.fallbackIds ?? FALLBACK_IDS);
     const figures: Record<string, unknown> = {
       mode: bounded ? 'segmented' : 'full',
       budgetBytes,
@@ -85,32 +92,37 @@ export async function validateModel(subject: ValidationSubject, report: Validati
       promptIds: prompt.ids,
     };
     report.record('forward', figures);
-    const segmentBytes = Math.floor(budgetBytes / SEGMENT_SHARE);
+    // transformers.js opens its session meanwhile (weights are mapped, not read, until it runs).
+    const loading = worker && !bounded ? worker.ask({ type: 'load' }, timeoutMs) : undefined;
+
     const outcome = await checkForward({
       subject,
       report,
       support,
       promptIds: prompt.ids,
       eosIds: await eosTokenIds(subject.modelDir, subject.config),
-      maxNewTokens: worker && !bounded ? maxNewTokens : 1,
+      maxNewTokens: loading ? (options.maxNewTokens ?? 3) : 1,
       parameterCount: weights.parameterCount,
       figures,
-      open: (graph) => (bounded ? SegmentedDecoder.open(graph, support.sessionOptions ?? {}, segmentBytes) : OrtDecoder.open(graph, support.sessionOptions)),
-      describe: (decoder) =>
-        decoder instanceof SegmentedDecoder
-          ? `${decoder.plan.segments} segments of ≤ ${formatBytes(Math.max(segmentBytes, decoder.plan.largestSegmentBytes))} (budget ${formatBytes(budgetBytes)})`
-          : `session ${formatMs(decoder.createMs)}`,
+      decoder,
+      onePass: bounded,
+      describe: (opened) =>
+        opened instanceof SegmentedDecoder
+          ? `${opened.plan.segments} segments of ≤ ${formatBytes(Math.max(segmentBytes, opened.plan.largestSegmentBytes))} (budget ${formatBytes(budgetBytes)})`
+          : `session ${formatMs(opened.createMs)}`,
     });
     if (outcome) {
       figures.nextToken = outcome.tokens[0];
       if (options.logitsFile) await writeFile(options.logitsFile, new Uint8Array(outcome.logits.buffer, outcome.logits.byteOffset, outcome.logits.byteLength));
       if (bounded) {
         report.skip(VALIDATOR, 'transformers.js', `float32 weights ${formatBytes(float32Bytes)} exceed the memory budget ${formatBytes(budgetBytes)}: transformers.js would load the whole graph at once`);
-      } else if (!worker) {
+      } else if (!worker || !loading) {
         report.skip(VALIDATOR, 'transformers.js', 'switched off (transformersJs: false)');
       } else {
-        await checkTransformersJs({ report, worker, promptIds: prompt.ids, expected: outcome.tokens, maxNewTokens, timeoutMs, figures });
+        await checkTransformersJs({ report, worker, loading, promptIds: prompt.ids, expected: outcome.tokens, timeoutMs, figures });
       }
+    } else if (loading) {
+      await loading; // let the worker finish before it is closed
     }
 
     const peak = peakRssBytes();
