@@ -52,7 +52,11 @@ interface TargetState {
   task: TaskHandle;
   partial?: PartialFile;
   hasher?: OrderedHasher;
+  /** Ranges handed to connections and not finished yet. */
   outstanding: number;
+  /** What is left to hand out: the gaps of the partial, cut into ranges on demand (a listing may declare petabytes). */
+  gaps: [number, number][];
+  chunk: number;
   restartedFresh: boolean;
   downloaded: number;
   sha256?: string;
@@ -83,7 +87,8 @@ class Downloader {
   private readonly signal: AbortSignal;
   private readonly states: TargetState[] = [];
   private readonly toPrepare: TargetState[] = [];
-  private readonly queue: Job[] = [];
+  /** Prepared files with ranges left to hand out, in plan order. */
+  private readonly active: TargetState[] = [];
   private readonly finalizing = new Set<Promise<void>>();
   private waiters: (() => void)[] = [];
   private open = 0;
@@ -106,6 +111,8 @@ class Downloader {
         target,
         task: context.reporter.task(target.paths[0], target.size, 'download'),
         outstanding: 0,
+        gaps: [],
+        chunk: 0,
         restartedFresh: false,
         downloaded: 0,
         finished: false,
@@ -186,7 +193,7 @@ class Downloader {
         this.fail(error);
         return;
       }
-      if (--job.state.outstanding === 0) this.track(this.finalize(job.state));
+      if (--job.state.outstanding === 0 && job.state.gaps.length === 0) this.track(this.finalize(job.state));
     }
   }
 
@@ -194,7 +201,7 @@ class Downloader {
   private async next(): Promise<Job | undefined> {
     for (;;) {
       if (this.error !== undefined || this.signal.aborted) return undefined;
-      const job = this.queue.shift();
+      const job = this.takeRange();
       if (job) return job;
       const state = this.toPrepare.shift();
       if (state) {
@@ -223,15 +230,31 @@ class Downloader {
     state.hasher = new OrderedHasher(partial.fh, target.size, partial.done, target.sha256 === undefined);
     state.hasher.kick(); // resumed bytes are re-hashed from disk while the rest downloads
     if (partial.resumedBytes) state.task.set(partial.resumedBytes);
-    const chunk = chunkSizeFor(target.size, this.input.settings.chunkSize, this.input.settings.connections);
-    const jobs: Job[] = [];
-    for (const [gapStart, gapEnd] of partial.done.missing(target.size)) {
-      for (let start = gapStart; start < gapEnd; start += chunk) jobs.push({ state, start, end: Math.min(gapEnd, start + chunk) });
-    }
-    state.outstanding = jobs.length;
-    if (jobs.length === 0) this.track(this.finalize(state));
-    else this.queue.push(...jobs);
+    state.chunk = chunkSizeFor(target.size, this.input.settings.chunkSize, this.input.settings.connections);
+    state.gaps = partial.done.missing(target.size);
+    state.outstanding = 0;
+    if (state.gaps.length === 0) this.track(this.finalize(state));
+    else this.active.push(state);
     this.wake();
+  }
+
+  /** The next range of the first file that has some left. */
+  private takeRange(): Job | undefined {
+    while (this.active.length) {
+      const state = this.active[0];
+      const gap = state.gaps[0];
+      if (!gap) {
+        this.active.shift();
+        continue;
+      }
+      const start = gap[0];
+      const end = Math.min(gap[1], start + state.chunk);
+      if (end >= gap[1]) state.gaps.shift();
+      else gap[0] = end;
+      state.outstanding++;
+      return { state, start, end };
+    }
+    return undefined;
   }
 
   private async runJob(job: Job, buffers: WorkerBuffers): Promise<void> {

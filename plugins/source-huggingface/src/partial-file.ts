@@ -40,10 +40,10 @@ export class PartialFile {
     const sidecarPath = path.join(dir, `${key}.json`);
     const done = await readSidecar(sidecarPath, partPath, size);
     if (done) return new PartialFile(partPath, sidecarPath, size, await open(partPath, 'r+'), done);
-    // No usable record: start over. Sized up front (sparse) so ranges can be written at their offsets.
+    // No usable record: start over. Ranges are written at their offsets (the file grows sparse as needed; never
+    // sized up front, so a listing that declares petabytes costs nothing before the hub is caught lying).
     await rm(sidecarPath, { force: true });
     const fh = await open(partPath, 'w+');
-    await fh.truncate(size);
     const fresh = new PartialFile(partPath, sidecarPath, size, fh, new IntervalSet());
     await fresh.save();
     return fresh;
@@ -127,8 +127,11 @@ async function readSidecar(sidecarPath: string, partPath: string, size: number):
       (r) => Array.isArray(r) && r.length === 2 && Number.isSafeInteger(r[0]) && Number.isSafeInteger(r[1]) && 0 <= r[0] && r[0] < r[1] && r[1] <= size,
     );
     if (!ok) return undefined;
-    if ((await stat(partPath)).size !== size) return undefined;
-    return new IntervalSet(parsed.done);
+    const done = new IntervalSet(parsed.done);
+    const lastEnd = parsed.done.reduce((m, r) => Math.max(m, r[1]), 0);
+    const onDisk = (await stat(partPath)).size;
+    if (onDisk < lastEnd || onDisk > size) return undefined;
+    return done;
   } catch {
     return undefined;
   }

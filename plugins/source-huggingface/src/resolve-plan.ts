@@ -131,7 +131,8 @@ async function listAll(ref: RepoRef, commit: string, token: FoundToken | undefin
     if (typeof entry?.path !== 'string') throw badListing(ref.repoId, 'an entry has no path');
     checkRelativePath(entry.path, `path listed by ${ref.repoId}`);
     if (entry.type !== 'file') continue;
-    if (!Number.isSafeInteger(entry.size) || entry.size < 0) throw badListing(ref.repoId, `${entry.path} has size ${JSON.stringify(entry.size)}`);
+    // Not isSafeInteger: an absurd declared size (petabytes) is for the disk-space check to refuse, with numbers.
+    if (!Number.isInteger(entry.size) || entry.size < 0) throw badListing(ref.repoId, `${entry.path} has size ${JSON.stringify(entry.size)}`);
     const sha256 = entry.lfs?.oid?.toLowerCase();
     const gitOid = entry.oid?.toLowerCase();
     if (sha256 !== undefined && !/^[0-9a-f]{64}$/.test(sha256)) throw badListing(ref.repoId, `${entry.path} has a malformed sha256`);
