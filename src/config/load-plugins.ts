@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { ModelImportError } from '../kernel/errors.js';
 import { isPlugin, type ModelImportPlugin } from '../kernel/plugin.js';
 import { BUILTIN_PLUGINS } from './builtin-plugins.js';
@@ -37,12 +37,16 @@ function pluginFrom(spec: string, exported: unknown, options: unknown): ModelImp
   throw loadFailed(spec, 'it exports no plugin: export default a plugin object ({ name, apply }) or a factory returning one.');
 }
 
+/**
+ * This running copy of model-import's public entry point. A plugin's `import ... from 'model-import'` is
+ * pointed here: a plugin installed as a symlinked folder (what `npm install ./folder` makes) would otherwise
+ * resolve it from its own real path and find nothing, or another copy of the kernel.
+ */
+const SELF_ENTRY = fileURLToPath(new URL('../index.js', import.meta.url));
+
 async function importModule(file: string): Promise<unknown> {
-  if (/\.(c|m)?ts$/.test(file)) {
-    const { createJiti } = await import('jiti');
-    return createJiti(import.meta.url, { interopDefault: false }).import(file);
-  }
-  return import(pathToFileURL(file).href);
+  const { createJiti } = await import('jiti');
+  return createJiti(import.meta.url, { interopDefault: false, alias: { 'model-import': SELF_ENTRY } }).import(file);
 }
 
 async function loadOne(spec: string, options: unknown, baseDir: string): Promise<ResolvedPlugin> {
