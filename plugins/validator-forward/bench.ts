@@ -1,32 +1,33 @@
 /**
  * Validation benchmark on a Qwen2.5-0.5B-shaped, seeded bf16 model (494M parameters, tied head).
  *
- *   npx tsx plugins/validator-forward/bench.ts [--dir /tmp/x] [--keep] [--modes default,512MB] [--verify]
+ *   npx tsx plugins/validator-forward/bench.ts [--dir /tmp/x] [--keep] [--modes default,512MB] [--verify] [--tsx]
  *
  * Writes the model (streamed), the tiny tokenizer and the adapter's onnx/model.onnx into a folder (reused when
- * --dir already holds one), inventories it as the kernel does, then for each mode starts a fresh `node` child
- * that runs the whole validate tap (validateModel) and reports its findings, figures, wall time and its own peak
- * RSS (VmHWM). The transformers.js check runs in a grandchild, whose peak is reported separately. A child per
- * mode keeps the figures honest: nothing the parent allocated counts. The prompt's logits of every mode are
- * written to a file and compared across modes.
+ * --dir already holds one), inventories it as the kernel does, compiles the project into a temp folder (what the
+ * installed CLI runs; --tsx runs the sources through tsx instead), then for each mode starts a fresh `node`
+ * child that runs the whole validate tap (validateModel) and reports its findings, figures, wall time and its
+ * own peak RSS (VmHWM). The transformers.js check runs in a grandchild, whose peak is reported separately. A
+ * child per mode keeps the figures honest: nothing the parent allocated counts. The prompt's logits of every
+ * mode are written to a file and compared across modes.
  *
  * Targets (issue 5): default mode <= 5 s wall and <= 2.0 GB peak RSS; --max-memory 512MB mode <= 600 MB peak
  * RSS with logits equal to the default mode's within 1e-4.
  */
-import { spawn } from 'node:child_process';
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { mkdtemp } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ValidationReport, type Finding } from '../../src/index.js';
+import { promisify } from 'node:util';
+import type { Finding } from '../../src/index.js';
 import { buildDecoderGraph } from '../arch-qwen/src/onnx/build-decoder-graph.js';
 import { QWEN25_05B_CONFIG, writeSeededModel } from '../arch-qwen/src/reference/testing/write-seeded-model.js';
 import { makeTinyTokenizerFiles } from '../../test/fixtures/tiny-tokenizer.js';
-import { validateModel } from './index.js';
-import { inventory, makeSubject } from './test-support/subject.js';
-import { qwenClaim } from './test-support/tiny-model.js';
+import { inventory } from './test-support/subject.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 const MODES: Record<string, number | undefined> = { default: undefined, '512MB': 512 * 2 ** 20 };
 
@@ -40,26 +41,42 @@ interface ChildOutput {
   peakRssBytes: number;
 }
 
-/** Runs in the child: one validate tap over the folder, under the given budget. */
-async function child(subjectFile: string, maxMemoryText: string, logitsFile: string): Promise<void> {
-  const saved = JSON.parse(await readFile(subjectFile, 'utf8'));
-  const maxMemory = maxMemoryText === 'default' ? undefined : Number(maxMemoryText);
-  const subject = await makeSubject(saved.modelDir, { mode: saved.mode, claim: qwenClaim(saved.config), options: { maxMemory } });
-  subject.expectedFiles = saved.expectedFiles; // inventoried once by the parent (hashing is not what is measured)
-  const report = new ValidationReport();
-  const started = performance.now();
-  await validateModel(subject, report, { logitsFile });
-  const validateMs = performance.now() - started;
-  const hwm = Number(/VmHWM:\s+(\d+)/.exec(await readFile('/proc/self/status', 'utf8'))![1]) * 1024;
-  const output: ChildOutput = { findings: report.findings, figures: report.figures, validateMs, peakRssBytes: hwm };
-  process.stdout.write(`\n@@${JSON.stringify(output)}\n`);
+/**
+ * The child (plain ESM): one validate tap over the folder, under the given budget. `root` is the compiled
+ * project (or the sources, under tsx); the claim comes from the real Qwen adapter's recognize tap.
+ */
+const CHILD = `
+import { readFile } from 'node:fs/promises';
+const [root, ext, subjectFile, maxMemoryText, logitsFile] = process.argv.slice(2);
+const load = (p) => import(root + '/' + p + ext);
+const { ValidationReport } = await load('src/index');
+const { validateModel } = await load('plugins/validator-forward/index');
+const { qwenClaim } = await load('plugins/validator-forward/test-support/tiny-model');
+const saved = JSON.parse(await readFile(subjectFile, 'utf8'));
+const maxMemory = maxMemoryText === 'default' ? undefined : Number(maxMemoryText);
+// Inventoried once by the parent: hashing the folder for the subject is not what is measured.
+const options = { modelsDir: saved.modelDir, yes: true, acceptLicense: true, skipValidation: false, maxMemory };
+const subject = { modelDir: saved.modelDir, mode: saved.mode, config: saved.config, claim: qwenClaim(saved.config), expectedFiles: saved.expectedFiles, options };
+const report = new ValidationReport();
+const started = performance.now();
+await validateModel(subject, report, { logitsFile });
+const validateMs = performance.now() - started;
+const peakRssBytes = Number(/VmHWM:\\s+(\\d+)/.exec(await readFile('/proc/self/status', 'utf8'))[1]) * 1024;
+process.stdout.write('\\n@@' + JSON.stringify({ findings: report.findings, figures: report.figures, validateMs, peakRssBytes }) + '\\n');
+`;
+
+interface Runner {
+  script: string;
+  root: string;
+  ext: string;
+  execArgv: string[];
 }
 
-async function runChild(subjectFile: string, mode: string, logitsFile: string): Promise<ChildOutput & { wallMs: number }> {
+async function runChild(runner: Runner, subjectFile: string, mode: string, logitsFile: string): Promise<ChildOutput & { wallMs: number }> {
   const budget = MODES[mode];
-  const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', subjectFile, budget === undefined ? 'default' : String(budget), logitsFile];
+  const args = [...runner.execArgv, runner.script, runner.root, runner.ext, subjectFile, budget === undefined ? 'default' : String(budget), logitsFile];
   const started = performance.now();
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO });
   let stdout = '';
   let stderr = '';
   proc.stdout.on('data', (d: Buffer) => (stdout += d));
@@ -69,6 +86,14 @@ async function runChild(subjectFile: string, mode: string, logitsFile: string): 
   const line = stdout.split('\n').find((l) => l.startsWith('@@'));
   if (code !== 0 || !line) throw new Error(`child failed (${code}): ${stderr.slice(-3000)}`);
   return { ...(JSON.parse(line.slice(2)) as ChildOutput), wallMs };
+}
+
+/** Compiles the project (tsconfig.build.json) into `out`, with node_modules reachable from there. */
+async function compile(out: string): Promise<void> {
+  const t = performance.now();
+  await promisify(execFile)(process.execPath, [path.join(REPO, 'node_modules/typescript/bin/tsc'), '-p', path.join(REPO, 'tsconfig.build.json'), '--outDir', out]);
+  await symlink(path.join(REPO, 'node_modules'), path.join(out, 'node_modules'));
+  console.log(`compiled the project in ${sec(performance.now() - t)}`);
 }
 
 async function ensureModel(dir: string): Promise<void> {
@@ -97,6 +122,7 @@ async function main(): Promise<void> {
       keep: { type: 'boolean', default: false },
       modes: { type: 'string', default: 'default,512MB' },
       verify: { type: 'boolean', default: false },
+      tsx: { type: 'boolean', default: false },
     },
   });
   const dir = values.dir ?? (await mkdtemp(path.join(tmpdir(), 'vf-bench-')));
@@ -104,6 +130,13 @@ async function main(): Promise<void> {
   try {
     await ensureModel(dir);
     const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8'));
+    const script = path.join(scratch, 'child.mjs');
+    await writeFile(script, CHILD);
+    let runner: Runner = { script, root: REPO, ext: '.ts', execArgv: ['--import', 'tsx'] };
+    if (!values.tsx) {
+      await compile(path.join(scratch, 'dist'));
+      runner = { script, root: path.join(scratch, 'dist'), ext: '.js', execArgv: [] };
+    }
     const subjectFile = path.join(scratch, 'subject.json');
     await writeFile(subjectFile, JSON.stringify({ modelDir: dir, mode: values.verify ? 'verify' : 'import', config, expectedFiles: await inventory(dir) }));
 
@@ -111,7 +144,7 @@ async function main(): Promise<void> {
     for (const mode of values.modes!.split(',')) {
       if (!(mode in MODES)) throw new Error(`unknown mode ${mode}; known: ${Object.keys(MODES).join(', ')}`);
       const logitsFile = path.join(scratch, `${mode}.f32`);
-      const out = await runChild(subjectFile, mode, logitsFile);
+      const out = await runChild(runner, subjectFile, mode, logitsFile);
       const fig = (out.figures.forward ?? {}) as Record<string, unknown>;
       const tjs = fig.transformersJs as { loadMs: number; generateMs: number; peakRssBytes: number } | undefined;
       console.log(`\n== mode ${mode}${MODES[mode] ? ` (maxMemory ${mb(MODES[mode]!)})` : ''}`);
@@ -139,5 +172,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === '--child') await child(process.argv[3], process.argv[4], process.argv[5]);
-else await main();
+await main();

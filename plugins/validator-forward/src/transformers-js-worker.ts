@@ -106,6 +106,9 @@ async function generate(request: Extract<WorkerRequest, { type: 'generate' }>): 
   send({ type: 'generated', tokens: all.slice(n), generateMs, peakRssBytes: peakRssBytes() });
 }
 
+// The parent died or closed the channel: nothing is left to answer to.
+process.on('disconnect', () => process.exit(0));
+
 process.on('message', (request: WorkerRequest) => {
   const work =
     request.type === 'tokenize' ? tokenize(request) : request.type === 'load' ? loadModel() : request.type === 'generate' ? generate(request) : undefined;

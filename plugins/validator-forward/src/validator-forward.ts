@@ -125,12 +125,15 @@ export async function validateModel(subject: ValidationSubject, report: Validati
       await loading; // let the worker finish before it is closed
     }
 
+    // The transformers.js process runs its model after this one released its session: the peaks do not add up.
     const peak = peakRssBytes();
+    const childPeak = (figures.transformersJs as { peakRssBytes?: number } | undefined)?.peakRssBytes ?? 0;
     figures.peakRssBytes = peak;
     figures.peakRssScope = peakIsPerRun ? 'validation' : 'process lifetime';
     figures.totalMs = Math.round(performance.now() - started);
-    if (peak <= budgetBytes) report.pass(VALIDATOR, 'memory', `peak RSS ${formatBytes(peak)} ≤ budget ${formatBytes(budgetBytes)}`);
-    else report.warn(VALIDATOR, 'memory', `peak RSS ${formatBytes(peak)} exceeded the memory budget ${formatBytes(budgetBytes)}`, { expected: budgetBytes, actual: peak });
+    const measured = `peak RSS ${formatBytes(peak)}${childPeak ? `, transformers.js ${formatBytes(childPeak)}` : ''}`;
+    if (Math.max(peak, childPeak) <= budgetBytes) report.pass(VALIDATOR, 'memory', `${measured} ≤ budget ${formatBytes(budgetBytes)}`);
+    else report.warn(VALIDATOR, 'memory', `${measured}: above the memory budget ${formatBytes(budgetBytes)}`, { expected: budgetBytes, actual: Math.max(peak, childPeak) });
   } finally {
     await worker?.close();
   }
