@@ -10,6 +10,8 @@ export { NonInteractivePrompter, notInteractive } from './kernel/prompter.js';
 export type { Prompter, Choice } from './kernel/prompter.js';
 export { ValidationReport } from './kernel/validation-report.js';
 export { createHooks } from './kernel/hooks.js';
+export { Kernel, architectureKey } from './kernel/kernel.js';
+export type { KernelIo, LoadedPlugin } from './kernel/kernel.js';
 export type { KernelHooks } from './kernel/hooks.js';
 export { isPlugin } from './kernel/plugin.js';
 export type { ModelImportPlugin, PluginHost, PluginKind } from './kernel/plugin.js';
