@@ -44,7 +44,9 @@ export function licenseExcerpt(bytes: Uint8Array, truncatedByCap: boolean, lines
   text = text
     .replace(/^\uFEFF/, '')
     .replace(/\r\n?/g, '\n')
-    .replace(/\x1b\[[0-9;?]*[ -\/]*[@-~]/g, '')
+    .replace(/\x1b\][^\x07\x1b]*(\x07|\x1b\\)?/g, '') // OSC (window titles, hyperlinks)
+    .replace(/\x1b\[[0-9;?]*[ -\/]*[@-~]/g, '') // CSI (colours, cursor moves, clears)
+    .replace(/\x1b[@-_]?/g, '')
     .replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '');
   const all = text.split('\n');
   if (truncatedByCap && all.length > 1 && all.length <= lines) all.pop(); // the last line may be cut mid-way
