@@ -54,6 +54,15 @@ describe('checkTransformersJs', () => {
     expect(finding).toMatchObject({ status: 'fail', message: expect.stringMatching(/^from_pretrained failed: .+/) });
   });
 
+  it('never reaches for the network: a file missing from the folder fails instead of being downloaded', async () => {
+    const { dir } = await makeTinyModelDir();
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    await rm(path.join(dir, 'onnx', 'model.onnx'));
+    const worker = await workerFor(dir);
+    const { finding } = await check(worker, [1, 2, 3]);
+    expect(finding.message).toMatch(/^from_pretrained failed: .*allowRemoteModels=false.* not found locally at ".*onnx\/model\.onnx"/);
+  });
+
   it('turns a worker that dies into a failure instead of hanging', async () => {
     const { dir } = await makeTinyModelDir();
     cleanup.push(() => rm(dir, { recursive: true, force: true }));
