@@ -227,7 +227,7 @@ class Downloader {
     const { target } = state;
     const partial = await PartialFile.open(this.input.context.partialDir, target.key, target.size);
     state.partial = partial;
-    state.hasher = new OrderedHasher(partial.fh, target.size, partial.done, target.sha256 === undefined);
+    state.hasher = new OrderedHasher(partial.fh, target.size, partial.done, target.sha256 === undefined, this.signal);
     state.hasher.kick(); // resumed bytes are re-hashed from disk while the rest downloads
     if (partial.resumedBytes) state.task.set(partial.resumedBytes);
     state.chunk = chunkSizeFor(target.size, this.input.settings.chunkSize, this.input.settings.connections);

@@ -29,6 +29,8 @@ export class OrderedHasher {
     /** Must already include a range when onWritten is called for it. */
     private readonly done: IntervalSet,
     withGitSha1: boolean,
+    /** Stops a read-back in progress (Ctrl-C during the final hash of a large file). */
+    private readonly signal?: AbortSignal,
   ) {
     if (withGitSha1) this.gitSha1 = createHash('sha1').update(`blob ${size}\0`);
   }
@@ -54,6 +56,7 @@ export class OrderedHasher {
   private async pump(): Promise<void> {
     this.buffer ??= Buffer.allocUnsafe(Math.min(READ_BLOCK, Math.max(1, this.size)));
     for (let end = this.done.contiguousEnd(this.hashed); end > this.hashed; end = this.done.contiguousEnd(this.hashed)) {
+      this.signal?.throwIfAborted();
       const want = Math.min(this.buffer.byteLength, end - this.hashed);
       const { bytesRead } = await this.fh.read(this.buffer, 0, want, this.hashed);
       if (bytesRead <= 0) throw new Error('the partial file is shorter than its record');
