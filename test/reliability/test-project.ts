@@ -12,8 +12,8 @@ export interface TestProject {
   dir: string;
   models: string;
   env: Record<string, string | undefined>;
-  run(args: string[]): Promise<CliResult>;
-  spawn(args: string[]): ReturnType<typeof spawnCli>;
+  run(args: string[], extraEnv?: Record<string, string>): Promise<CliResult>;
+  spawn(args: string[], extraEnv?: Record<string, string>): ReturnType<typeof spawnCli>;
 }
 
 export async function makeProject(dir: string, hubUrl: string, settings: Record<string, unknown> = {}): Promise<TestProject> {
@@ -31,7 +31,7 @@ export async function makeProject(dir: string, hubUrl: string, settings: Record<
     dir,
     models: path.join(dir, 'models'),
     env,
-    run: (args) => runCli(args, { cwd: dir, env }),
-    spawn: (args) => spawnCli(args, { cwd: dir, env }),
+    run: (args, extraEnv = {}) => runCli(args, { cwd: dir, env: { ...env, ...extraEnv } }),
+    spawn: (args, extraEnv = {}) => spawnCli(args, { cwd: dir, env: { ...env, ...extraEnv } }),
   };
 }
