@@ -201,7 +201,7 @@ export class Kernel implements PluginHost {
       });
 
       const known = await knownHashesByInode(staging.rawDir, fetched.files);
-      const inventory = await inventoryFolder(staging.outDir, known, context.signal);
+      const inventory = await inventoryFolder(staging.outDir, known, context.signal).catch((error: unknown) => { throw context.signal.aborted ? interrupted(context.signal, error) : error; });
 
       const report = new ValidationReport();
       if (options.skipValidation) {
@@ -287,7 +287,7 @@ export class Kernel implements PluginHost {
     context.reporter.emit({ type: 'stage', stage, status: 'start' });
     try {
       const result = await work();
-      context.signal.throwIfAborted();
+      if (stage !== 'register') context.signal.throwIfAborted(); // once register's work returned, the model is committed
       context.reporter.emit({ type: 'stage', stage, status: 'done' });
       return result;
     } catch (error) {
