@@ -7,8 +7,13 @@
  * Prints wall times, the ratio ours / curl (target <= 1.1), the throttled speed-up over one connection
  * (target >= 4 at 25 MB/s per connection) and our peak RSS (target <= 200 MB).
  * The hub and each download run in their own processes, so neither skews the other's event loop or RSS.
+ * Our side times the fetch stage only (resolve and authorize are a few small requests, not part of the file).
+ *
+ * Knobs for experiments: BENCH_CONNECTIONS (default 8), BENCH_CHUNK_MIB (range size), BENCH_NODE_FLAGS (e.g.
+ * "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_DEBUG=1 (memory before/after the fetch).
  */
 import { execFile, fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,12 +32,13 @@ const arg = (name: string, fallback: number) => {
 async function serve(sizeBytes: number): Promise<void> {
   const { startFakeHub, lazyPatternFile } = await import('../../test/fake-hub/index.js');
   const text = (s: string) => new TextEncoder().encode(s);
+  const weights = lazyPatternFile(sizeBytes, 11); // generated on the fly: the hub holds 2 MiB, not the file
   const hub = await startFakeHub({
     repos: [
       {
         id: REPO,
         files: { 'config.json': text(JSON.stringify({ architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2' })) },
-        lazyFiles: { 'model.safetensors': lazyPatternFile(sizeBytes, 11) },
+        lazyFiles: { 'model.safetensors': weights },
       },
     ],
   });
@@ -40,7 +46,7 @@ async function serve(sizeBytes: number): Promise<void> {
     hub.setThrottle(m.throttle ?? undefined);
     process.send!({ ok: true });
   });
-  process.send!({ url: hub.url, sha256: (await import('../../test/fake-hub/index.js')).lazyPatternFile(sizeBytes, 11).sha256 });
+  process.send!({ url: hub.url, sha256: weights.sha256 });
 }
 
 // ---- child: one download with the plugin ----------------------------------------------------------------------
@@ -126,19 +132,23 @@ async function ours(url: string, connections: number): Promise<{ ms: number; cpu
   }
 }
 
-async function curl(url: string): Promise<{ ms: number; sha256: string }> {
+async function curl(url: string): Promise<{ ms: number; cpuMs?: number; sha256: string }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hf-bench-curl-'));
   const file = path.join(dir, 'model.safetensors');
+  const pipeline = `curl -s "${url}/${REPO}/resolve/main/model.safetensors" | tee "${file}" | openssl dgst -sha256`;
+  // /usr/bin/time (when present) adds the pipeline's CPU time: curl, tee and openssl together.
+  const timed = existsSync('/usr/bin/time');
   try {
     const started = performance.now();
-    const out = await new Promise<string>((resolve, reject) =>
-      execFile('sh', ['-c', `curl -s "${url}/${REPO}/resolve/main/model.safetensors" | tee "${file}" | openssl dgst -sha256`], { maxBuffer: 1 << 20 }, (err, stdout) =>
-        err ? reject(err) : resolve(stdout),
+    const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
+      execFile(timed ? '/usr/bin/time' : 'sh', timed ? ['-f', 'cpu %U %S', 'sh', '-c', pipeline] : ['-c', pipeline], { maxBuffer: 1 << 20 }, (err, out, errOut) =>
+        err ? reject(err) : resolve({ stdout: out, stderr: errOut }),
       ),
     );
     const ms = performance.now() - started;
     if ((await stat(file)).size === 0) throw new Error('curl wrote nothing');
-    return { ms, sha256: out.trim().split(/\s+/).pop()! };
+    const cpu = /cpu ([\d.]+) ([\d.]+)/.exec(stderr);
+    return { ms, ...(cpu ? { cpuMs: (Number(cpu[1]) + Number(cpu[2])) * 1000 } : {}), sha256: stdout.trim().split(/\s+/).pop()! };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -171,7 +181,8 @@ async function main(): Promise<void> {
     if (o.sha256 !== info.sha256) throw new Error('ours got different bytes');
     oursMs.push(o.ms);
     peak = Math.max(peak, o.maxRssMB);
-    console.log(`  run ${i + 1}: curl|tee|openssl ${fmt(c.ms)}   ours ${fmt(o.ms)} (cpu ${fmt(o.cpuMs)})   peak RSS ${o.maxRssMB.toFixed(0)} MB`);
+    const curlCpu = c.cpuMs === undefined ? '' : ` (cpu ${fmt(c.cpuMs)})`;
+    console.log(`  run ${i + 1}: curl|tee|openssl ${fmt(c.ms)}${curlCpu}   ours ${fmt(o.ms)} (cpu ${fmt(o.cpuMs)})   ratio ${(o.ms / c.ms).toFixed(2)}   peak RSS ${o.maxRssMB.toFixed(0)} MB`);
   }
   hub.kill();
   const ratio = median(oursMs) / median(curlMs);

@@ -15,6 +15,7 @@ import {
 } from '../../../src/index.js';
 import { resolveUrl, type RepoRef } from './hub-access.js';
 import { hubError } from './hub-errors.js';
+import { NAME } from './names.js';
 import type { EffectiveSettings } from './options.js';
 import { OrderedHasher } from './ordered-hasher.js';
 import { PartialFile } from './partial-file.js';
@@ -61,6 +62,8 @@ interface TargetState {
   downloaded: number;
   sha256?: string;
   finished: boolean;
+  /** A retry was announced (once per file, so a flaky link does not flood the terminal). */
+  warned: boolean;
 }
 
 interface Job {
@@ -116,6 +119,7 @@ class Downloader {
         restartedFresh: false,
         downloaded: 0,
         finished: false,
+        warned: false,
       };
       this.states.push(state);
       this.toPrepare.push(state);
@@ -296,6 +300,10 @@ class Downloader {
       if (!transient) throw failure;
       const delay = tracker.failed(transient);
       if (delay === undefined) throw this.gaveUp(state, transient, tracker);
+      if (!state.warned) {
+        state.warned = true;
+        this.input.context.reporter.warn(`${state.target.paths[0]}: ${transient.what}; retrying (the bytes already received are kept).`, NAME);
+      }
       await sleep(delay, this.signal);
     }
   }
@@ -321,7 +329,7 @@ class Downloader {
         // Bytes from an earlier run may be what is wrong: fetch the file once more from scratch.
         state.restartedFresh = true;
         state.task.set(0);
-        this.input.context.reporter.warn(`${target.paths[0]}: the resumed download did not verify; downloading it again.`);
+        this.input.context.reporter.warn(`${target.paths[0]}: the resumed download did not verify; downloading it again.`, NAME);
         await this.prepare(state);
         return;
       }

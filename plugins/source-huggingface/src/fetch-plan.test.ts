@@ -109,6 +109,9 @@ describe('fetch', () => {
     const result = (await hh.hooks.fetch.promise(plan, hh.fetchContext()))!;
     await expectRawMatches(hh, plan, { ...tinyRepoFiles(), 'model.safetensors': bytes(BIG, 42) });
     expect(hh.hub.requests.filter((r) => r.fault !== undefined)).toHaveLength(fault.times);
+    const warnings = hh.events.filter((e) => e.type === 'message' && e.level === 'warn');
+    expect(warnings).toHaveLength(1); // one line per file, however many retries
+    expect(result.files).toHaveLength(plan.files.length);
     if (fault.kind === 'drop-after') {
       // each drop resumed its range from the bytes already written, not from the range start
       const resumed = hh.hub.requests.filter((r) => r.path.endsWith('model.safetensors') && r.range && /bytes=(\d+)-/.exec(r.range)![1] !== '0' && Number(/bytes=(\d+)-/.exec(r.range)![1]) % (256 * 1024) !== 0);

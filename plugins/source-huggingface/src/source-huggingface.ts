@@ -14,7 +14,7 @@ export function sourceHuggingface(options: SourceHuggingfaceOptions = {}): Model
   return {
     name: NAME,
     kind: 'source',
-    claims: ['huggingface: org/name repo ids'],
+    claims: ['huggingface'],
     apply({ hooks }) {
       hooks.resolve.tapPromise(NAME, (request, context) => resolvePlan(request, context, frozen));
       hooks.authorize.tapPromise(NAME, (plan, context) => authorizePlan(plan, context, frozen));
