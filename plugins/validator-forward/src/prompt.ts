@@ -18,6 +18,8 @@ export interface Prompt {
   source: 'tokenizer' | 'fixed ids';
   /** Why the fixed ids were used. */
   why?: string;
+  /** The folder has a tokenizer, but transformers.js could not load it or use it. */
+  failure?: string;
 }
 
 /** The prompt from the worker's answer to a 'tokenize' request (undefined: no worker), else the fixed ids. */
@@ -25,10 +27,12 @@ export async function preparePrompt(tokenizing: Promise<WorkerAnswer> | undefine
   const fixed = (why: string): Prompt => ({ ids: [...fallback], source: 'fixed ids', why });
   if (!tokenizing) return fixed('transformers.js is switched off');
   const answer = await tokenizing;
-  if (answer.type === 'error') return fixed(`the tokenizer did not load: ${answer.message}`);
-  if (answer.type !== 'tokens' || answer.ids === null) return fixed(answer.type === 'tokens' ? answer.why ?? 'no tokenizer' : 'no answer');
-  if (answer.ids.length === 0) return fixed('the tokenizer gave no ids');
-  return { ids: answer.ids, text, source: 'tokenizer' };
+  if (answer.type === 'tokens') {
+    if (answer.ids === null) return fixed(answer.why ?? 'no tokenizer');
+    if (answer.ids.length > 0) return { ids: answer.ids, text, source: 'tokenizer' };
+  }
+  const failure = answer.type === 'error' ? answer.message.split('\n')[0] : 'it gave no ids';
+  return { ...fixed('the tokenizer failed'), failure: `transformers.js could not tokenize the prompt: ${failure}` };
 }
 
 /**

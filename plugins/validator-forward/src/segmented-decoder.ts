@@ -51,7 +51,6 @@ export interface SegmentPlan {
 
 export class SegmentedDecoder implements Decoder {
   createMs = 0;
-  runMs = 0;
 
   private constructor(
     private readonly model: InstanceType<typeof onnx.ModelProto>,
@@ -110,15 +109,13 @@ export class SegmentedDecoder implements Decoder {
     const states = calls.map((call) => new Map(Object.entries(this.signature.feeds(call))));
     for (const [index, segment] of this.segments.entries()) {
       const types = new Map(segment.inputs.map((name) => [name, this.valueOf(states, calls, 0, name).type]));
-      let started = performance.now();
+      const started = performance.now();
       const session = await InferenceSession.create(this.segmentBytes(segment, types), this.sessionOptions);
       this.createMs += performance.now() - started;
       try {
         for (const [i, state] of states.entries()) {
           const feeds = Object.fromEntries(segment.inputs.map((name) => [name, this.valueOf(states, calls, i, name)]));
-          started = performance.now();
           const produced = await session.run(feeds, segment.outputs);
-          this.runMs += performance.now() - started;
           for (const [name, tensor] of Object.entries(produced)) state.set(name, tensor);
         }
       } finally {

@@ -14,8 +14,9 @@
  *
  * The child reports its own peak RSS with every answer.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { peakRssBytes } from './peak-memory.js';
 
 export type WorkerRequest =
   | { type: 'tokenize'; modelDir: string; prompt: string }
@@ -30,16 +31,6 @@ export type WorkerAnswer =
   | { type: 'error'; message: string; peakRssBytes: number };
 
 type Transformers = typeof import('@huggingface/transformers');
-
-function peakRssBytes(): number {
-  try {
-    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (match) return Number(match[1]) * 1024;
-  } catch {
-    // not Linux
-  }
-  return process.resourceUsage().maxRSS * 1024;
-}
 
 function send(answer: WorkerAnswer): void {
   process.send?.(answer);

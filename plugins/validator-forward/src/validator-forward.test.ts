@@ -53,6 +53,7 @@ describe('validatorForward', () => {
       files: 'pass',
       safetensors: 'pass',
       'weight-links': 'pass',
+      tokenizer: 'pass',
       load: 'pass',
       logits: 'pass',
       reference: 'pass',
@@ -83,6 +84,17 @@ describe('validatorForward', () => {
     expect(table).toMatchObject({ 'shard-index': 'pass', reference: 'pass', 'kv-cache': 'pass', 'transformers.js': 'pass' });
     expect(figures).toMatchObject({ prompt: null, promptIds: [9, 8, 7, 6, 5, 4] });
     expect(figures.promptSource).toMatch(/^fixed ids \(no tokenizer\.json \/ tokenizer_config\.json\)$/);
+  });
+
+  it('fails the tokenizer check when transformers.js cannot load the tokenizer, and still runs on fixed ids', async () => {
+    const { dir, config } = await tinyModel();
+    await writeFile(path.join(dir, 'tokenizer.json'), '{"model": ');
+    const { report, table, figures } = await validate(await makeSubject(dir, { claim: qwenClaim(config) }));
+    expect(report.failures.map((f) => [f.check, f.message])).toEqual([
+      ['tokenizer', expect.stringMatching(/^transformers\.js could not tokenize the prompt: .+/)],
+    ]);
+    expect(table).toMatchObject({ logits: 'pass', reference: 'pass', 'kv-cache': 'pass', 'transformers.js': 'pass' });
+    expect(figures).toMatchObject({ promptIds: [9, 8, 7, 6, 5, 4], promptSource: 'fixed ids (the tokenizer failed)' });
   });
 
   it('fails the reference check, with the max difference, when a weight is perturbed after conversion', async () => {

@@ -83,6 +83,8 @@ export async function validateModel(subject: ValidationSubject, report: Validati
     decoder.catch(() => undefined); // checkForward reports it
 
     const prompt = await preparePrompt(tokenizing, promptText, options.fallbackIds ?? FALLBACK_IDS);
+    if (prompt.failure) report.fail(VALIDATOR, 'tokenizer', prompt.failure);
+    else if (prompt.source === 'tokenizer') report.pass(VALIDATOR, 'tokenizer', `${prompt.ids.length} ids`);
     const figures: Record<string, unknown> = {
       mode: bounded ? 'segmented' : 'full',
       budgetBytes,
