@@ -153,6 +153,11 @@ class Downloader {
         });
       }
       const known = byKey.get(key);
+      if (known && known.size !== file.size) {
+        throw new ModelImportError('BAD_INPUT', `The listing gives ${known.paths[0]} and ${file.path} the same hash but different sizes.`, {
+          hint: 'The repository listing is inconsistent; nothing was downloaded. Report it to the repository owner.',
+        });
+      }
       if (known) {
         known.paths.push(file.path);
         known.dests.push(dest);
@@ -309,7 +314,16 @@ class Downloader {
   }
 
   private async write(state: TargetState, data: Buffer, at: number): Promise<void> {
-    await state.partial!.write(data, at);
+    try {
+      await state.partial!.write(data, at);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOSPC' && code !== 'EDQUOT') throw error;
+      throw new ModelImportError('DISK_SPACE', `The disk filled up while writing ${state.target.paths[0]} to ${this.input.context.partialDir}.`, {
+        hint: 'Free some space and run the same command again; what was downloaded so far is kept and resumed.',
+        cause: error,
+      });
+    }
     state.hasher!.onWritten(at, data);
     state.downloaded += data.byteLength;
     this.bytesDownloaded += data.byteLength;

@@ -99,3 +99,20 @@ function accessDenied(repoId: string, repoUrl: string, token: FoundToken | undef
     },
   );
 }
+
+/**
+ * A TLS failure (untrusted or expired certificate, wrong host name) will not heal by retrying; it usually means
+ * a proxy or mirror with its own certificate authority.
+ */
+export function certificateError(error: unknown, origin: string): ModelImportError | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = String((e as { code?: unknown }).code ?? '');
+    if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS|ERR_SSL|HOSTNAME_MISMATCH/i.test(code)) {
+      return new ModelImportError('NETWORK', `The TLS certificate of ${origin} was refused (${code}).`, {
+        hint: 'If a proxy or mirror uses its own certificate authority, point NODE_EXTRA_CA_CERTS at its certificate; otherwise check HF_ENDPOINT.',
+        cause: error,
+      });
+    }
+  }
+  return undefined;
+}

@@ -8,7 +8,7 @@
  * - the stage's AbortSignal cancels everything.
  */
 import { ModelImportError } from '../../../src/index.js';
-import type { HubFailure } from './hub-errors.js';
+import { certificateError, type HubFailure } from './hub-errors.js';
 import { TransientError, abortReason, asTransient, isRetryableStatus, retryAfterMs, sleep, RetryTracker, type RetryPolicy } from './retry-policy.js';
 
 export interface HubFetchOptions {
@@ -47,6 +47,8 @@ export function createHubFetch(options: HubFetchOptions): typeof fetch {
         });
       } catch (error) {
         if (options.signal.aborted) throw abortReason(options.signal);
+        const refused = certificateError(error, start.origin);
+        if (refused) throw refused;
         const transient = asTransient(error);
         if (!transient) throw error;
         const delay = tracker.failed(transient);

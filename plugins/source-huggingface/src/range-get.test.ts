@@ -224,6 +224,8 @@ describe('RangeGet', () => {
     const got = await get(options(url, { tls: { ca: cert }, start: 3, end: 100_003 }));
     expect(createHash('sha256').update(got).digest('hex')).toBe(createHash('sha256').update(content.subarray(3, 100_003)).digest('hex'));
     const untrusted = await failureOf(get(options(url)));
-    expect(String(untrusted)).toMatch(/certificate/i);
+    expect(isModelImportError(untrusted) && untrusted.code).toBe('NETWORK');
+    expect((untrusted as Error).message).toMatch(/TLS certificate of https:\/\/localhost:\d+ was refused/);
+    expect((untrusted as { hint: string }).hint).toContain('NODE_EXTRA_CA_CERTS');
   });
 });

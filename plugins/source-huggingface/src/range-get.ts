@@ -11,7 +11,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { ModelImportError } from '../../../src/index.js';
-import type { HubFailure } from './hub-errors.js';
+import { certificateError, type HubFailure } from './hub-errors.js';
 import { TransientError, asTransient, isRetryableStatus, retryAfterMs } from './retry-policy.js';
 
 /** Size of the reusable socket read buffer; a consumer must accept this much after asking for a pause. */
@@ -219,7 +219,7 @@ export class RangeGet {
         if (o.token && url.origin === o.authOrigin) lines.push(`Authorization: Bearer ${o.token}`);
         socket.write(`${lines.join('\r\n')}\r\n\r\n`);
       });
-      socket.on('error', (error) => finish(asTransient(error) ?? error));
+      socket.on('error', (error) => finish(certificateError(error, url.origin) ?? asTransient(error) ?? error));
       socket.on('close', () => {
         if (settled) return;
         body?.connectionClosed();
