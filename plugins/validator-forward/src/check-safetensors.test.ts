@@ -32,8 +32,8 @@ describe('checkSafetensors', () => {
       ['shard-index', 'pass', expect.stringMatching(/^3 shards, \d+ tensors$/)],
       ['weight-links', 'pass', '3 hard links'],
     ]);
-    // tiny qwen2, tied: embed 320x32, per layer 2 norms + q,k,v (+bias) + o + 3 MLP, final norm
-    const H = 32, I = 48, D = 8, nH = 4, nKV = 2;
+    // tiny qwen2 (TINY_SIZES), tied: embed 320x64, per layer 2 norms + q,k,v (+bias) + o + 3 MLP, final norm
+    const H = 64, I = 128, D = 16, nH = 4, nKV = 2;
     const perLayer = 2 * H + (nH * D * H + nH * D) + 2 * (nKV * D * H + nKV * D) + H * nH * D + 3 * H * I;
     expect(summary).toMatchObject({ parameterCount: 320 * H + 2 * perLayer + H, unreadable: false, linksFailed: false });
   });

@@ -1,40 +1,27 @@
 /**
- * Test support: a real converted model folder (seeded weights, the tiny byte-level tokenizer, the adapter's own
- * ONNX graph hard-linked onto the safetensors) and the claim the real Qwen adapter makes for it.
+ * Test support: a real converted model folder (the shared tiny fixture repo: seeded weights, the tiny byte-level
+ * tokenizer, generation_config.json; plus the adapter's own ONNX graph hard-linked onto the safetensors) and the
+ * claim the real Qwen adapter makes for it.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createHooks, type ArchitectureClaim, type ModelConfig } from '../../../src/index.js';
 import { archQwen, type ArchQwenOptions } from '../../arch-qwen/index.js';
 import { buildDecoderGraphForFolder } from '../../arch-qwen/src/onnx/build-decoder-graph.js';
-import { writeSeededModel, type SeededModelOptions } from '../../arch-qwen/src/reference/testing/write-seeded-model.js';
-import { TINY_VOCAB_SIZE, makeTinyTokenizerFiles } from '../../../test/fixtures/tiny-tokenizer.js';
+import { makeTinyModel, writeRepoFiles, type TinyModelOptions } from '../../../test/fixtures/tiny-models.js';
 
-export interface TinyModelOptions extends Partial<SeededModelOptions> {
-  /** Write tokenizer.json and tokenizer_config.json (default true). */
-  tokenizer?: boolean;
+export interface TinyModelDirOptions extends TinyModelOptions {
   /** Build onnx/model.onnx (default true). */
   graph?: boolean;
 }
 
 /** Writes a tiny model into a fresh temp folder and returns its path and config. */
-export async function makeTinyModelDir(options: TinyModelOptions = {}): Promise<{ dir: string; config: ModelConfig }> {
+export async function makeTinyModelDir(options: TinyModelDirOptions = {}): Promise<{ dir: string; config: ModelConfig }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'vf-model-'));
-  const config = await writeSeededModel(dir, {
-    seed: options.seed ?? 7,
-    family: options.family ?? 'qwen2',
-    dtype: options.dtype ?? 'bf16',
-    tied: options.tied ?? true,
-    shards: options.shards,
-    ...options,
-    config: { vocab_size: TINY_VOCAB_SIZE, ...options.config },
-  });
-  if (options.tokenizer !== false) {
-    for (const [file, bytes] of Object.entries(makeTinyTokenizerFiles())) await writeFile(path.join(dir, file), bytes);
-  }
+  await writeRepoFiles(dir, makeTinyModel({ seed: 7, ...options }));
   if (options.graph !== false) await buildDecoderGraphForFolder(dir);
-  return { dir, config };
+  return { dir, config: JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as ModelConfig };
 }
 
 /** The claim the Qwen adapter makes for this config, through its real recognize tap. */
