@@ -116,10 +116,10 @@ describe('a disk that fills up', () => {
     expect(problems).toEqual([]);
   });
 
-  it.each([
-    ['mid-download', [] as string[]],
+  it.for([
+    ['mid-download', []],
     ['during conversion (--dtype f32 rewrite)', ['--dtype', 'f32']],
-  ])('fills up %s: exit 7, one clear line, nothing registered, staging removed; the rerun succeeds', async (where, extra, ctx) => {
+  ] as [string, string[]][])('fills up %s: exit 7, one clear line, nothing registered, staging removed; the rerun succeeds', async ([where, extra], ctx) => {
     if (skipReason) return ctx.skip();
     const label = where.startsWith('mid') ? 'download' : 'convert';
     const disk = await mountTmpfs(label, ROOMY);
