@@ -289,7 +289,8 @@ describe('resolve', () => {
       await resolve(hh, 'tiny-org/qwen2-tiny', ctx);
       return hh.hub.requests[0].authorization?.replace('Bearer ', '');
     };
-    const tokenFile = path.join(h.root, 'token-file');
+    const tokenFile = path.join(h.root, 'secrets', 'token-file');
+    await mkdir(path.dirname(tokenFile), { recursive: true });
     await writeFile(tokenFile, 'hf_from_token_path_0001\n');
     await mkdir(h.env.HF_HOME!, { recursive: true });
     await writeFile(path.join(h.env.HF_HOME!, 'token'), '  hf_from_hf_home_00001 \n');

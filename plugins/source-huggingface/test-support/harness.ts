@@ -123,7 +123,11 @@ export async function startHarness(
     fetchContext: (overrides = {}) => ({ ...context(), rawDir, partialDir, ...overrides }),
     close: async () => {
       await hub.close();
-      await rm(root, { recursive: true, force: true });
+      try {
+        await expectNoTokenLeft(root, hub, events);
+      } finally {
+        await rm(root, { recursive: true, force: true });
+      }
     },
   };
 }
@@ -175,6 +179,23 @@ export async function listFilesUnder(dir: string): Promise<string[]> {
   };
   await walk(dir);
   return out.sort();
+}
+
+/** Folders under the harness root where a test may put tokens on purpose (token files). */
+export const SECRET_DIRS = ['hf-home', 'secrets'];
+
+/**
+ * Run by close() after every test: no file outside SECRET_DIRS holds any token that reached the hub (or anything
+ * shaped like one), and no reporter event does either.
+ */
+async function expectNoTokenLeft(root: string, hub: FakeHub, events: ReporterEvent[]): Promise<void> {
+  const sent = new Set(hub.requests.map((r) => r.authorization?.replace(/^Bearer\s+/i, '')).filter((t): t is string => !!t));
+  const leaks = (text: string) => [...sent].some((t) => text.includes(t)) || /hf_[A-Za-z0-9_]{6,}/.test(text);
+  for (const file of await listFilesUnder(root)) {
+    if (SECRET_DIRS.some((d) => file.startsWith(path.join(root, d) + path.sep))) continue;
+    if (leaks((await readFile(file)).toString('latin1'))) throw new Error(`a token was written to ${file}`);
+  }
+  for (const e of events) if (leaks(JSON.stringify(e))) throw new Error(`a token is in a reporter event (${e.type})`);
 }
 
 /** No file under root contains the token, and the token only ever went to the hub's own origin. */
