@@ -9,7 +9,7 @@
  * The hub and each download run in their own processes, so neither skews the other's event loop or RSS.
  * Our side times the fetch stage only (resolve and authorize are a few small requests, not part of the file).
  *
- * Knobs for experiments: BENCH_CONNECTIONS (default 8), BENCH_CHUNK_MIB (range size), BENCH_NODE_FLAGS (e.g.
+ * Knobs for experiments: BENCH_TSX=1 (downloads under tsx, not a bundle), BENCH_CONNECTIONS (default 8), BENCH_CHUNK_MIB (range size), BENCH_NODE_FLAGS (e.g.
  * "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_DEBUG=1 (memory before/after the fetch).
  */
 import { execFile, fork, type ChildProcess } from 'node:child_process';
@@ -89,6 +89,7 @@ function spawnChild(args: string[]): ChildProcess {
  */
 let bundle: string | undefined;
 async function buildBundle(dir: string): Promise<void> {
+  if (process.env.BENCH_TSX) return; // measure under tsx instead (its loader adds ~60 MB of RSS)
   try {
     const esbuild = await import('esbuild');
     bundle = path.join(dir, 'bench.bundle.mjs');
