@@ -25,6 +25,7 @@ import {
 import { makeTinyModel } from '../fixtures/tiny-models.js';
 import { errorLine, modelsFolderProblems, readRegistry, weightProblems } from './import-checks.js';
 import { runPool } from './run-pool.js';
+import { removeWorkspace } from './workspace.js';
 import { makeProject, type TestProject } from './test-project.js';
 
 let hub: FakeHub;
@@ -60,8 +61,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await hub?.close();
   for (const line of totals) console.log(line);
-  if (allClean && root) await fs.rm(root, { recursive: true, force: true });
-  else if (root) console.log(`concurrent: projects kept in ${root}`);
+  await removeWorkspace('concurrent', root, allClean);
 });
 
 async function checkModel(project: TestProject, name: string, repoId: string): Promise<string[]> {

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeHub, type FakeHub, type RepoFiles } from '../fake-hub/index.js';
 import { cleanFailureProblems, errorLine, modelsFolderProblems, readRegistry, weightProblems } from './import-checks.js';
 import { makeMediumModel } from './medium-model.js';
+import { removeWorkspace } from './workspace.js';
 import { makeProject, type TestProject } from './test-project.js';
 
 const run = promisify(execFile);
@@ -97,7 +98,7 @@ afterAll(async () => {
   for (const dir of mounts.reverse()) {
     await run('umount', [dir]).catch(() => run('umount', ['-l', dir]).catch((e) => console.log(`disk-full: could not unmount ${dir}: ${e}`)));
   }
-  if (root) await fs.rm(root, { recursive: true, force: true });
+  await removeWorkspace('disk-full', root, totals.every((t) => t.endsWith('clean'))).catch((e) => console.log(`disk-full: could not remove ${root}: ${e}`));
   console.log(skipReason ? `disk-full SKIPPED: ${skipReason}` : `disk-full ${totals.filter((t) => t.endsWith('clean')).length}/${totals.length} clean`);
   for (const line of totals) console.log(`  ${line}`);
 });

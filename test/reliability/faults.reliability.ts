@@ -13,6 +13,7 @@ import { makeTinyModel } from '../fixtures/tiny-models.js';
 import { cleanFailureProblems, errorLine, modelsFolderProblems, readRegistry, weightProblems } from './import-checks.js';
 import { runPool } from './run-pool.js';
 import { suiteRng, type Rng } from './seeded-random.js';
+import { removeWorkspace } from './workspace.js';
 import { makeProject } from './test-project.js';
 
 const CASES = 50;
@@ -109,8 +110,7 @@ afterAll(async () => {
     `faults ${outcomes.length - failed.length}/${CASES} clean (${registered} registered bit-exact, ${outcomes.length - registered} failed cleanly` +
       `${codes.size ? `: ${[...codes].map(([c, n]) => `exit ${c} x${n}`).join(', ')}` : ''})`,
   );
-  if (failed.length === 0 && root) await fs.rm(root, { recursive: true, force: true });
-  else if (root) console.log(`faults: projects kept in ${root}`);
+  await removeWorkspace('faults', root, failed.length === 0);
 });
 
 describe('imports under random hub faults', () => {

@@ -28,7 +28,7 @@ export function cleanFailureProblems(result: CliResult, allowedCodes: ReadonlySe
   const errors = result.stderr.match(/^error: /gm)?.length ?? 0;
   if (errors !== 1) problems.push(`${errors} "error:" lines`);
   if (/^\s+at \S/m.test(result.stderr)) problems.push('stack trace on stderr');
-  if (/\b(undefined|NaN|\[object Object\])\b/.test(errorLine(result.stderr))) problems.push(`error line shows a programming value: ${errorLine(result.stderr)}`);
+  if (/\bundefined\b|\[object Object\]/.test(errorLine(result.stderr))) problems.push(`error line shows a programming value: ${errorLine(result.stderr)}`);
   return problems;
 }
 

@@ -17,6 +17,7 @@ import { waitForStderr } from '../support/cli.js';
 import { makeTinyModel } from '../fixtures/tiny-models.js';
 import { makeMediumModel } from './medium-model.js';
 import { processesWithEnv } from './surviving-processes.js';
+import { removeWorkspace } from './workspace.js';
 import { makeProject } from './test-project.js';
 
 const PARALLEL = 2;
@@ -54,6 +55,7 @@ let root: string;
 const outcomes: Outcome[] = [];
 let lockCase = 'not run';
 let sweepCase = 'not run';
+let sweepBad = 0;
 
 let VARIANTS: RepoFiles[];
 const STAGES: Record<Exclude<Moment, 'mid-download'>, string> = {
@@ -115,8 +117,7 @@ afterAll(async () => {
   const failed = outcomes.filter((o) => o.problems.length > 0);
   for (const o of failed) console.log(`kills: #${o.kill.index} NOT clean: ${o.summary}\n  ${o.problems.join('\n  ')}`);
   console.log(`kills ${outcomes.length ? `${outcomes.length - failed.length}/10 clean` : 'not run'}; Ctrl-C sweep over convert->validate ${sweepCase}; Ctrl-C while waiting for the registry lock: ${lockCase}`);
-  if (failed.length === 0 && root) await fs.rm(root, { recursive: true, force: true });
-  else if (root) console.log(`kills: projects kept in ${root}`);
+  await removeWorkspace('kills', root, failed.length === 0 && lockCase !== 'NOT clean' && sweepBad === 0);
 });
 
 describe('imports killed at random moments', () => {
@@ -233,6 +234,7 @@ describe('imports killed at random moments', () => {
       hub.setThrottle(THROTTLE);
     }
     sweepCase = `${delays.length - bad.length}/${delays.length} clean`;
+    sweepBad = bad.length;
     for (const line of bad) console.log(`kills: sweep NOT clean: ${line}`);
     expect(bad).toEqual([]);
   });
@@ -255,7 +257,8 @@ describe('imports killed at random moments', () => {
     const registered = registry.ok && Boolean(registry.models?.['lock-wait']);
     const line = `exit ${result.code}, ${registered ? 'registered' : 'not registered'}: ${errorLine(result.stderr)}`;
     console.log(`kills: Ctrl-C while waiting for the registry lock -> ${line}`);
-    lockCase = registered === (result.code === 0) ? 'clean' : `NOT clean (${line})`;
+    lockCase = registered === (result.code === 0) ? 'clean' : 'NOT clean';
+    if (lockCase !== 'clean') console.log(`kills: Ctrl-C while waiting for the registry lock NOT clean: ${line}`);
     expect(registered, line).toBe(result.code === 0);
     expect(await modelsFolderProblems(project.models, { settled: true })).toEqual([]);
   });
