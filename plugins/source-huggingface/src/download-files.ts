@@ -234,7 +234,7 @@ class Downloader {
 
   private async prepare(state: TargetState): Promise<void> {
     const { target } = state;
-    const partial = await PartialFile.open(this.input.context.partialDir, target.key, target.size);
+    const partial = await PartialFile.open(this.input.context.partialDir, target.key, target.size, this.signal);
     state.partial = partial;
     state.hasher = new OrderedHasher(partial.fh, target.size, partial.done, target.sha256 === undefined, this.signal);
     state.hasher.kick(); // resumed bytes are re-hashed from disk while the rest downloads

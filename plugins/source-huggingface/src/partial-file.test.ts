@@ -14,6 +14,29 @@ afterEach(async () => {
 const KEY = 'a'.repeat(64);
 
 describe('PartialFile', () => {
+  it('one owner at a time: a second open of the same partial waits for the first to let go, then resumes its bytes', async () => {
+    const first = await PartialFile.open(dir, KEY, 10);
+    let secondOpened = false;
+    const second = PartialFile.open(dir, KEY, 10).then((p) => {
+      secondOpened = true;
+      return p;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(secondOpened).toBe(false);
+    await first.write(Buffer.from('abc'), 0);
+    await first.close();
+    const p = await second;
+    expect(p.resumedBytes).toBe(3);
+    await p.discard();
+    const aborted = new AbortController();
+    const holder = await PartialFile.open(dir, KEY, 10);
+    const waiting = PartialFile.open(dir, KEY, 10, aborted.signal);
+    aborted.abort(new Error('stop waiting'));
+    await expect(waiting).rejects.toThrow('stop waiting');
+    await holder.discard();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it('records done ranges atomically and resumes them; completes by rename', async () => {
     const p = await PartialFile.open(dir, KEY, 10);
     await p.write(Buffer.from('cdef'), 2);

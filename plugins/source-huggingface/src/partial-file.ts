@@ -2,10 +2,12 @@
  * A download in progress, kept between runs: `<key>.part` holds the bytes at their final offsets and `<key>.json`
  * (written atomically) lists the ranges that are on disk. The key is the content hash, so a rerun of the same
  * import (or another import of the same file) reuses them. Bytes are only trusted once the whole file hashes to
- * the hub's hash.
+ * the hub's hash. One process at a time owns a partial (a lock beside it, stale once its owner is dead): two
+ * imports of the same file run one after the other instead of writing the same bytes and racing to rename them.
  */
 import { mkdir, open, readFile, rename, rm, stat, unlink, writeFile, copyFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import lockfile from 'proper-lockfile';
 import { IntervalSet } from './interval-set.js';
 
 const SIDECAR_VERSION = 1;
@@ -30,23 +32,30 @@ export class PartialFile {
     readonly size: number,
     readonly fh: FileHandle,
     readonly done: IntervalSet,
+    private readonly unlock: () => Promise<void>,
   ) {
     this.resumedBytes = done.total();
   }
 
-  static async open(dir: string, key: string, size: number): Promise<PartialFile> {
+  static async open(dir: string, key: string, size: number, signal?: AbortSignal): Promise<PartialFile> {
     await mkdir(dir, { recursive: true });
     const partPath = path.join(dir, `${key}.part`);
     const sidecarPath = path.join(dir, `${key}.json`);
-    const done = await readSidecar(sidecarPath, partPath, size);
-    if (done) return new PartialFile(partPath, sidecarPath, size, await open(partPath, 'r+'), done);
-    // No usable record: start over. Ranges are written at their offsets (the file grows sparse as needed; never
-    // sized up front, so a listing that declares petabytes costs nothing before the hub is caught lying).
-    await rm(sidecarPath, { force: true });
-    const fh = await open(partPath, 'w+');
-    const fresh = new PartialFile(partPath, sidecarPath, size, fh, new IntervalSet());
-    await fresh.save();
-    return fresh;
+    const unlock = await lockPartial(partPath, signal);
+    try {
+      const done = await readSidecar(sidecarPath, partPath, size);
+      if (done) return new PartialFile(partPath, sidecarPath, size, await open(partPath, 'r+'), done, unlock);
+      // No usable record: start over. Ranges are written at their offsets (the file grows sparse as needed; never
+      // sized up front, so a listing that declares petabytes costs nothing before the hub is caught lying).
+      await rm(sidecarPath, { force: true });
+      const fh = await open(partPath, 'w+');
+      const fresh = new PartialFile(partPath, sidecarPath, size, fh, new IntervalSet(), unlock);
+      await fresh.save();
+      return fresh;
+    } catch (error) {
+      await unlock();
+      throw error;
+    }
   }
 
   /** Writes `data` at `position`, then records it as done. */
@@ -89,6 +98,7 @@ export class PartialFile {
     this.saveTimer = undefined;
     await this.save().catch(() => undefined);
     await this.fh.close().catch(() => undefined);
+    await this.unlock();
   }
 
   /** Moves the verified file to `dest` (same file system: a rename) and forgets the record. */
@@ -106,6 +116,7 @@ export class PartialFile {
       await unlink(this.partPath);
     }
     await rm(this.sidecarPath, { force: true });
+    await this.unlock();
   }
 
   /** Deletes the bytes and the record (they proved wrong). */
@@ -116,6 +127,27 @@ export class PartialFile {
     await this.fh.close().catch(() => undefined);
     await rm(this.sidecarPath, { force: true });
     await rm(this.partPath, { force: true });
+    await this.unlock();
+  }
+}
+
+/** Takes the partial's lock, waiting while another live import holds it. Returns an idempotent release. */
+async function lockPartial(partPath: string, signal?: AbortSignal): Promise<() => Promise<void>> {
+  for (;;) {
+    signal?.throwIfAborted();
+    try {
+      // stale: a killed import's lock frees the file after 10 s; a compromised lock (event loop stalled past it) is not fatal.
+      const release = await lockfile.lock(partPath, { realpath: false, stale: 10_000, update: 2_000, onCompromised: () => undefined });
+      let released = false;
+      return async () => {
+        if (released) return;
+        released = true;
+        await release().catch(() => undefined);
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
 }
 
