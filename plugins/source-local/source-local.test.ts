@@ -8,6 +8,9 @@ import { testArch } from '../../test/plugins/test-arch.js';
 import { testValidator } from '../../test/plugins/test-validator.js';
 import { makeTestModel, tempDir } from '../../test/support/temp.js';
 import { createHash } from 'node:crypto';
+import { makeTinyModel, writeRepoFiles } from '../../test/fixtures/tiny-models.js';
+import { archQwen } from '../arch-qwen/index.js';
+import { validatorForward } from '../validator-forward/index.js';
 
 let root: string;
 let cleanup: () => Promise<void>;
@@ -38,6 +41,30 @@ async function makeCache(cacheRoot: string, repoId: string, fromFolder: string):
 }
 
 describe('local source', () => {
+  it('imports the tiny Qwen fixture from a folder and from an HF-cache tree: same weights and metadata but the source', async () => {
+    const folder = path.join(root, 'qwen2-tiny');
+    await writeRepoFiles(folder, makeTinyModel({ family: 'qwen2', seed: 5 }));
+    const real = () => new Kernel().use(sourceLocal()).use(archQwen()).use(validatorForward());
+    const local = await real().importModel({ spec: folder, options: options({ name: 'from-folder' }) }, io());
+    const snapshot = await makeCache(path.join(root, 'hub'), 'tiny-org/qwen2-tiny', folder);
+    const cached = await real().importModel({ spec: snapshot, options: options({ name: 'from-cache' }) }, io());
+    expect(local.validation.findings.filter((f) => f.status === 'fail')).toEqual([]);
+    expect(cached.validation.findings.map((f) => [f.check, f.status])).toEqual(local.validation.findings.map((f) => [f.check, f.status]));
+    expect([local.source, cached.source]).toEqual(['local', 'huggingface-cache']);
+    expect(cached.model_id).toBe('tiny-org/qwen2-tiny');
+    const comparable = (e: typeof local) => ({
+      files: e.files.filter((f) => f.path !== 'metadata.json'),
+      architecture_type: e.architecture_type,
+      model_size: e.model_size,
+      file_size: e.file_size,
+      license: { ...e.license, acknowledged_at: null },
+      conversion: e.conversion,
+    });
+    expect(comparable(cached)).toEqual(comparable(local));
+    const weights = async (name: string) => fs.readFile(path.join(root, 'models', name, 'model.safetensors'));
+    expect(Buffer.compare(await weights('from-folder'), await weights('from-cache'))).toBe(0);
+  });
+
   it('imports a model folder (source "local") and the same model from an HF cache snapshot (source "huggingface-cache")', async () => {
     const folder = await makeTestModel(root, 'tiny');
     await fs.writeFile(path.join(folder, 'README.md'), '---\nlicense: apache-2.0\n---\n# tiny\n');
