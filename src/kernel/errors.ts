@@ -129,6 +129,18 @@ export function wrapPluginError(error: unknown, plugin: string, hook: string): M
     error.hook ??= hook;
     return error;
   }
+  const errno = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (errno === 'ENOSPC' || errno === 'EDQUOT') {
+    // A full disk is the user's to fix, whichever plugin was writing: exit 7 with the path, not "report a bug".
+    const where = (error as NodeJS.ErrnoException).path;
+    const full = new ModelImportError('DISK_SPACE', `The disk filled up${where ? ` while writing ${where}` : ''} (${hook}); nothing was registered.`, {
+      hint: 'Free some space, or pass --models-dir on a larger disk, then run the import again.',
+      cause: error,
+    });
+    full.plugin = plugin;
+    full.hook = hook;
+    return full;
+  }
   const text = error instanceof Error ? error.message : String(error);
   const wrapped = new ModelImportError('PLUGIN_FAILED', `plugin ${plugin} failed in ${hook}: ${text}`, {
     cause: error,

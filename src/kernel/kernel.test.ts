@@ -268,6 +268,32 @@ describe('registry safety', () => {
     expect(await fs.readFile(file, 'utf8')).toBe('{"models": {"a": ');
   });
 
+  it('a registry.json that is a folder, or a .staging that is a file, is a clear state error (exit 12)', async () => {
+    await fs.mkdir(path.join(modelsDir, 'registry.json'), { recursive: true });
+    const folder = await failure(run(kernelWith()));
+    expect([folder.code, folder.exitCode]).toEqual(['REGISTRY_CORRUPT', 12]);
+    expect(folder.message).toContain('is a folder');
+    await fs.rm(path.join(modelsDir, 'registry.json'), { recursive: true });
+    await fs.writeFile(path.join(modelsDir, '.staging'), 'not a folder');
+    const file = await failure(run(kernelWith()));
+    expect([file.code, file.exitCode]).toEqual(['REGISTRY_CORRUPT', 12]);
+    expect(file.message).toContain('.staging is in the way');
+  });
+
+  it('a full disk in any plugin is the disk-space error (exit 7), not a bug report', async () => {
+    const filler: ModelImportPlugin = {
+      name: 'test/disk-filler',
+      apply: ({ hooks }) =>
+        hooks.convert.for('TestForCausalLM').tapPromise({ name: 'test/disk-filler', stage: -1 }, async (job) => {
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', path: path.join(job.outDir, 'model.safetensors') });
+        }),
+    };
+    const error = await failure(run(kernelWith({}, [filler])));
+    expect([error.code, error.exitCode]).toEqual(['DISK_SPACE', 7]);
+    expect(error.message).toContain('model.safetensors');
+    await assertNothingLeft();
+  });
+
   it('cleans staging folders left by a dead process, never a live one', async () => {
     const stagingRoot = path.join(modelsDir, '.staging');
     await fs.mkdir(path.join(stagingRoot, 'dead.1'), { recursive: true });

@@ -189,7 +189,8 @@ export class Kernel implements PluginHost {
         return result;
       });
 
-      const converted = await this.stage('convert', context, async () => {
+      // Conversion ends with the inventory of what it wrote (sizes and sha256 of every file, for metadata and verify).
+      const { converted, inventory } = await this.stage('convert', context, async () => {
         const hook = this.hooks.convert.get(plan.claim.architecture);
         const result = hook ? await hook.promise({ plan, rawDir: staging.rawDir, outDir: staging.outDir }, context) : undefined;
         if (!result) {
@@ -197,11 +198,9 @@ export class Kernel implements PluginHost {
             hint: `The adapter ${plan.claim.adapter} must tap convert for it; report this to its author.`,
           });
         }
-        return result;
+        const known = await knownHashesByInode(staging.rawDir, fetched.files);
+        return { converted: result, inventory: await inventoryFolder(staging.outDir, known, context.signal) };
       });
-
-      const known = await knownHashesByInode(staging.rawDir, fetched.files);
-      const inventory = await inventoryFolder(staging.outDir, known, context.signal).catch((error: unknown) => { throw context.signal.aborted ? interrupted(context.signal, error) : error; });
 
       const report = new ValidationReport();
       if (options.skipValidation) {

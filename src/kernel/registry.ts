@@ -39,7 +39,13 @@ export class Registry {
     try {
       text = await fs.readFile(this.file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return empty();
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return empty();
+      if (code === 'EISDIR') {
+        throw new ModelImportError('REGISTRY_CORRUPT', `The registry ${this.file} is a folder, not a file.`, {
+          hint: 'Move it aside; model-import will then start a new registry.',
+        });
+      }
       throw error;
     }
     return this.parse(text);

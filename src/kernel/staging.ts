@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ModelImportError } from './errors.js';
 
 export const STAGING_DIR = '.staging';
 export const PARTIAL_DIR = '.partial';
@@ -59,8 +60,15 @@ export class Staging {
 
   static async begin(modelsDir: string, label: string): Promise<Staging> {
     const root = path.join(modelsDir, STAGING_DIR);
-    await fs.mkdir(root, { recursive: true });
-    await fs.mkdir(path.join(modelsDir, PARTIAL_DIR), { recursive: true });
+    for (const dir of [root, path.join(modelsDir, PARTIAL_DIR)]) {
+      await fs.mkdir(dir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST' && error.code !== 'ENOTDIR') throw error;
+        throw new ModelImportError('REGISTRY_CORRUPT', `${dir} is in the way: model-import needs a folder there.`, {
+          hint: 'Move that file aside, then run the command again.',
+          cause: error,
+        });
+      });
+    }
     const dir = path.join(root, `${label}.${process.pid}.${randomBytes(4).toString('hex')}`);
     await fs.mkdir(dir);
     open.add(dir);
