@@ -23,7 +23,16 @@ export async function knownHashesByInode(rawDir: string, fetched: readonly Fetch
   return known;
 }
 
-export async function inventoryFolder(root: string, known: Map<string, string> = new Map(), signal?: AbortSignal): Promise<Inventory> {
+/**
+ * `known` maps dev:inode to sha256 (hard links of verified files); `byPath` maps relative paths to sha256 that the
+ * writer computed while writing. Anything else is hashed here.
+ */
+export async function inventoryFolder(
+  root: string,
+  known: Map<string, string> = new Map(),
+  signal?: AbortSignal,
+  byPath: Readonly<Record<string, string>> = {},
+): Promise<Inventory> {
   const files: FetchedFile[] = [];
   const seenInodes = new Set<string>();
   let bytesOnDisk = 0;
@@ -38,7 +47,7 @@ export async function inventoryFolder(root: string, known: Map<string, string> =
       } else if (entry.isFile()) {
         const stat = await fs.stat(full);
         const key = `${stat.dev}:${stat.ino}`;
-        let sha256 = known.get(key);
+        let sha256 = known.get(key) ?? (Object.hasOwn(byPath, rel) ? byPath[rel] : undefined);
         if (!sha256) {
           sha256 = await sha256File(full, signal);
           known.set(key, sha256);

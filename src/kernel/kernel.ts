@@ -199,7 +199,7 @@ export class Kernel implements PluginHost {
           });
         }
         const known = await knownHashesByInode(staging.rawDir, fetched.files);
-        return { converted: result, inventory: await inventoryFolder(staging.outDir, known, context.signal) };
+        return { converted: result, inventory: await inventoryFolder(staging.outDir, known, context.signal, result.fileHashes) };
       });
 
       const report = new ValidationReport();

@@ -205,6 +205,11 @@ export interface ConvertResult {
   dtype: string;
   /** Extra facts for metadata.conversion. */
   details?: Record<string, unknown>;
+  /**
+   * sha256 of files the adapter wrote (path relative to outDir), computed while writing, so the kernel's
+   * inventory need not read them again. Files linked from the fetched ones need none (their hash is known).
+   */
+  fileHashes?: Record<string, string>;
 }
 
 export type FindingStatus = 'pass' | 'fail' | 'warn' | 'skip';

@@ -2,6 +2,7 @@
  * The whole product, as a user runs it: the real CLI (child process, built-in plugins, no config file) against
  * the fake hub on 127.0.0.1, through download, conversion, validation and registration.
  */
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
@@ -93,6 +94,18 @@ describe('import-model against the fake hub', () => {
     const verify = await cli(['verify', 'q3']);
     expect(verify.code).toBe(9);
     expect(verify.stderr).toContain('failed verification');
+  });
+
+  it('--dtype f32 rewrites the weights; the hashes recorded while writing are the ones verify finds', async () => {
+    const result = await cli(['import-model', 'tiny-org/qwen2-tiny', '--yes', '--dtype', 'f32', '--name', 'q2-f32', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const { model } = JSON.parse(result.stdout);
+    expect(model.conversion.dtype).toBe('f32');
+    const weights = model.files.find((f: { path: string }) => f.path === 'model.safetensors');
+    const bytes = await fs.readFile(path.join(models(), 'q2-f32', 'model.safetensors'));
+    expect(weights.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+    const verify = await cli(['verify', 'q2-f32']);
+    expect(verify.code, verify.stderr + verify.stdout).toBe(0);
   });
 
   it('an unsupported architecture fails before any weight byte, listing the supported ones', async () => {

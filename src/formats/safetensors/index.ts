@@ -11,7 +11,7 @@ export type { ChunkOptions, TensorChunk } from './reader.js';
 export { planSafetensors } from './plan.js';
 export type { SafetensorsPlan, TensorSpec } from './plan.js';
 export { writeSafetensors } from './writer.js';
-export type { TensorSource, TensorToWrite, WriteOptions } from './writer.js';
+export type { TensorSource, TensorToWrite, WriteOptions, WrittenSafetensors } from './writer.js';
 export { encodeSafetensors } from './encode.js';
 export * from './index-file.js';
 export { bf16BitsToF32, bf16ToF32, f32ToBf16, f32ToBf16Bits } from './bf16.js';

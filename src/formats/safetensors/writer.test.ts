@@ -1,4 +1,5 @@
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +39,7 @@ describe('writeSafetensors', () => {
     expect(header.tensors).toEqual(written.tensors);
     expect(header.metadata).toEqual({ format: 'pt' });
     expect(header.fileSize).toBe((await stat(file)).size);
+    expect(written.sha256).toBe(createHash('sha256').update(await readFile(file)).digest('hex'));
     for (const tensor of sample()) {
       const info = header.tensors.find((x) => x.name === tensor.name)!;
       expect(info.dtype).toBe(tensor.dtype);

@@ -4,6 +4,7 @@
  * tensors come from a generator never holds more than one chunk plus a 4 MiB write buffer. The path is written
  * as given; callers own temp-file-and-rename. On any failure the partial file is removed.
  */
+import { createHash, type Hash } from 'node:crypto';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { cannotWrite } from './bad-file.js';
 import { planSafetensors, type TensorSpec } from './plan.js';
@@ -29,7 +30,7 @@ export async function writeSafetensors(
   tensors: Iterable<TensorToWrite> | AsyncIterable<TensorToWrite>,
   metadata?: Record<string, string>,
   options: WriteOptions = {},
-): Promise<SafetensorsHeader> {
+): Promise<WrittenSafetensors> {
   const list: TensorToWrite[] = [];
   for await (const tensor of tensors) list.push(tensor);
   const plan = planSafetensors(list, metadata, file); // throws before the file is created
@@ -44,6 +45,7 @@ export async function writeSafetensors(
   options.signal?.throwIfAborted();
   const handle = await open(file, 'w');
   let ok = false;
+  let sha256 = '';
   try {
     const out = new BufferedWriter(handle);
     await out.write(plan.prefix);
@@ -70,6 +72,7 @@ export async function writeSafetensors(
     await out.flush();
     if (out.position !== plan.fileSize) throw cannotWrite(file, `wrote ${out.position} bytes, planned ${plan.fileSize}`, 'INTERNAL');
     if (options.sync !== false) await handle.sync();
+    sha256 = out.sha256();
     ok = true;
   } finally {
     await handle.close();
@@ -82,7 +85,13 @@ export async function writeSafetensors(
     tensors: plan.tensors,
     metadata: { ...(metadata ?? {}) },
     fileSize: plan.fileSize,
+    sha256,
   };
+}
+
+/** The header of the written file, and the sha256 of its bytes (hashed as they were written: no second read). */
+export interface WrittenSafetensors extends SafetensorsHeader {
+  sha256: string;
 }
 
 /** Coalesces small writes (many tiny norm/bias tensors) into 4 MiB writes; large chunks go straight through. */
@@ -90,8 +99,14 @@ class BufferedWriter {
   position = 0;
   private readonly buffer = new Uint8Array(WRITE_BUFFER);
   private used = 0;
+  private readonly hash: Hash = createHash('sha256');
 
   constructor(private readonly handle: FileHandle) {}
+
+  /** sha256 of everything written, in file order (every byte passes through writeAll once, sequentially). */
+  sha256(): string {
+    return this.hash.digest('hex');
+  }
 
   async write(bytes: Uint8Array): Promise<void> {
     if (bytes.length >= WRITE_BUFFER / 2) {
@@ -111,6 +126,7 @@ class BufferedWriter {
   }
 
   private async writeAll(bytes: Uint8Array): Promise<void> {
+    this.hash.update(bytes);
     let done = 0;
     while (done < bytes.length) {
       const { bytesWritten } = await this.handle.write(bytes, done, Math.min(bytes.length - done, 1 << 30), this.position);

@@ -81,6 +81,7 @@ export async function convertQwen(family: QwenFamily, job: ConvertJob, context: 
     parameterCount: weights.parameterCount,
     dtype: written ?? weights.dtype.toLowerCase(),
     details: weights.details,
+    fileHashes: weights.fileHashes,
   };
 }
 
@@ -93,6 +94,8 @@ interface WeightsOutcome {
   dtype: string;
   changedDtype: boolean;
   details: Record<string, unknown>;
+  /** sha256 of weight files written here (none when linked). */
+  fileHashes?: Record<string, string>;
 }
 
 interface WeightsJob {
@@ -177,5 +180,6 @@ async function writeWeights(checkpoint: SourceCheckpoint, inventory: Inventory, 
     dtype: outDtype,
     changedDtype,
     details: { weights: 'rewritten', files: result.files, tensors: kept.length, sourceFormat: checkpoint.format, bytesWritten: result.bytesWritten },
+    fileHashes: result.fileHashes,
   };
 }

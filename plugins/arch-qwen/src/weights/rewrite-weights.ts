@@ -41,6 +41,8 @@ export interface RewriteResult {
   files: string[];
   shards: SafetensorsHeader[];
   bytesWritten: number;
+  /** sha256 of each written safetensors file (relative path), hashed while writing. */
+  fileHashes: Record<string, string>;
   warnings: string[];
 }
 
@@ -94,6 +96,7 @@ export async function rewriteWeights(tensors: readonly SourceTensor[], options: 
   const shards = planShards(planTensors(tensors, options.dtype), options.maxShardSize, warnings);
   const names = shards.length === 1 ? ['model.safetensors'] : shards.map((_, k) => shardFileName(k + 1, shards.length));
   const headers: SafetensorsHeader[] = [];
+  const fileHashes: Record<string, string> = {};
   let bytesWritten = 0;
   for (let k = 0; k < shards.length; k++) {
     const file = safeJoin(options.outDir, names[k], 'weights file');
@@ -109,6 +112,7 @@ export async function rewriteWeights(tensors: readonly SourceTensor[], options: 
       { signal: options.signal },
     );
     headers.push(header);
+    fileHashes[names[k]] = header.sha256;
     bytesWritten += header.fileSize;
   }
   const files = [...names];
@@ -117,7 +121,7 @@ export async function rewriteWeights(tensors: readonly SourceTensor[], options: 
     await writeSafetensorsIndex(safeJoin(options.outDir, SAFETENSORS_INDEX_FILE), index);
     files.unshift(SAFETENSORS_INDEX_FILE);
   }
-  return { files, shards: headers, bytesWritten, warnings };
+  return { files, shards: headers, bytesWritten, fileHashes, warnings };
 }
 
 async function* streamTensor(t: PlannedTensor, options: RewriteOptions): AsyncGenerator<Uint8Array> {
