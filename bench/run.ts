@@ -143,9 +143,11 @@ async function main(): Promise<void> {
   ];
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
   const header = ['measure', 'ours (median [min–max])', 'baseline', 'ratio', 'target'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-  const table = [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+  // A Markdown table (pasted into the README as it is): a "|" inside a cell is escaped.
+  const cells = rows.map((r) => r.map((c) => c.replace(/\|/g, '\\|')));
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
+  const line = (row: string[]) => `| ${row.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  const table = [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(line)].join('\n');
   process.stdout.write(`\nModel: ${PARAMETERS.toLocaleString('en-US')} parameters, ${(weightsBytes / MB).toFixed(0)} MB bf16; ${RUNS} runs; ${machine}\n\n${table}\n`);
   await fs.writeFile(
     path.join(benchDir, 'results.json'),
