@@ -13,7 +13,8 @@ import { makeTinyModel } from '../test/fixtures/tiny-models.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'model-import.js');
-const demoDir = path.join(root, '.demo');
+// DEMO_DIR lets a test run the demo without touching the repository's own .demo folder.
+const demoDir = process.env.DEMO_DIR ? path.resolve(process.env.DEMO_DIR) : path.join(root, '.demo');
 const modelsDir = path.join(demoDir, 'models');
 
 function run(args: string[], env: Record<string, string>): Promise<number> {
