@@ -19,6 +19,8 @@ import { NAME } from './names.js';
 import type { EffectiveSettings } from './options.js';
 import { OrderedHasher } from './ordered-hasher.js';
 import { PartialFile } from './partial-file.js';
+import { ProxyEnv } from './proxy-env.js';
+import { ProxyError, proxyHint } from './proxy-tunnel.js';
 import { BatchWriter } from './batch-writer.js';
 import { formatSeconds, HttpStatusError, RangeGet, READ_BUFFER_BYTES } from './range-get.js';
 import { abortReason, asTransient, RetryTracker, sleep, type TransientError } from './retry-policy.js';
@@ -98,10 +100,12 @@ class Downloader {
   private error: unknown;
   private bytesDownloaded = 0;
   private readonly authOrigin: string;
+  private readonly proxies: ProxyEnv;
 
   constructor(private readonly input: DownloadInput) {
     this.signal = AbortSignal.any([input.context.signal, this.internal.signal]);
     this.authOrigin = new URL(input.ref.endpoint).origin;
+    this.proxies = new ProxyEnv(input.context.env);
   }
 
   async run(): Promise<FetchResult> {
@@ -286,6 +290,7 @@ class Downloader {
         stallMs: Math.min(settings.stallTimeoutMs, Math.max(50, tracker.remainingMs())),
         userAgent: settings.userAgent,
         readBuffer: buffers.read,
+        proxies: this.proxies,
       });
       writer.onResume = () => request.resume();
       writer.onFailure = (error) => request.fail(error);
@@ -367,11 +372,12 @@ class Downloader {
   private gaveUp(state: TargetState, transient: TransientError, tracker: RetryTracker): ModelImportError {
     const partial = state.partial!;
     const kept = partial.done.total();
+    const resume = `Run the same command again to resume: ${formatBytes(kept)} of ${state.target.paths[0]} is kept in ${partial.partPath}.`;
     return new ModelImportError(
       'NETWORK',
       `Downloading ${state.target.paths[0]} failed: ${transient.what}; gave up after ${tracker.attempts} attempts and ${formatSeconds(tracker.failingForMs())} without progress.`,
       {
-        hint: `Run the same command again to resume: ${formatBytes(kept)} of ${state.target.paths[0]} is kept in ${partial.partPath}.`,
+        hint: transient instanceof ProxyError ? `${proxyHint(transient.proxy, new URL(state.target.url).hostname)} ${resume}` : resume,
         details: { path: state.target.paths[0], partialFile: partial.partPath, bytesKept: kept, size: state.target.size },
         cause: transient,
       },

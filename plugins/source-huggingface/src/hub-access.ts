@@ -7,6 +7,7 @@ import { hubError, tokenRequired } from './hub-errors.js';
 import { createHubFetch, fetchSmall } from './hub-fetch.js';
 import { NAME } from './names.js';
 import type { EffectiveSettings } from './options.js';
+import { ProxyEnv } from './proxy-env.js';
 import { explicitToken, implicitToken, type FoundToken } from './token-discovery.js';
 
 export interface RepoRef {
@@ -28,6 +29,9 @@ export function hubFetchFor(ref: RepoRef, what: string, token: FoundToken | unde
     token: token?.token,
     signal: context.signal,
     retry: settings.retry,
+    proxies: new ProxyEnv(context.env),
+    stallMs: settings.stallTimeoutMs,
+    userAgent: settings.userAgent,
     onFailure: (failure) => hubError(failure, { ...ref, what, token }),
     onRetry: (why, delay) => {
       if (warned) return;

@@ -107,8 +107,11 @@ function accessDenied(repoId: string, repoUrl: string, token: FoundToken | undef
 export function certificateError(error: unknown, origin: string): ModelImportError | undefined {
   for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
     const code = String((e as { code?: unknown }).code ?? '');
-    if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS|ERR_SSL|HOSTNAME_MISMATCH/i.test(code)) {
-      return new ModelImportError('NETWORK', `The TLS certificate of ${origin} was refused (${code}).`, {
+    // EPROTO: the handshake itself failed (e.g. a plain-HTTP server, or a proxy's tunnel, where TLS was expected).
+    const handshake = code === 'EPROTO';
+    if (handshake || /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS|ERR_SSL|HOSTNAME_MISMATCH/i.test(code)) {
+      const what = handshake ? `The TLS handshake with ${origin} failed` : `The TLS certificate of ${origin} was refused`;
+      return new ModelImportError('NETWORK', `${what} (${code}).`, {
         hint: 'If a proxy or mirror uses its own certificate authority, point NODE_EXTRA_CA_CERTS at its certificate; otherwise check HF_ENDPOINT.',
         cause: error,
       });

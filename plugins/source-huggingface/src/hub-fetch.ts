@@ -5,10 +5,15 @@
  * - X-Error-Code is read (the library hides it) and every non-2xx becomes our typed error, thrown from fetch
  *   itself, so the library's own error never surfaces;
  * - 5xx, 429 and dropped connections are retried with backoff within the retry budget;
- * - the stage's AbortSignal cancels everything.
+ * - the stage's AbortSignal cancels everything;
+ * - HTTPS_PROXY / HTTP_PROXY / NO_PROXY (proxy-env.ts) are honoured per hop: a proxied hop goes through
+ *   proxyFetch (Node's fetch knows no proxy), a direct one through Node's fetch as before.
  */
 import { ModelImportError } from '../../../src/index.js';
 import { certificateError, type HubFailure } from './hub-errors.js';
+import type { ProxyEnv } from './proxy-env.js';
+import { proxyFetch, type ProxyFetchInit } from './proxy-fetch.js';
+import { ProxyError, proxyHint } from './proxy-tunnel.js';
 import { TransientError, abortReason, asTransient, isRetryableStatus, retryAfterMs, sleep, RetryTracker, type RetryPolicy } from './retry-policy.js';
 
 export interface HubFetchOptions {
@@ -20,6 +25,14 @@ export interface HubFetchOptions {
   onFailure(failure: HubFailure, url: URL): Error;
   /** Called before waiting to retry (for a warning line). */
   onRetry?(what: string, delayMs: number): void;
+  /** The proxies from the environment; without it every request goes direct. */
+  proxies?: ProxyEnv;
+  /** Proxied requests only: no byte for this long is a retryable stall (default 30 s). */
+  stallMs?: number;
+  /** Proxied requests only: the User-Agent when the caller sets none. */
+  userAgent?: string;
+  /** Proxied requests only: extra TLS options (tests pass a private CA). */
+  tls?: ProxyFetchInit['tls'];
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -69,7 +82,10 @@ async function fetchFollowing(url: URL, init: RequestInit | undefined, options: 
     headers.delete('authorization');
     if (options.token && current.origin === origin) headers.set('authorization', `Bearer ${options.token}`);
     const signal = init?.signal ? AbortSignal.any([options.signal, init.signal]) : options.signal;
-    const res = await fetch(current, { ...init, method, body, headers, signal, redirect: 'manual' });
+    const proxy = options.proxies?.for(current);
+    const res = proxy
+      ? await proxyFetch(current, { method, headers, body, signal, stallMs: options.stallMs ?? 30_000, userAgent: options.userAgent ?? 'model-import', tls: options.tls }, proxy)
+      : await fetch(current, { ...init, method, body, headers, signal, redirect: 'manual' });
     const location = res.headers.get('location');
     if (!REDIRECTS.has(res.status) || !location) return res;
     await res.body?.cancel().catch(() => undefined);
@@ -87,7 +103,7 @@ async function fetchFollowing(url: URL, init: RequestInit | undefined, options: 
 function finalError(transient: TransientError, url: URL, tracker: RetryTracker): Error {
   if (transient.cause instanceof ModelImportError) return transient.cause;
   return new ModelImportError('NETWORK', `Could not reach the hub at ${url.origin} for ${url.pathname}: ${transient.what} (gave up after ${tracker.attempts} attempts).`, {
-    hint: 'Check your connection and HF_ENDPOINT, then run the same command again.',
+    hint: transient instanceof ProxyError ? proxyHint(transient.proxy, url.hostname) : 'Check your connection and HF_ENDPOINT, then run the same command again.',
     cause: transient,
   });
 }

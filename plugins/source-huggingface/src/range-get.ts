@@ -7,11 +7,17 @@
  * Only what file downloads need: GET, Content-Length or chunked bodies, one request per connection
  * (`Connection: close`). Redirects are followed by hand so the token is sent to the hub's own origin only.
  * A watchdog turns "no bytes for stallMs" into a retryable failure; so are 5xx/429, resets and early ends.
+ *
+ * Proxies (proxy-env.ts), decided per hop: an http:// URL is asked of the proxy as an absolute URI with
+ * Proxy-Authorization; an https:// URL goes through a CONNECT tunnel (the proxy's credentials only in CONNECT),
+ * then TLS to the hub. A TLS socket over a tunnel cannot take `onread`, so that one path reads 'data' events.
  */
 import net from 'node:net';
 import tls from 'node:tls';
 import { ModelImportError } from '../../../src/index.js';
 import { certificateError, type HubFailure } from './hub-errors.js';
+import type { Proxy, ProxyEnv } from './proxy-env.js';
+import { ProxyError, proxyAuthFailed, proxyNote, proxySocketError, requestTunnel } from './proxy-tunnel.js';
 import { TransientError, asTransient, isRetryableStatus, retryAfterMs } from './retry-policy.js';
 
 /** Size of the reusable socket read buffer; a consumer must accept this much after asking for a pause. */
@@ -45,6 +51,8 @@ export interface RangeGetOptions {
   readBuffer: Buffer;
   /** Extra TLS options (tests pass a private CA). */
   tls?: Pick<tls.ConnectionOptions, 'ca'>;
+  /** The proxies from the environment; without it every request goes direct. */
+  proxies?: ProxyEnv;
 }
 
 /**
@@ -99,6 +107,16 @@ export class RangeGet {
       if (!secure && url.protocol !== 'http:') return reject(new TransientError(`the hub redirected to an unsupported URL scheme ${url.protocol}`));
       const host = url.hostname.replace(/^\[|\]$/g, '');
       const port = Number(url.port) || (secure ? 443 : 80);
+      let via: Proxy | undefined;
+      try {
+        via = o.proxies?.for(url);
+      } catch (error) {
+        return reject(error);
+      }
+      /** The socket that speaks HTTP, once there is one; `raw` is the proxy connection under a tunnel. */
+      let socket: net.Socket | undefined;
+      let raw: net.Socket | undefined;
+      let tunnelling = false;
 
       let settled = false;
       let head: Head | undefined;
@@ -111,7 +129,8 @@ export class RangeGet {
         settled = true;
         clearTimeout(watchdog);
         o.signal.removeEventListener('abort', onAbort);
-        socket.destroy();
+        socket?.destroy();
+        raw?.destroy();
         this.socket = undefined;
         if (error !== undefined) reject(error);
         else resolve(location);
@@ -119,7 +138,7 @@ export class RangeGet {
       const watchdog = setTimeout(function fire() {
         if (paused()) return void watchdog.refresh(); // waiting for our disk is not the hub stalling
         const what = head ? `no data for ${formatSeconds(o.stallMs)} (stalled)` : `no answer for ${formatSeconds(o.stallMs)} (stalled)`;
-        finish(new TransientError(what));
+        finish(via && tunnelling ? new ProxyError(via, `${what} ${proxyNote(via)}`) : new TransientError(what));
       }, o.stallMs);
       const paused = () => this.paused;
       this.refreshWatchdog = () => watchdog.refresh();
@@ -129,6 +148,13 @@ export class RangeGet {
 
       const onHead = (h: Head): string | undefined | 'body' => {
         const { status, headers } = h;
+        if (via && !secure) {
+          // Through a plain-HTTP proxy these may be the proxy's own answers.
+          if (status === 407) throw proxyAuthFailed(via, host);
+          if (status === 502 || status === 503 || status === 504) {
+            throw new ProxyError(via, `the proxy or the hub behind it answered ${status} ${proxyNote(via)}`, retryAfterMs(headers.get('retry-after')));
+          }
+        }
         if (status >= 300 && status < 400 && headers.has('location')) return headers.get('location');
         if (status !== 200 && status !== 206) {
           const failure: HubFailure = { status, code: headers.get('x-error-code'), message: headers.get('x-error-message') };
@@ -163,7 +189,7 @@ export class RangeGet {
         if (reader.complete) return finish(undefined);
         if (wantPause) {
           this.paused = true;
-          socket.pause();
+          socket!.pause();
         }
       };
 
@@ -200,32 +226,69 @@ export class RangeGet {
         return !this.paused;
       };
 
-      const onread = { buffer: o.readBuffer, callback: onRead };
-      const socket: net.Socket = secure
-        ? tls.connect({ ...o.tls, host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], onread } as tls.ConnectionOptions)
-        : net.connect({ host, port, onread });
-      this.socket = socket;
-      socket.setNoDelay(true);
-      socket.once(secure ? 'secureConnect' : 'connect', () => {
+      const sendRequest = (s: net.Socket) => {
+        const absolute = via !== undefined && !secure;
         const lines = [
-          `GET ${url.pathname}${url.search} HTTP/1.1`,
+          `GET ${absolute ? `${url.protocol}//${url.host}` : ''}${url.pathname}${url.search} HTTP/1.1`,
           `Host: ${url.host}`,
           `Range: bytes=${o.start}-${o.end - 1}`,
           'Accept-Encoding: identity',
           `User-Agent: ${o.userAgent}`,
           'Connection: close',
         ];
+        // The proxy's credentials go to the proxy only: in this request when it is the proxy's, else in CONNECT.
+        if (absolute && via!.authorization) lines.push(`Proxy-Authorization: ${via!.authorization}`);
         // The token goes to the hub's origin only, never to a CDN or any other host a redirect names.
         if (o.token && url.origin === o.authOrigin) lines.push(`Authorization: Bearer ${o.token}`);
-        socket.write(`${lines.join('\r\n')}\r\n\r\n`);
-      });
-      socket.on('error', (error) => finish(certificateError(error, url.origin) ?? asTransient(error) ?? error));
-      socket.on('close', () => {
-        if (settled) return;
-        body?.connectionClosed();
-        if (body?.complete) return finish(undefined);
-        finish(new TransientError(head ? `the connection dropped after ${this.received} bytes` : 'the connection closed before an answer'));
-      });
+        s.write(`${lines.join('\r\n')}\r\n\r\n`);
+      };
+      /** Wires the HTTP socket: request on `ready`, reads, errors (named after the proxy when it is the peer). */
+      const speak = (s: net.Socket, ready: 'connect' | 'secureConnect', dataEvents: boolean) => {
+        socket = s;
+        this.socket = s;
+        s.setNoDelay(true);
+        s.once(ready, () => sendRequest(s));
+        if (dataEvents) s.on('data', (chunk: Buffer) => void onRead(chunk.byteLength, chunk)); // pauses itself
+        s.on('error', (error) => {
+          if (via && !secure) return finish(proxySocketError(via, error));
+          finish(certificateError(error, url.origin) ?? asTransient(error) ?? error);
+        });
+        s.on('close', () => {
+          if (settled) return;
+          body?.connectionClosed();
+          if (body?.complete) return finish(undefined);
+          finish(new TransientError(head ? `the connection dropped after ${this.received} bytes` : 'the connection closed before an answer'));
+        });
+      };
+
+      const onread = { buffer: o.readBuffer, callback: onRead };
+      if (!via) {
+        speak(
+          secure
+            ? tls.connect({ ...o.tls, host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], onread } as tls.ConnectionOptions)
+            : net.connect({ host, port, onread }),
+          secure ? 'secureConnect' : 'connect',
+          false,
+        );
+      } else if (!secure) {
+        speak(net.connect({ host: via.host, port: via.port, onread }), 'connect', false);
+      } else {
+        const proxy = via;
+        raw = net.connect({ host: proxy.host, port: proxy.port });
+        raw.setNoDelay(true);
+        tunnelling = true;
+        requestTunnel(raw, proxy, host, port, o.userAgent).then(
+          () => {
+            tunnelling = false;
+            if (settled) return;
+            watchdog.refresh();
+            const tunnelled = tls.connect({ ...o.tls, socket: raw, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'] });
+            raw!.on('error', (error) => finish(asTransient(error) ?? error));
+            speak(tunnelled, 'secureConnect', true);
+          },
+          (error: unknown) => finish(error),
+        );
+      }
     });
   }
 }
