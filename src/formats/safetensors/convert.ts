@@ -43,6 +43,48 @@ export function convertFloatBytes(bytes: Uint8Array, from: FloatDtype, to: Float
 }
 
 /**
+ * Converts whole elements of `from` in `src` into `dst`, which must hold exactly their converted size (no
+ * allocation: the caller owns and reuses `dst`). `dst` must be aligned to the output element size; unaligned
+ * `src` is copied first. Same refusals as convertFloatBytes.
+ */
+export function convertFloatInto(src: Uint8Array, from: FloatDtype, to: FloatDtype, dst: Uint8Array, label = 'tensor'): void {
+  if (src.length % SIZE[from] !== 0) {
+    throw new ModelImportError('INTERNAL', `${label}: ${src.length} bytes is not a whole number of ${from} elements`);
+  }
+  const count = src.length / SIZE[from];
+  if (dst.length !== count * SIZE[to] || dst.byteOffset % SIZE[to] !== 0) {
+    throw new ModelImportError('INTERNAL', `${label}: the output buffer must be ${count * SIZE[to]} bytes aligned to ${SIZE[to]}`);
+  }
+  if (from === to) {
+    dst.set(src);
+    return;
+  }
+  const aligned = src.byteOffset % SIZE[from] === 0 ? src : src.slice();
+  if (from === 'F32') {
+    const input = new Float32Array(aligned.buffer, aligned.byteOffset, count);
+    const out = new Uint16Array(dst.buffer, dst.byteOffset, count);
+    if (to === 'BF16') f32ToBf16(input, out);
+    else checkedF32ToF16(input, out, label);
+    return;
+  }
+  const input = new Uint16Array(aligned.buffer, aligned.byteOffset, count);
+  if (to === 'F32') {
+    const out = new Float32Array(dst.buffer, dst.byteOffset, count);
+    if (from === 'BF16') bf16ToF32(input, out);
+    else f16ToF32(input, out);
+  } else if (from === 'BF16') {
+    bf16ToF16(input, new Uint16Array(dst.buffer, dst.byteOffset, count), label); // to F16
+  } else {
+    f32ToBf16(f16ToF32(input), new Uint16Array(dst.buffer, dst.byteOffset, count)); // F16 -> BF16 through F32 (exact)
+  }
+}
+
+/** Bytes per element of a float dtype. */
+export function floatDtypeSize(dtype: FloatDtype): number {
+  return SIZE[dtype];
+}
+
+/**
  * Converts a stream of chunks that may split elements anywhere; the remainder is carried to the next chunk.
  * Memory: one input chunk and its converted copy.
  */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isModelImportError } from '../../kernel/errors.js';
 import { bf16BitsToF32, bf16ToF32, f32ToBf16, f32ToBf16Bits } from './bf16.js';
-import { convertFloatBytes, convertFloatChunks } from './convert.js';
+import { convertFloatBytes, convertFloatChunks, convertFloatInto, type FloatDtype } from './convert.js';
 import { bf16ToF16, checkedF32ToF16, f16BitsToF32, f16ToF32, f32ToF16, f32ToF16Bits } from './f16.js';
 
 const bitsOf = (value: number) => new Uint32Array(new Float32Array([value]).buffer)[0];
@@ -31,6 +31,15 @@ function nearestEven(x: number, lo: number, hi: number, value: (bits: number) =>
 }
 
 describe('bf16', () => {
+  it('widens at any length and any 2-byte offset (pairwise fast path and element-wise rest)', () => {
+    const raw = new Uint16Array(1 + 7).map((_, i) => (i * 40503 + 0x3f80) & 0xffff);
+    for (const [offset, length] of [[0, 7], [0, 6], [1, 7], [1, 6], [1, 0], [0, 1]]) {
+      const src = raw.subarray(offset, offset + length); // byteOffset 2 breaks 4-byte alignment: no pairs
+      const out = new Uint32Array(bf16ToF32(src).buffer);
+      expect(Array.from(out)).toEqual(Array.from(src, (b) => (b << 16) >>> 0));
+    }
+  });
+
   it('widening is exact and narrowing round-trips every non-NaN bf16 value', () => {
     const all = new Uint16Array(65536).map((_, i) => i);
     const wide = bf16ToF32(all);
@@ -170,5 +179,24 @@ describe('convertFloatBytes / convertFloatChunks', () => {
     await expect(async () => {
       for await (const _ of convertFloatChunks([sourceBytes.subarray(0, 3)], 'BF16', 'F32')) void _;
     }).rejects.toThrow(/middle of a BF16 element/);
+  });
+
+  it('convertFloatInto writes every pair into a caller buffer, exactly as convertFloatBytes does', () => {
+    const dtypes: FloatDtype[] = ['BF16', 'F16', 'F32'];
+    const size = { BF16: 2, F16: 2, F32: 4 } as const;
+    for (const from of dtypes) {
+      const input = from === 'BF16' ? sourceBytes : convertFloatBytes(sourceBytes, 'BF16', from);
+      const unaligned = new Uint8Array(input.length + 1).subarray(1);
+      unaligned.set(input);
+      for (const to of dtypes) {
+        const dst = new Uint8Array(8 + (input.length / size[from]) * size[to]).subarray(8); // a view inside a larger buffer
+        convertFloatInto(unaligned, from, to, dst);
+        expect(dst).toEqual(convertFloatBytes(input, from, to));
+      }
+    }
+    expect(() => convertFloatInto(sourceBytes, 'BF16', 'F32', new Uint8Array(4))).toThrow(/output buffer must be 32 bytes/);
+    expect(() => convertFloatInto(sourceBytes.subarray(1), 'BF16', 'F32', new Uint8Array(32))).toThrow(/not a whole number of BF16/);
+    const big = new Uint8Array(new Float32Array([1, 70000]).buffer);
+    expect(() => convertFloatInto(big, 'F32', 'F16', new Uint8Array(4), 'x')).toThrow(/^x: element 1 is 70000, beyond float16's range/);
   });
 });
