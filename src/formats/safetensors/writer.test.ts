@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isModelImportError } from '../../kernel/errors.js';
+import { convertFloatBytes } from './convert.js';
 import { encodeSafetensors } from './encode.js';
 import { readSafetensorsHeader } from './read-header.js';
 import { SafetensorsReader, readTensor } from './reader.js';
@@ -104,6 +105,56 @@ describe('writeSafetensors', () => {
     } finally {
       await reader.close();
     }
+  });
+
+  it('converts tensors given `from` another float dtype, from buffers and from chunks that split elements', async () => {
+    const file = path.join(dir, 'from.safetensors');
+    const bf16 = new Uint8Array(new Uint16Array([0x3f80, 0xc020, 0x4049, 0x0000, 0x7f80, 0x3a83]).buffer);
+    const written = await writeSafetensors(file, [
+      { name: 'wide', dtype: 'F32', from: 'BF16', shape: [2, 3], data: function* () { yield bf16.subarray(0, 3); yield bf16.subarray(3, 7); yield bf16.subarray(7); } },
+      { name: 'half', dtype: 'F16', from: 'BF16', shape: [3], data: bf16.subarray(0, 6) },
+      { name: 'same', dtype: 'BF16', from: 'BF16', shape: [6], data: bf16 },
+    ]);
+    expect(written.sha256).toBe(createHash('sha256').update(await readFile(file)).digest('hex'));
+    const reader = await SafetensorsReader.open(file);
+    try {
+      expect(await reader.read('wide')).toEqual(convertFloatBytes(bf16, 'BF16', 'F32'));
+      expect(await reader.read('half')).toEqual(convertFloatBytes(bf16.subarray(0, 6), 'BF16', 'F16'));
+      expect(await reader.read('same')).toEqual(bf16);
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('refuses conversions it cannot make, counting the source in its own dtype', async () => {
+    expect(await refuse('from-int.safetensors', [{ name: 'x', dtype: 'I32', from: 'F32', shape: [1], data: bytes(4, 0) }])).toMatch(/cannot be converted from F32 to I32/);
+    expect(await refuse('from-len.safetensors', [{ name: 'x', dtype: 'F32', from: 'BF16', shape: [2], data: bytes(8, 0) }])).toMatch(/has 8 bytes, its shape needs 4/);
+    expect(await refuse('from-short.safetensors', [{ name: 'x', dtype: 'F32', from: 'BF16', shape: [2], data: function* () { yield bytes(3, 0); } }])).toMatch(/source gave only 3 bytes, its shape needs 4/);
+    const overflow = new Uint8Array(new Float32Array([1, 1e6]).buffer);
+    const error = await writeSafetensors(path.join(dir, 'from-f16.safetensors'), [{ name: 'x', dtype: 'F16', from: 'F32', shape: [2], data: overflow }]).then(() => undefined, (e: unknown) => e);
+    expect((error as Error).message).toMatch(/^tensor x: element 1 is 1000000, beyond float16's range/);
+    expect((await readdir(dir)).includes('from-f16.safetensors')).toBe(false);
+  });
+
+  it('hashes a large file (worker thread, many slots) exactly as a second read would', async () => {
+    const file = path.join(dir, 'large.safetensors');
+    const chunk = bytes(3 << 20, 11); // 35 MiB of bf16 in 3 MiB chunks -> 70 MiB of f32: above the worker threshold
+    const count = (35 << 20) / 2;
+    const written = await writeSafetensors(file, [
+      { name: 'big', dtype: 'F32', from: 'BF16', shape: [count], data: function* () { for (let n = 0; n < 35 << 20; n += chunk.length) yield chunk.subarray(0, Math.min(chunk.length, (35 << 20) - n)); } },
+      { name: 'tail', dtype: 'U8', shape: [5], data: bytes(5, 1) },
+    ]);
+    const content = await readFile(file);
+    expect(written.fileSize).toBe(content.length);
+    expect(written.sha256).toBe(createHash('sha256').update(content).digest('hex'));
+    const reader = await SafetensorsReader.open(file);
+    try {
+      const info = reader.get('big');
+      expect(new Uint8Array(content.subarray(info.fileOffset + (6 << 20), info.fileOffset + (6 << 20) + 64))).toEqual(convertFloatBytes(chunk.subarray(0, 32), 'BF16', 'F32'));
+    } finally {
+      await reader.close();
+    }
+    await rm(file);
   });
 
   const refuse = async (name: string, tensors: TensorToWrite[], metadata?: Record<string, string>) => {
