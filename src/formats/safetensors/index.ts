@@ -8,6 +8,7 @@ export { MAX_HEADER_LENGTH, readSafetensorsHeader, parseHeaderLength, parseSafet
 export type { SafetensorsHeader, SafetensorsTensorInfo } from './read-header.js';
 export { DEFAULT_CHUNK_BYTES, SafetensorsReader, readTensor, readTensorChunks } from './reader.js';
 export type { ChunkOptions, TensorChunk } from './reader.js';
+export { BufferRing } from './buffer-ring.js';
 export { planSafetensors } from './plan.js';
 export type { SafetensorsPlan, TensorSpec } from './plan.js';
 export { writeSafetensors } from './writer.js';

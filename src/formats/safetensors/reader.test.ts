@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isModelImportError } from '../../kernel/errors.js';
+import { BufferRing } from './buffer-ring.js';
 import { encodeSafetensors } from './encode.js';
 import { planSafetensors } from './plan.js';
 import { readSafetensorsHeader } from './read-header.js';
@@ -59,6 +60,25 @@ describe('reading tensors', () => {
     const f6sizes: number[] = [];
     for await (const chunk of readTensorChunks(file, f6, { chunkBytes: 4 })) f6sizes.push(chunk.length);
     expect(f6sizes).toEqual([3, 3]);
+  });
+
+  it('reads chunks into a ring of reusable buffers when given one', async () => {
+    const reader = await SafetensorsReader.open(await fixture());
+    try {
+      const ring = new BufferRing(2);
+      const joined: number[] = [];
+      const memory: ArrayBufferLike[] = [];
+      for await (const chunk of reader.chunks('w', { chunkBytes: 600, ring })) {
+        joined.push(...chunk); // used before asking for the next chunk, as the ring requires
+        memory.push(chunk.buffer);
+      }
+      expect(new Uint8Array(joined)).toEqual(bytes(2000, 1));
+      expect(memory.length).toBe(4);
+      expect(new Set(memory).size).toBe(2);
+      expect(memory[2]).toBe(memory[0]);
+    } finally {
+      await reader.close();
+    }
   });
 
   it('SafetensorsReader iterates every tensor in file order, chunk by chunk', async () => {

@@ -8,6 +8,7 @@ import { badSafetensors } from './bad-file.js';
 import { dtypeByteQuantum } from './dtypes.js';
 import { readSafetensorsHeader, type SafetensorsHeader, type SafetensorsTensorInfo } from './read-header.js';
 import { readFully } from './read-fully.js';
+import type { BufferRing } from './buffer-ring.js';
 
 export const DEFAULT_CHUNK_BYTES = 4 << 20;
 
@@ -15,6 +16,11 @@ export interface ChunkOptions {
   /** Upper bound per chunk; rounded down to whole elements. Default 4 MiB. */
   chunkBytes?: number;
   signal?: AbortSignal;
+  /**
+   * Read into these reusable buffers instead of a fresh buffer per chunk: a chunk is overwritten ring.size chunks
+   * later, so the consumer must be done with each chunk before it asks for that many more.
+   */
+  ring?: BufferRing;
 }
 
 /** One piece of a tensor, as yielded by SafetensorsReader.chunks()/iterateChunks(). */
@@ -160,7 +166,8 @@ async function* chunksFrom(
   }
   for (let offset = 0; offset < length; offset += chunkBytes) {
     options.signal?.throwIfAborted();
-    const bytes = new Uint8Array(Math.min(chunkBytes, length - offset));
+    const size = Math.min(chunkBytes, length - offset);
+    const bytes = options.ring ? options.ring.take(size) : new Uint8Array(size);
     await readFully(handle, bytes, tensor.fileOffset + offset, file);
     yield { tensor, offset, bytes, last: offset + bytes.length === length };
   }
