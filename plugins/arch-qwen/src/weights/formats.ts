@@ -3,6 +3,7 @@
  * public barrel, gathered here so the rest of the plugin names one module for them.
  */
 export {
+  BufferRing,
   SafetensorsReader,
   SAFETENSORS_INDEX_FILE,
   buildSafetensorsIndex,

@@ -1,15 +1,16 @@
 /**
  * Writes the model's tensors as new safetensors files: used when the dtype changes, when shards must be split to
- * a size limit, and for pickled checkpoints. Memory stays bounded: each tensor is streamed source chunk ->
- * (converted) chunk -> writer, so the largest buffer is one chunk and its converted copy, whatever the model size.
+ * a size limit, and for pickled checkpoints. Memory stays bounded: each tensor is streamed source chunk -> writer,
+ * which converts into its fixed ring of buffers, so memory is that ring plus a few source chunks, whatever the
+ * model size.
  */
 import { safeJoin, type TaskHandle } from '../../../../src/index.js';
 import type { SourceTensor } from './source-checkpoint.js';
 import { readAhead } from './read-ahead.js';
 import {
+  BufferRing,
   SAFETENSORS_INDEX_FILE,
   buildSafetensorsIndex,
-  convertFloatChunks,
   convertedByteLength,
   shardFileName,
   writeSafetensors,
@@ -45,6 +46,9 @@ export interface RewriteResult {
   fileHashes: Record<string, string>;
   warnings: string[];
 }
+
+/** Source chunks requested ahead of the writer. */
+const READ_AHEAD = 1;
 
 /** transformers' own metadata, so the files look like what save_pretrained writes. */
 const METADATA = { format: 'pt' };
@@ -97,6 +101,8 @@ export async function rewriteWeights(tensors: readonly SourceTensor[], options: 
   const names = shards.length === 1 ? ['model.safetensors'] : shards.map((_, k) => shardFileName(k + 1, shards.length));
   const headers: SafetensorsHeader[] = [];
   const fileHashes: Record<string, string> = {};
+  // Source chunks are read into a few reusable buffers instead of a fresh one per chunk (no garbage to collect).
+  const ring = new BufferRing(READ_AHEAD + 2);
   let bytesWritten = 0;
   for (let k = 0; k < shards.length; k++) {
     const file = safeJoin(options.outDir, names[k], 'weights file');
@@ -106,7 +112,9 @@ export async function rewriteWeights(tensors: readonly SourceTensor[], options: 
         name: t.source.name,
         dtype: t.dtype,
         shape: t.source.shape,
-        data: () => streamTensor(t, options),
+        // The writer converts straight into its own buffers: no converted copy per chunk.
+        from: t.source.dtype as FloatDtype,
+        data: () => streamTensor(t, options, ring),
       })),
       METADATA,
       { signal: options.signal },
@@ -124,12 +132,15 @@ export async function rewriteWeights(tensors: readonly SourceTensor[], options: 
   return { files, shards: headers, bytesWritten, fileHashes, warnings };
 }
 
-async function* streamTensor(t: PlannedTensor, options: RewriteOptions): AsyncGenerator<Uint8Array> {
+/**
+ * The source's raw chunks, read one ahead (the read overlaps the writer's conversion of the previous chunk). With
+ * one chunk being read ahead and one resolved but not yet taken, the chunk the writer holds is overwritten no
+ * sooner than READ_AHEAD + 2 chunks later; the writer is done with each chunk before it asks for the next.
+ */
+async function* streamTensor(t: PlannedTensor, options: RewriteOptions, ring: BufferRing): AsyncGenerator<Uint8Array> {
   const from = t.source.dtype as FloatDtype;
-  const chunks = t.source.chunks(options.chunkBytes, options.signal);
-  const converted = from === t.dtype ? chunks : convertFloatChunks(chunks, from, t.dtype, `tensor ${t.source.name}`);
-  for await (const chunk of readAhead(converted)) {
-    options.task?.advance(chunk.length);
+  for await (const chunk of readAhead(t.source.chunks(options.chunkBytes, options.signal, ring), READ_AHEAD)) {
+    options.task?.advance(convertedByteLength(chunk.length, from, t.dtype));
     yield chunk;
   }
 }

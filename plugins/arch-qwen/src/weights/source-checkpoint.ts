@@ -6,14 +6,17 @@
 import { lstat } from 'node:fs/promises';
 import { ModelImportError, safeJoin } from '../../../../src/index.js';
 import type { CheckpointTensor } from '../inventory/check-inventory.js';
-import { SAFETENSORS_INDEX_FILE, SafetensorsReader, readShardedSafetensors, type SafetensorsTensorInfo } from './formats.js';
+import { SAFETENSORS_INDEX_FILE, SafetensorsReader, readShardedSafetensors, type BufferRing, type SafetensorsTensorInfo } from './formats.js';
 
 export interface SourceTensor extends CheckpointTensor {
   /** The weight file (relative to rawDir) holding it. */
   file: string;
   byteLength: number;
-  /** Raw little-endian bytes, in chunks of whole elements of at most chunkBytes. */
-  chunks(chunkBytes: number, signal?: AbortSignal): AsyncIterable<Uint8Array>;
+  /**
+   * Raw little-endian bytes, in chunks of whole elements of at most chunkBytes. With a ring, chunks may be read
+   * into its buffers (see ChunkOptions.ring: each chunk is overwritten ring.size chunks later).
+   */
+  chunks(chunkBytes: number, signal?: AbortSignal, ring?: BufferRing): AsyncIterable<Uint8Array>;
 }
 
 export interface SourceCheckpoint {
@@ -85,7 +88,7 @@ function safetensorsTensor(reader: SafetensorsReader, file: string, info: Safete
     shape: info.shape,
     file,
     byteLength: info.end - info.begin,
-    chunks: (chunkBytes, signal) => reader.chunks(info, { chunkBytes, signal }),
+    chunks: (chunkBytes, signal, ring) => reader.chunks(info, { chunkBytes, signal, ring }),
   };
 }
 
