@@ -59,11 +59,6 @@ export class ProxyEnv {
     this.noProxy = this.bypassAll ? [] : noProxy.split(',').flatMap((raw) => parseNoProxyEntry(raw) ?? []);
   }
 
-  /** True when any proxy variable is set (whether or not NO_PROXY bypasses it for a given URL). */
-  get configured(): boolean {
-    return this.values.size > 0;
-  }
-
   /** The proxy for this URL, or undefined to connect directly. Throws CONFIG_INVALID for an unusable proxy URL. */
   for(url: URL): Proxy | undefined {
     if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
