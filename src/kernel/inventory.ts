@@ -38,7 +38,8 @@ export async function inventoryFolder(
   let bytesOnDisk = 0;
   async function walk(dir: string, prefix: string): Promise<void> {
     const entries = await fs.readdir(dir, { withFileTypes: true });
-    entries.sort((a, b) => a.name.localeCompare(b.name));
+    // Files before folders: the root weights (whose hashes are known by path) are seen before their links in onnx/.
+    entries.sort((a, b) => Number(a.isDirectory()) - Number(b.isDirectory()) || a.name.localeCompare(b.name));
     for (const entry of entries) {
       const full = path.join(dir, entry.name);
       const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
@@ -48,10 +49,9 @@ export async function inventoryFolder(
         const stat = await fs.stat(full);
         const key = `${stat.dev}:${stat.ino}`;
         let sha256 = known.get(key) ?? (Object.hasOwn(byPath, rel) ? byPath[rel] : undefined);
-        if (!sha256) {
-          sha256 = await sha256File(full, signal);
-          known.set(key, sha256);
-        }
+        sha256 ??= await sha256File(full, signal);
+        // Remembered by inode too: a hard link of this file elsewhere in the folder (onnx/) needs no second read.
+        known.set(key, sha256);
         if (!seenInodes.has(key)) {
           seenInodes.add(key);
           bytesOnDisk += stat.size;
