@@ -17,6 +17,8 @@ export { isPlugin } from './kernel/plugin.js';
 export type { ModelImportPlugin, PluginHost, PluginKind } from './kernel/plugin.js';
 export { checkRelativePath, safeJoin } from './util/safe-path.js';
 export { sha256File } from './util/hash-file.js';
+export { acquireOwnerLock, processAlive } from './util/owner-lock.js';
+export type { OwnerLockOptions } from './util/owner-lock.js';
 export { defineConfig } from './config/define-config.js';
 export type { ModelImportConfig, PluginEntry } from './config/define-config.js';
 // File formats every adapter needs: strict safetensors reading/writing and a pickle reader that executes nothing.

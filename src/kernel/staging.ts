@@ -8,6 +8,7 @@ import { promises as fs, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ModelImportError } from './errors.js';
+import { processAlive } from '../util/owner-lock.js';
 
 export const STAGING_DIR = '.staging';
 export const PARTIAL_DIR = '.partial';
@@ -31,15 +32,6 @@ export function removeOpenStagingSync(): void {
     }
   }
   open.clear();
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export class Staging {
@@ -111,7 +103,7 @@ export class Staging {
       }
       let abandoned: boolean;
       if (owner && typeof owner.pid === 'number') {
-        abandoned = owner.host === os.hostname() && !pidAlive(owner.pid);
+        abandoned = owner.host === os.hostname() && !processAlive(owner.pid);
       } else {
         // No readable owner: a process died between mkdir and writing owner.json. Give a live writer a minute.
         const stat = await fs.stat(dir).catch(() => undefined);

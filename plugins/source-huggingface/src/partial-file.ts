@@ -2,12 +2,12 @@
  * A download in progress, kept between runs: `<key>.part` holds the bytes at their final offsets and `<key>.json`
  * (written atomically) lists the ranges that are on disk. The key is the content hash, so a rerun of the same
  * import (or another import of the same file) reuses them. Bytes are only trusted once the whole file hashes to
- * the hub's hash. One process at a time owns a partial (a lock beside it, stale once its owner is dead): two
+ * the hub's hash. One process at a time owns a partial (a lock beside it, taken over once its owner is dead): two
  * imports of the same file run one after the other instead of writing the same bytes and racing to rename them.
  */
 import { mkdir, open, readFile, rename, rm, stat, unlink, writeFile, copyFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
+import { acquireOwnerLock } from '../../../src/index.js';
 import { IntervalSet } from './interval-set.js';
 
 const SIDECAR_VERSION = 1;
@@ -132,23 +132,8 @@ export class PartialFile {
 }
 
 /** Takes the partial's lock, waiting while another live import holds it. Returns an idempotent release. */
-async function lockPartial(partPath: string, signal?: AbortSignal): Promise<() => Promise<void>> {
-  for (;;) {
-    signal?.throwIfAborted();
-    try {
-      // stale: a killed import's lock frees the file after 10 s; a compromised lock (event loop stalled past it) is not fatal.
-      const release = await lockfile.lock(partPath, { realpath: false, stale: 10_000, update: 2_000, onCompromised: () => undefined });
-      let released = false;
-      return async () => {
-        if (released) return;
-        released = true;
-        await release().catch(() => undefined);
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
+function lockPartial(partPath: string, signal?: AbortSignal): Promise<() => Promise<void>> {
+  return acquireOwnerLock(partPath, { signal });
 }
 
 async function readSidecar(sidecarPath: string, partPath: string, size: number): Promise<IntervalSet | undefined> {
@@ -168,3 +153,4 @@ async function readSidecar(sidecarPath: string, partPath: string, size: number):
     return undefined;
   }
 }
+
