@@ -21,7 +21,7 @@ import {
   type SourcePlan,
   type StageContext,
 } from '../../../src/index.js';
-import { startFakeHub, type FakeHub, type FakeRepo, type RepoFiles, type StartOptions } from '../../../test/fake-hub/index.js';
+import { pseudoRandomBytes, startFakeHub, type FakeHub, type FakeRepo, type RepoFiles, type StartOptions } from '../../../test/fake-hub/index.js';
 import { sourceHuggingface, type SourceHuggingfaceOptions } from '../index.js';
 
 export const GRANTED = 'hf_granted_token_123456';
@@ -30,18 +30,8 @@ export const OTHER = 'hf_other_token_abcdef12';
 
 const text = (s: string) => new TextEncoder().encode(s);
 
-/** Deterministic bytes (xorshift32). */
-export function bytes(size: number, seed: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+/** Deterministic bytes (xorshift32): the fake hub's own generator. */
+export const bytes = pseudoRandomBytes;
 
 export const QWEN2_CONFIG = { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_size: 64, num_hidden_layers: 2 };
 
