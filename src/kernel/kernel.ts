@@ -17,7 +17,7 @@ import { Registry } from './registry.js';
 import { Staging } from './staging.js';
 import { assertDiskSpace } from './disk-space.js';
 import { inventoryFolder, knownHashesByInode } from './inventory.js';
-import { METADATA_FILE, writeMetadata } from './metadata.js';
+import { writeMetadata } from './metadata.js';
 import { assertModelName, deriveModelName, findName, nextFreeName } from './model-name.js';
 import { ValidationReport } from './validation-report.js';
 import type {
@@ -448,8 +448,12 @@ function passThroughAbort(error: unknown, plugin: string, hook: string): unknown
 function interrupted(signal: AbortSignal, cause: unknown): ModelImportError {
   if (isModelImportError(cause) && (cause.code === 'INTERRUPTED' || cause.code === 'TERMINATED')) return cause;
   const reason = signal.reason as { code?: string } | undefined;
-  const code = reason?.code === 'TERMINATED' ? 'TERMINATED' : 'INTERRUPTED';
-  return new ModelImportError(code, code === 'TERMINATED' ? 'Import terminated; nothing was registered.' : 'Import interrupted; nothing was registered.', {
+  return interruptionError(reason?.code === 'TERMINATED' ? 'TERMINATED' : 'INTERRUPTED', cause);
+}
+
+/** The error an import ends with when Ctrl-C (INTERRUPTED) or SIGTERM (TERMINATED) stops it. */
+export function interruptionError(code: 'INTERRUPTED' | 'TERMINATED', cause?: unknown): ModelImportError {
+  return new ModelImportError(code, `Import ${code === 'TERMINATED' ? 'terminated' : 'interrupted'}; nothing was registered.`, {
     hint: 'Run the same command again: verified downloaded bytes are kept and the download resumes.',
     cause,
   });
@@ -470,4 +474,3 @@ function assertPassed(report: ValidationReport): void {
   });
 }
 
-export { METADATA_FILE };

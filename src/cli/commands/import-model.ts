@@ -2,7 +2,7 @@
  * `model-import import-model <repo_id>`: runs the pipeline with the terminal (or JSON) renderer, turns
  * Ctrl-C / SIGTERM into a clean abort (staging removed, exit 130 / 143), prints how to use the model.
  */
-import { ModelImportError } from '../../kernel/errors.js';
+import { interruptionError } from '../../kernel/kernel.js';
 import { removeOpenStagingSync } from '../../kernel/staging.js';
 import type { DuplicateChoice, ImportOptions, TargetDtype } from '../../kernel/types.js';
 import { attachJsonRenderer } from '../render/json-renderer.js';
@@ -38,11 +38,7 @@ export async function importModelCommand(args: ImportArgs): Promise<number> {
       process.exit(signal === 'SIGTERM' ? 143 : 130);
     }
     const code = signal === 'SIGTERM' ? 'TERMINATED' : 'INTERRUPTED';
-    controller.abort(
-      new ModelImportError(code, `Import ${code === 'TERMINATED' ? 'terminated' : 'interrupted'}; nothing was registered.`, {
-        hint: 'Run the same command again: verified downloaded bytes are kept and the download resumes.',
-      }),
-    );
+    controller.abort(interruptionError(code));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
