@@ -18,6 +18,7 @@ import { Staging } from './staging.js';
 import { assertDiskSpace } from './disk-space.js';
 import { inventoryFolder, knownHashesByInode } from './inventory.js';
 import { writeMetadata } from './metadata.js';
+import { syncPath, syncTree } from '../util/sync-tree.js';
 import { assertModelName, deriveModelName, findName, nextFreeName } from './model-name.js';
 import { ValidationReport } from './validation-report.js';
 import type {
@@ -174,6 +175,7 @@ export class Kernel implements PluginHost {
     });
 
     const staging = await Staging.begin(options.modelsDir, plan.modelName);
+    let durable: Promise<unknown> | undefined;
     try {
       const fetched = await this.stage('fetch', context, async () => {
         const result = await this.hooks.fetch.promise(plan, {
@@ -201,6 +203,11 @@ export class Kernel implements PluginHost {
         const known = await knownHashesByInode(staging.rawDir, fetched.files);
         return { converted: result, inventory: await inventoryFolder(staging.outDir, known, context.signal, result.fileHashes) };
       });
+
+      // The converted folder goes to disk while validation reads it (I/O beside CPU work): a model is published
+      // only once every byte of it is durable, and with validation on this costs almost no extra time.
+      durable = syncTree(staging.outDir, context.signal);
+      durable.catch(() => {}); // awaited before the commit; an early failure must not be an unhandled rejection
 
       const report = new ValidationReport();
       if (options.skipValidation) {
@@ -255,10 +262,12 @@ export class Kernel implements PluginHost {
 
       return await this.stage('register', context, async () => {
         const final = await this.hooks.register.promise(entry, { ...context, plan });
+        await durable; // outside the registry lock: waiting for the disk must not hold up other imports
         context.signal.throwIfAborted();
         return await this.commit(final, staging, registry, context, replaceExisting);
       });
     } finally {
+      await durable?.catch(() => {}); // files still being synced are closed before their folder is removed
       await staging.remove();
     }
   }
@@ -398,6 +407,7 @@ export class Kernel implements PluginHost {
         await fs.rename(target, staging.trashPath(name));
       }
       await fs.rename(staging.outDir, target);
+      await syncPath(registry.modelsDir); // the rename reaches the disk before the registry entry that names it
       if (clash && replace && clash !== name) delete data.models[clash];
       data.models[name] = final;
       return final;
