@@ -6,6 +6,7 @@
  * writes them and the hash that reads them.
  */
 import type { FileHandle } from 'node:fs/promises';
+import { alignedSharedMemory, DIRECT_ALIGN } from './direct-output.js';
 import type { ChunkHasher } from './sha256-worker.js';
 
 /**
@@ -22,6 +23,12 @@ export interface SlotWriterOptions {
    * the conversion goes on, and the final fsync waits for the rest only. Absent: never.
    */
   syncEvery?: number;
+  /**
+   * The handle was opened with O_DIRECT (direct-output.ts): slots live in page-aligned memory, each is written
+   * in one call at its slot-aligned offset, the last one padded to DIRECT_ALIGN, and finish() cuts the padding
+   * off again. slotBytes must be a multiple of DIRECT_ALIGN.
+   */
+  direct?: boolean;
 }
 
 export class SlotWriter {
@@ -38,6 +45,8 @@ export class SlotWriter {
   private lastSync: Promise<void> = Promise.resolve(); // never rejects: a failure is kept in syncFailure
   private syncFailure: unknown;
   private syncedTo = 0;
+  /** Bytes written past the end (direct I/O pads the last slot); finish() truncates them. */
+  private padding = 0;
 
   /** slotBytes must be a multiple of 8, so that a slot boundary never splits an aligned element. */
   constructor(
@@ -46,8 +55,9 @@ export class SlotWriter {
     private readonly options: SlotWriterOptions,
   ) {
     const { slotBytes, slotCount } = options;
+    if (options.direct && slotBytes % DIRECT_ALIGN !== 0) throw new Error(`direct I/O slots must be multiples of ${DIRECT_ALIGN} bytes`);
     // Shared memory, so a worker can hash a slot without copying it.
-    const memory = new SharedArrayBuffer(slotBytes * slotCount);
+    const memory = options.direct ? alignedSharedMemory(slotBytes * slotCount) : new SharedArrayBuffer(slotBytes * slotCount);
     this.slots = Array.from({ length: slotCount }, (_, k) => new Uint8Array(memory, k * slotBytes, slotBytes));
     this.pending = new Array<Promise<void> | undefined>(slotCount);
   }
@@ -85,6 +95,7 @@ export class SlotWriter {
     await Promise.all(this.pending);
     await this.lastSync;
     if (this.syncFailure !== undefined) throw this.syncFailure;
+    if (this.padding > 0) await this.handle.truncate(this.start);
   }
 
   /** Waits for whatever is in flight, ignoring failures: before closing the file after an error. */
@@ -99,10 +110,19 @@ export class SlotWriter {
   }
 
   private send(): void {
-    const bytes = this.slots[this.current].subarray(0, this.used);
+    const slot = this.slots[this.current];
+    const bytes = slot.subarray(0, this.used);
+    let toWrite = bytes;
+    if (this.options.direct && this.used % DIRECT_ALIGN !== 0) {
+      // Only the last slot is short: pad it with zeros to a whole block; finish() truncates the file after it.
+      const padded = Math.ceil(this.used / DIRECT_ALIGN) * DIRECT_ALIGN;
+      slot.fill(0, this.used, padded);
+      toWrite = slot.subarray(0, padded);
+      this.padding = padded - this.used;
+    }
     const position = this.start;
     // After a failed write (a full disk) the later ones fail with the same error instead of trying again.
-    const write = this.writing.then(() => (this.writeFailure === undefined ? this.writeAll(bytes, position) : Promise.reject(this.writeFailure)));
+    const write = this.writing.then(() => (this.writeFailure === undefined ? this.writeAll(toWrite, position) : Promise.reject(this.writeFailure)));
     this.writing = write.catch((error: unknown) => {
       this.writeFailure ??= error;
     });
@@ -125,9 +145,11 @@ export class SlotWriter {
   }
 
   private async writeAll(bytes: Uint8Array, position: number): Promise<void> {
+    // Direct writes go to the device as they are: a whole slot per call keeps it busy with fewer round trips.
+    const step = this.options.direct ? bytes.length : WRITE_BYTES;
     let done = 0;
     while (done < bytes.length) {
-      const length = Math.min(bytes.length - done, WRITE_BYTES);
+      const length = Math.min(bytes.length - done, step);
       const { bytesWritten } = await this.handle.write(bytes, done, length, position + done);
       done += bytesWritten;
     }

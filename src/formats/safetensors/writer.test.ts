@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, statfs } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -147,6 +147,9 @@ describe('writeSafetensors', () => {
     const content = await readFile(file);
     expect(written.fileSize).toBe(content.length);
     expect(written.sha256).toBe(createHash('sha256').update(content).digest('hex'));
+    // Files this large go to the device directly where the file system allows it (ext4, xfs, btrfs: see direct-output.ts).
+    const { type } = await statfs(dir);
+    expect(written.directIo).toBe(process.platform === 'linux' && [0xef53, 0x58465342, 0x9123683e].includes(type));
     const reader = await SafetensorsReader.open(file);
     try {
       const info = reader.get('big');

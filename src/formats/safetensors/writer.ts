@@ -6,9 +6,10 @@
  * hashed as it is written (on a worker thread for large files), so nobody reads the file again for its sha256.
  * The path is written as given; callers own temp-file-and-rename. On any failure the partial file is removed.
  */
-import { open, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { cannotWrite } from './bad-file.js';
 import { floatDtypeSize, isFloatDtype, type FloatDtype } from './convert.js';
+import { openOutputFile } from './direct-output.js';
 import { planSafetensors, type TensorSpec } from './plan.js';
 import type { SafetensorsHeader } from './read-header.js';
 import { InlineSha256, WorkerSha256, type ChunkHasher } from './sha256-worker.js';
@@ -40,6 +41,8 @@ const SLOT_COUNT = 8;
 const SYNC_EVERY = 128 << 20;
 /** From this file size on, hashing runs on a worker thread (starting one takes ~20 ms, hashing 40 MB as long). */
 const WORKER_HASH_FROM = 64 << 20;
+/** From this file size on, the file is written with direct I/O where supported (direct-output.ts says why). */
+const DIRECT_FROM = 64 << 20;
 
 export async function writeSafetensors(
   file: string,
@@ -62,7 +65,7 @@ export async function writeSafetensors(
   });
 
   options.signal?.throwIfAborted();
-  const handle = await open(file, 'w');
+  const { handle, direct } = await openOutputFile(file, plan.fileSize >= DIRECT_FROM);
   let hasher: ChunkHasher | undefined;
   let out: SlotWriter | undefined;
   let ok = false;
@@ -73,7 +76,9 @@ export async function writeSafetensors(
     out = new SlotWriter(handle, hasher, {
       slotBytes: single ? Math.max(8, Math.ceil(plan.fileSize / 8) * 8) : SLOT_BYTES,
       slotCount: single ? 1 : SLOT_COUNT,
-      syncEvery: options.sync === false ? undefined : SYNC_EVERY,
+      // Direct writes are on the device already: no write-back to start early.
+      syncEvery: options.sync === false || direct ? undefined : SYNC_EVERY,
+      direct,
     });
     await out.write(plan.prefix);
     for (let k = 0; k < plan.order.length; k++) {
@@ -135,6 +140,7 @@ export async function writeSafetensors(
     metadata: { ...(metadata ?? {}) },
     fileSize: plan.fileSize,
     sha256,
+    directIo: direct,
   };
 }
 
@@ -147,4 +153,6 @@ function sourceBytes(fileBytes: number, from: FloatDtype | undefined, dtype: str
 /** The header of the written file, and the sha256 of its bytes (hashed as they were written: no second read). */
 export interface WrittenSafetensors extends SafetensorsHeader {
   sha256: string;
+  /** Whether the bytes went to the device with direct I/O (bypassing the page cache). */
+  directIo: boolean;
 }
