@@ -27,7 +27,7 @@ interface ImportFigures {
   stages: Record<string, { ms: number; peakRss: number }>;
 }
 
-async function cliImport(hubUrl: string, label: string, extra: string[]): Promise<ImportFigures> {
+async function cliImport(hubUrl: string, label: string, extra: string[], env: Record<string, string> = {}): Promise<ImportFigures> {
   const modelsDir = path.join(benchDir, `models-${label}`);
   await fs.rm(modelsDir, { recursive: true, force: true });
   const stages: ImportFigures['stages'] = {};
@@ -37,7 +37,7 @@ async function cliImport(hubUrl: string, label: string, extra: string[]): Promis
     process.execPath,
     [bin, 'import-model', REPO, '--yes', '--json', '--models-dir', modelsDir, ...extra],
     {
-      env: { HF_ENDPOINT: hubUrl, HF_HOME: path.join(benchDir, 'hf-home'), HF_TOKEN: undefined },
+      env: { HF_ENDPOINT: hubUrl, HF_HOME: path.join(benchDir, 'hf-home'), HF_TOKEN: undefined, ...env },
       onStderrLine: (line) => {
         if (!line.startsWith('{')) return;
         const event = JSON.parse(line) as { type: string; stage?: string; status?: string; time: string };
@@ -106,6 +106,13 @@ async function main(): Promise<void> {
       const f32 = await cliImport(hub.url, 'f32', ['--dtype', 'f32', '--skip-validation']);
       push('convert.f32.ms', f32.stages.convert?.ms ?? NaN);
       push('convert.f32.rss', f32.stages.convert?.peakRss ?? NaN);
+      // The same through the page cache, to show what direct I/O changes (src/formats/safetensors/direct-output.ts).
+      const f32Buffered = await cliImport(hub.url, 'f32-buffered', ['--dtype', 'f32', '--skip-validation'], { MODEL_IMPORT_DIRECT_IO: '0' });
+      push('convert.f32.buffered.ms', f32Buffered.stages.convert?.ms ?? NaN);
+      // Direct I/O leaves the f32 weights out of the page cache: validation then reads them from the disk.
+      const f32Full = await cliImport(hub.url, 'f32-full', ['--dtype', 'f32']);
+      push('import.f32.ms', f32Full.wallMs);
+      push('import.f32.validate.ms', f32Full.stages.validate?.ms ?? NaN);
       const budget = await cliImport(hub.url, 'budget', ['--max-memory', '512MB']);
       push('validate.budget.ms', budget.stages.validate?.ms ?? NaN);
       push('validate.budget.rss', budget.stages.validate?.peakRss ?? NaN);
@@ -133,6 +140,8 @@ async function main(): Promise<void> {
     ['conversion, dtype kept, vs cp of the weights', fmtMs(s['stage.convert.ms']), fmtMs(s['cp.ms']), `${ratio('stage.convert.ms', 'cp.ms').toFixed(3)} ×`, '≤ 0.1 ×'],
     ['conversion bf16 → f32 throughput (bytes written) vs cp', fmtMs(s['convert.f32.ms']), fmtMs(s['cp.ms']), `${((f32Written / s['convert.f32.ms'].median) / (weightsBytes / s['cp.ms'].median)).toFixed(2)} ×`, '≥ 0.5 ×'],
     ['same, vs cp + fsync (both on disk)', fmtMs(s['convert.f32.ms']), fmtMs(s['cp.sync.ms']), `${((f32Written / s['convert.f32.ms'].median) / (weightsBytes / s['cp.sync.ms'].median)).toFixed(2)} ×`, ''],
+    ['same, through the page cache (MODEL_IMPORT_DIRECT_IO=0) vs cp', fmtMs(s['convert.f32.buffered.ms']), fmtMs(s['cp.ms']), `${((f32Written / s['convert.f32.buffered.ms'].median) / (weightsBytes / s['cp.ms'].median)).toFixed(2)} ×`, ''],
+    ['whole import --dtype f32 with validation (of which validation)', `${fmtMs(s['import.f32.ms'])} (${fmtMs(s['import.f32.validate.ms'])})`, fmtMs(s['curl.ms']), `${ratio('import.f32.ms', 'curl.ms').toFixed(2)} ×`, ''],
     ['validation (default mode)', fmtMs(s['stage.validate.ms']), '', '', '≤ 5 s'],
     ['validation peak RSS (default mode)', fmtMb(s['stage.validate.rss']), '', '', '≤ 2.0 GB'],
     ['validation peak RSS, --max-memory 512MB', fmtMb(s['validate.budget.rss']), '', '', '≤ 600 MB'],
