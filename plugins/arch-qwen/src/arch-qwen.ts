@@ -21,23 +21,23 @@ export function archQwen(options: ArchQwenOptions = {}): ModelImportPlugin {
     apply({ hooks }) {
       for (const key of [...ARCHITECTURES, ...Object.keys(MODEL_TYPES)]) {
         const family = familyFor(key) as QwenFamily;
-        hooks.recognize.for(key).tap(NAME, (config) => {
-          const claim = recognizeQwen(family, key, config, options); // throws when refused
-          preloadConversion();
-          return claim;
-        });
+        hooks.recognize.for(key).tap(NAME, (config) => recognizeQwen(family, key, config, options));
         hooks.convert.for(key).tapPromise(NAME, async (job, context) => {
           if (job.plan.claim.adapter !== NAME) return undefined; // another adapter claimed this key
           const { convertQwen } = await import('./convert/convert-qwen.js');
           return convertQwen(family, job, context, options);
         });
       }
+      // authorize runs only for imports (recognize also runs for verify, which never converts).
+      hooks.authorize.tap(NAME, (plan) => {
+        if (plan.claim.adapter === NAME) preloadConversion();
+      });
     },
   };
 }
 
 /**
- * Claimed: start compiling the conversion code (safetensors, ONNX graph builder, protobuf) now, while the weights
+ * An import this adapter claimed: start compiling the conversion code (safetensors, ONNX graph builder, protobuf) now, while the weights
  * download, instead of on the conversion's critical path (~15 ms of a ~70 ms conversion when the dtype is kept).
  * A failure here is reported by the conversion's own import.
  */
