@@ -1,0 +1,47 @@
+/**
+ * Scan/Loop need a graph-valued attribute, which GraphBuilder (arch-qwen/src/onnx/graph-builder.ts, soon
+ * decoder-kit's) does not write: its attribute values are numbers, lists, strings and floats. Rather than edit
+ * that shared file, the pieces here record "node producing <output> gets attribute <name> = <graph>" and the
+ * caller applies the records to the encoded model once. When GraphBuilder grows a graph attribute, this file
+ * goes away and the pieces pass the body directly.
+ */
+import onnxProto from 'onnx-proto';
+import { GraphBuilder } from '../../../arch-qwen/src/onnx/graph-builder.js';
+
+const { onnx } = onnxProto;
+type GraphProto = onnxProto.onnx.IGraphProto;
+
+/** A body graph built with the ordinary builder: its inputs, nodes and outputs, lifted out of a ModelProto. */
+export function bodyGraph(name: string, build: (body: GraphBuilder) => void): GraphProto {
+  const body = new GraphBuilder();
+  build(body);
+  const model = onnx.ModelProto.decode(body.encode({ opset: 17, irVersion: 8, producer: 'model-import', graphName: name }));
+  if (!model.graph) throw new Error(`body graph ${name} came back empty`);
+  return model.graph;
+}
+
+export class PendingSubgraphs {
+  private readonly pending: Array<{ output: string; attribute: string; graph: GraphProto }> = [];
+
+  /** The node whose first output is `output` gets `attribute` = `graph` when apply() runs. */
+  add(output: string, attribute: string, graph: GraphProto): void {
+    this.pending.push({ output, attribute, graph });
+  }
+
+  get size(): number {
+    return this.pending.length;
+  }
+
+  /** The encoded model with every recorded graph attribute in place (unchanged bytes when none). */
+  apply(modelBytes: Uint8Array): Uint8Array {
+    if (this.pending.length === 0) return modelBytes;
+    const model = onnx.ModelProto.decode(modelBytes);
+    const nodes = model.graph?.node ?? [];
+    for (const { output, attribute, graph } of this.pending) {
+      const node = nodes.find((n) => n.output?.[0] === output);
+      if (!node) throw new Error(`no node produces ${output}; cannot attach its ${attribute} graph`);
+      node.attribute = [...(node.attribute ?? []), { name: attribute, type: onnx.AttributeProto.AttributeType.GRAPH, g: graph }];
+    }
+    return onnx.ModelProto.encode(model).finish();
+  }
+}
