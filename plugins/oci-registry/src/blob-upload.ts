@@ -105,7 +105,6 @@ export async function uploadBlob(client: RegistryClient, blob: BlobSource, optio
       await finish(client, location, blob, bytes, what);
       options.onProgress?.(blob.size);
     } else {
-      if (offset > 0) options.onProgress?.(offset);
       while (offset < blob.size) {
         const length = Math.min(options.chunkSize, blob.size - offset);
         const bytes = await readChunk(blob, handle, offset, length);
