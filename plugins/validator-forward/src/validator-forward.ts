@@ -6,8 +6,7 @@
  * judges. Only internal errors throw.
  */
 import { writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import { safeJoin, type ModelImportPlugin, type ValidationReport, type ValidationSubject } from '../../../src/index.js';
+import { defaultMemoryBudget, safeJoin, type ModelImportPlugin, type ValidationReport, type ValidationSubject } from '../../../src/index.js';
 import { checkConfigReading } from './check-config-reading.js';
 import { checkFiles } from './check-files.js';
 import { checkForward } from './check-forward.js';
@@ -75,7 +74,10 @@ export async function validateModel(subject: ValidationSubject, report: Validati
       return;
     }
 
-    const budgetBytes = subject.options.maxMemory ?? Math.floor(os.totalmem() / 2);
+    // Without --max-memory: half of what the process may use (the cgroup limit when lower than the host RAM).
+    const fallback = subject.options.maxMemory === undefined ? defaultMemoryBudget() : undefined;
+    const budgetBytes = subject.options.maxMemory ?? fallback!.bytes;
+    const budgetText = `${formatBytes(budgetBytes)}${fallback ? ` (half of ${fallback.source})` : ''}`;
     const float32Bytes = weights.parameterCount * 4;
     const bounded = float32Bytes > budgetBytes;
     const segmentBytes = Math.floor(budgetBytes / SEGMENT_SHARE);
@@ -90,6 +92,7 @@ export async function validateModel(subject: ValidationSubject, report: Validati
     const figures: Record<string, unknown> = {
       mode: bounded ? 'segmented' : 'full',
       budgetBytes,
+      budgetSource: fallback ? `half of ${fallback.source}` : '--max-memory',
       parameterCount: weights.parameterCount,
       prompt: prompt.text ?? null,
       promptSource: prompt.why ? `${prompt.source} (${prompt.why})` : prompt.source,
@@ -112,7 +115,7 @@ export async function validateModel(subject: ValidationSubject, report: Validati
       onePass: bounded,
       describe: (opened) =>
         opened instanceof SegmentedDecoder
-          ? `${opened.plan.segments} segments of ≤ ${formatBytes(Math.max(segmentBytes, opened.plan.largestSegmentBytes))} (budget ${formatBytes(budgetBytes)})`
+          ? `${opened.plan.segments} segments of ≤ ${formatBytes(Math.max(segmentBytes, opened.plan.largestSegmentBytes))} (budget ${budgetText})`
           : `session ${formatMs(opened.createMs)}`,
     });
     if (outcome) {
@@ -136,8 +139,8 @@ export async function validateModel(subject: ValidationSubject, report: Validati
     figures.peakRssScope = peakIsPerRun ? 'validation' : 'process lifetime';
     figures.totalMs = Math.round(performance.now() - started);
     const measured = `peak RSS ${formatBytes(peak)}${childPeak ? `, transformers.js ${formatBytes(childPeak)}` : ''}`;
-    if (Math.max(peak, childPeak) <= budgetBytes) report.pass(VALIDATOR, 'memory', `${measured} ≤ budget ${formatBytes(budgetBytes)}`);
-    else report.warn(VALIDATOR, 'memory', `${measured}: above the memory budget ${formatBytes(budgetBytes)}`, { expected: budgetBytes, actual: Math.max(peak, childPeak) });
+    if (Math.max(peak, childPeak) <= budgetBytes) report.pass(VALIDATOR, 'memory', `${measured} ≤ budget ${budgetText}`);
+    else report.warn(VALIDATOR, 'memory', `${measured}: above the memory budget ${budgetText}`, { expected: budgetBytes, actual: Math.max(peak, childPeak) });
   } finally {
     await worker?.close();
   }
