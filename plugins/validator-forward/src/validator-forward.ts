@@ -8,6 +8,7 @@
 import { writeFile } from 'node:fs/promises';
 import { defaultMemoryBudget, safeJoin, type ModelImportPlugin, type ValidationReport, type ValidationSubject } from '../../../src/index.js';
 import { checkConfigReading } from './check-config-reading.js';
+import { checkLayerSample } from './check-layer-sample.js';
 import { checkFiles } from './check-files.js';
 import { checkForward } from './check-forward.js';
 import { checkSafetensors } from './check-safetensors.js';
@@ -64,7 +65,7 @@ export async function validateModel(subject: ValidationSubject, report: Validati
   try {
     const files = await checkFiles(subject, report);
     const weights = await checkSafetensors(subject, report, files.bad);
-    if (!weights.unreadable) await checkConfigReading(subject, report);
+    const facts = weights.unreadable ? undefined : await checkConfigReading(subject, report);
     if (!support) {
       report.skip(VALIDATOR, 'forward', `the ${subject.claim.adapter} adapter offers no ONNX graph for ${subject.claim.architecture}`);
       return;
@@ -131,6 +132,9 @@ export async function validateModel(subject: ValidationSubject, report: Validati
     } else if (loading) {
       await loading; // let the worker finish before it is closed
     }
+
+    // After the whole-graph checks released their session: one layer's weights at a time.
+    if (facts && outcome) await checkLayerSample(subject, report, facts, graphPath, support, figures);
 
     // The transformers.js process runs its model after this one released its session: the peaks do not add up.
     const peak = peakRssBytes();
