@@ -134,7 +134,7 @@ export async function validateModel(subject: ValidationSubject, report: Validati
     }
 
     // After the whole-graph checks released their session: one layer's weights at a time.
-    if (facts && outcome) await checkLayerSample(subject, report, facts, graphPath, support, figures);
+    if (facts && outcome) await checkLayerSample(subject, report, facts, graphPath, support, figures, budgetBytes);
 
     // The transformers.js process runs its model after this one released its session: the peaks do not add up.
     const peak = peakRssBytes();

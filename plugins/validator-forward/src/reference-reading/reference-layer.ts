@@ -100,13 +100,12 @@ export class ReferenceLayers {
     return h1;
   }
 
-  /** The final norm and the head: logits [seq, V]. */
-  async head(x: Float32Array, seq: number): Promise<Float32Array> {
+  /** The final norm and the head on the given head rows (a sample of the vocabulary): logits [seq, rows]. */
+  async head(x: Float32Array, seq: number, headRows: Float32Array, rows: number): Promise<Float32Array> {
     const f = this.f;
     const H = f.hidden_size as number;
     const n = rmsNorm(x, H, await this.need('model.norm.weight'), f.rms_norm_eps as number);
-    const w = await this.need(f.tie_word_embeddings === true ? 'model.embed_tokens.weight' : 'lm_head.weight');
-    return linear(n, seq, H, w, f.vocab_size as number);
+    return linear(n, seq, H, headRows, rows);
   }
 
   /** rotate_half over the first rotary_dim dimensions, cos/sin scaled by the attention factor. */
