@@ -65,6 +65,7 @@ export async function checkLayerSample(
   figures: Record<string, unknown>,
   budgetBytes = Infinity,
 ): Promise<void> {
+  const started = performance.now();
   const index = await weightIndex(subject);
   const weight = async (name: string): Promise<Float32Array | undefined> => {
     const entry = index.get(name);
@@ -168,6 +169,7 @@ export async function checkLayerSample(
     return;
   }
   figures.layerSample = results;
+  figures.layerSampleMs = Math.round(performance.now() - started);
   const text = Object.entries(results).map(([k, v]) => `${k} ${formatDelta(v)}`).join(', ') +
     (skippedHead ? ' (head not sampled: its float32 weights do not fit the memory budget)' : '');
   if (failed) report.fail(VALIDATOR, CHECK, `graph and reference disagree beyond ${support.tolerance} (relative): ${text}`);
