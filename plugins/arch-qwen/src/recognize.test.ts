@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createHooks, isModelImportError, type ArchitectureClaim, type ModelConfig, type PlannedFile } from '../../../../src/index.js';
-import { archQwen } from '../../index.js';
-import { qwen25_05b, qwen2MoeTiny, qwen3_06b, qwen3MoeTiny } from '../../test/configs.js';
+import { createHooks, isModelImportError, type ArchitectureClaim, type ModelConfig, type PlannedFile } from '../../../src/index.js';
+import { archQwen } from '../index.js';
+import { qwen25_05b, qwen2MoeTiny, qwen3_06b, qwen3MoeTiny } from '../test/configs.js';
 
 function hooksWithPlugin() {
   const hooks = createHooks();
