@@ -15,8 +15,8 @@ import {
   type StageContext,
   type TargetDtype,
 } from '../../../../src/index.js';
-import type { QwenFamily } from '../families/family-map.js';
-import type { ArchQwenOptions } from '../options.js';
+import type { DecoderFamily } from '../family/decoder-family.js';
+import type { DecoderPluginOptions } from '../decoder-plugin-options.js';
 import { checkInventory, type Inventory } from '../inventory/check-inventory.js';
 import { countParameters } from '../describe/count-parameters.js';
 import { openCheckpoint, type SourceCheckpoint } from '../weights/source-checkpoint.js';
@@ -32,7 +32,7 @@ const TO_FILE: Record<TargetDtype, FloatDtype> = { bf16: 'BF16', f16: 'F16', f32
 const FROM_FILE: Record<string, TargetDtype> = { BF16: 'bf16', F16: 'f16', F32: 'f32' };
 const DEFAULT_CHUNK_BYTES = 8 << 20;
 
-export async function convertQwen(family: QwenFamily, job: ConvertJob, context: StageContext, options: ArchQwenOptions): Promise<ConvertResult> {
+export async function convertDecoder(family: DecoderFamily, job: ConvertJob, context: StageContext, options: DecoderPluginOptions): Promise<ConvertResult> {
   const { rawDir, outDir } = job;
   const { reporter, signal } = context;
   const importOptions = context.options;

@@ -6,6 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { safeJoin } from '../../../../src/index.js';
 import {
+  PYTORCH_INDEX_FILE,
   checkSafetensorsIndex,
   parseSafetensorsIndex,
   readTorchCheckpoint,
@@ -13,7 +14,7 @@ import {
   type TorchCheckpoint,
   type TorchTensorInfo,
 } from './formats.js';
-import { PYTORCH_INDEX_FILE, type SourceCheckpoint, type SourceTensor } from './source-checkpoint.js';
+import type { SourceCheckpoint, SourceTensor } from './source-checkpoint.js';
 
 const SINGLE = 'pytorch_model.bin';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Reporter, convertFloatBytes } from '../../../../src/index.js';
 import { tempDir } from '../../../../test/support/temp.js';
-import { readAllTensors, writeTiny } from '../../test/harness.js';
+import { readAllTensors, writeTiny } from '../../../arch-qwen/test/harness.js';
 import { rewriteWeights } from './rewrite-weights.js';
 import { openCheckpoint } from './source-checkpoint.js';
 

@@ -12,7 +12,7 @@ import { writeSafetensors } from '../../../../src/formats/safetensors/index.js';
 import type { ModelConfig } from '../../../../src/index.js';
 import { makeTinyModel, writeRepoFiles } from '../../../../test/fixtures/tiny-models.js';
 import { boundedReferenceForward, ModelWeights, readForwardDims, ReferenceModel, referenceForward, referenceGreedyGenerate } from './index.js';
-import { writeSeededModel } from './testing/write-seeded-model.js';
+import { writeSeededModel } from '../testing/write-seeded-model.js';
 
 let root: string;
 beforeAll(async () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { isModelImportError, type ModelConfig } from '../../../../src/index.js';
-import { familyFor } from '../families/family-map.js';
+import { familyFor } from '../../../arch-qwen/index.js';
 import { checkInventory, type CheckpointTensor } from './check-inventory.js';
 import { countParameters } from '../describe/count-parameters.js';
-import { qwen25_05b, qwen2MoeTiny, qwen3_06b, qwen3MoeTiny } from '../../test/configs.js';
+import { qwen25_05b, qwen2MoeTiny, qwen3_06b, qwen3MoeTiny } from '../../../arch-qwen/test/configs.js';
 
 /** The tensors a correct checkpoint for this config holds, in the given layout for MoE experts. */
 function checkpoint(config: ModelConfig, { layout = 0, lmHead = !config.tie_word_embeddings, dtype = 'BF16' } = {}) {

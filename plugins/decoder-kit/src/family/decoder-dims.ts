@@ -1,4 +1,7 @@
-/** The shape facts of a Qwen config after validation: every later step works from these, never from raw JSON. */
+/**
+ * The shape facts of a decoder config after validation (DecoderFamily.readDims): every later step (inventory,
+ * conversion, parameter count) works from these, never from raw JSON.
+ */
 import type { TargetDtype } from '../../../../src/index.js';
 
 export interface MoeDims {
@@ -15,7 +18,8 @@ export interface MoeDims {
   normTopkProb: boolean;
 }
 
-export interface QwenDims {
+export interface DecoderDims {
+  /** config.json model_type of the family that read these dims. */
   modelType: string;
   /** H */
   hidden: number;
@@ -46,7 +50,7 @@ export interface QwenDims {
 }
 
 /** A layer is sparse iff it is not listed in mlp_only_layers and (i+1) is a multiple of decoder_sparse_step. */
-export function isSparseLayer(dims: QwenDims, layer: number): boolean {
+export function isSparseLayer(dims: DecoderDims, layer: number): boolean {
   const moe = dims.moe;
   if (!moe || moe.experts === 0) return false;
   return !moe.mlpOnlyLayers.includes(layer) && (layer + 1) % moe.decoderSparseStep === 0;

@@ -5,9 +5,9 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { f32ToBf16, f32ToF16, writeSafetensors, type TensorToWrite } from '../../../../../src/formats/safetensors/index.js';
-import type { ModelConfig } from '../../../../../src/index.js';
-import { isSparseLayer, readForwardDims } from '../forward-dims.js';
+import { f32ToBf16, f32ToF16, writeSafetensors, type TensorToWrite } from '../../../../src/formats/safetensors/index.js';
+import type { ModelConfig } from '../../../../src/index.js';
+import { isSparseLayer, readForwardDims } from '../reference/forward-dims.js';
 
 export type SeededFamily = 'qwen2' | 'qwen3' | 'qwen2_moe' | 'qwen3_moe';
 export type SeededDtype = 'bf16' | 'f16' | 'f32';

@@ -1,21 +1,23 @@
 /** Builds the ArchitectureClaim for a config the family accepts (the recognize tap's answer). */
 import type { ArchitectureClaim, ModelConfig, ValidationSupport } from '../../../../src/index.js';
-import { NAME } from '../name.js';
-import type { QwenFamily } from '../families/family-map.js';
+import type { DecoderFamily } from '../family/decoder-family.js';
 import { conversionScratchBytes } from './conversion-scratch-bytes.js';
-import type { ArchQwenOptions } from '../options.js';
+import type { DecoderPluginOptions } from '../decoder-plugin-options.js';
 import { defaultSessionOptions } from '../onnx/session-options.js';
 
 /** What the reference forward pass (plain TypeScript over Float32Array) is meant for: tiny models. */
 export const DEFAULT_MAX_REFERENCE_PARAMETERS = 50_000_000;
 
-export function recognizeQwen(family: QwenFamily, key: string, config: ModelConfig, options: ArchQwenOptions): ArchitectureClaim {
+/**
+ * `adapter` is the plugin's name (claim.adapter), which the convert tap compares to tell its own imports.
+ */
+export function recognizeDecoder(adapter: string, family: DecoderFamily, key: string, config: ModelConfig, options: DecoderPluginOptions): ArchitectureClaim {
   const { dims, warnings } = family.readDims(config);
   const claim: ArchitectureClaim = {
-    adapter: NAME,
+    adapter,
     architecture: key,
     architectureType: family.modelType,
-    family: 'qwen',
+    family: family.familyName,
     warnings,
     estimatedParameters: family.countParameters(dims),
     conversionScratchBytes: (files, importOptions) => conversionScratchBytes(files, importOptions, dims.configDtype),
@@ -24,7 +26,7 @@ export function recognizeQwen(family: QwenFamily, key: string, config: ModelConf
   return claim;
 }
 
-function validationSupport(family: QwenFamily, options: ArchQwenOptions): ValidationSupport {
+function validationSupport(family: DecoderFamily, options: DecoderPluginOptions): ValidationSupport {
   return {
     tolerance: family.tolerance,
     onnxGraph: 'onnx/model.onnx',

@@ -1,12 +1,12 @@
 /**
- * What the two MoE families share: reading the routing fields and listing a sparse layer's tensors, in both
+ * What MoE families share (Qwen2-MoE, Qwen3-MoE and alike): reading the routing fields and listing a sparse layer's tensors, in both
  * the per-expert layout (checkpoints as released) and the fused 3-D layout transformers v5 re-saves
  * (reference/qwen-family.md §2.3).
  */
 import type { FieldReader } from './config-fields.js';
 import { refuse } from './config-fields.js';
-import { isSparseLayer, type MoeDims, type QwenDims } from './qwen-dims.js';
-import { LIMITS, denseMlp } from './qwen2-family.js';
+import { isSparseLayer, type MoeDims, type DecoderDims } from './decoder-dims.js';
+import { LIMITS, denseMlp } from './decoder-family.js';
 import { single, type TensorGroup, type TensorSpec } from '../inventory/tensor-spec.js';
 
 export interface MoeFamilyInfo {
@@ -16,7 +16,7 @@ export interface MoeFamilyInfo {
   sharedExpert: boolean;
 }
 
-export function readMoeDims(r: FieldReader, dims: QwenDims, family: MoeFamilyInfo): MoeDims {
+export function readMoeDims(r: FieldReader, dims: DecoderDims, family: MoeFamilyInfo): MoeDims {
   const experts = r.int('num_experts', LIMITS.experts);
   const topK = r.int('num_experts_per_tok', LIMITS.experts);
   if (topK > experts) {
@@ -39,7 +39,7 @@ export function readMoeDims(r: FieldReader, dims: QwenDims, family: MoeFamilyInf
   return moe;
 }
 
-export function moeLayerGroups(layer: number, p: string, d: QwenDims, sharedExpert: boolean): TensorGroup[] {
+export function moeLayerGroups(layer: number, p: string, d: DecoderDims, sharedExpert: boolean): TensorGroup[] {
   if (!isSparseLayer(d, layer)) return denseMlp(`${p}.mlp`, d.hidden, d.intermediate).map(single);
   const moe = d.moe!;
   const { experts: E, moeIntermediate: Im, sharedIntermediate: Is } = moe;

@@ -8,9 +8,9 @@ import { makeTinyModel, writeRepoFiles, type TinyModelOptions } from '../../../.
 import { readSafetensorsHeader, writeSafetensors } from '../../../../src/formats/safetensors/index.js';
 import type { ModelConfig } from '../../../../src/index.js';
 import { ReferenceModel, readForwardDims, ModelWeights } from '../reference/index.js';
-import { writeSeededModel } from '../reference/testing/write-seeded-model.js';
+import { writeSeededModel } from '../testing/write-seeded-model.js';
 import { buildDecoderGraph, defaultSessionOptions } from './index.js';
-import { maxAbsDiff, runDecoder, type KvShape } from './testing/run-decoder.js';
+import { maxAbsDiff, runDecoder, type KvShape } from '../testing/run-decoder.js';
 
 const { onnx } = onnxProto;
 const TOLERANCE = 1e-4;

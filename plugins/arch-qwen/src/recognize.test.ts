@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createHooks, isModelImportError, type ArchitectureClaim, type ModelConfig, type PlannedFile } from '../../../../src/index.js';
-import { archQwen } from '../../index.js';
-import { qwen25_05b, qwen2MoeTiny, qwen3_06b, qwen3MoeTiny } from '../../test/configs.js';
+import { Kernel, createHooks, isModelImportError, type ArchitectureClaim, type ModelConfig, type PlannedFile } from '../../../src/index.js';
+import { archQwen } from '../index.js';
+import { qwen25_05b, qwen2MoeTiny, qwen3_06b, qwen3MoeTiny } from '../test/configs.js';
 
 function hooksWithPlugin() {
   const hooks = createHooks();
@@ -80,6 +80,14 @@ describe('recognize', () => {
   it('does not answer keys it does not own', () => {
     const hooks = hooksWithPlugin();
     expect(hooks.recognize.get('LlamaForCausalLM')).toBeUndefined();
+  });
+
+  it("lists only the four architecture names in the kernel's unsupported-architecture error (no model_type keys)", () => {
+    const kernel = new Kernel().use(archQwen());
+    expect(kernel.supportedArchitectures()).toEqual(['Qwen2ForCausalLM', 'Qwen2MoeForCausalLM', 'Qwen3ForCausalLM', 'Qwen3MoeForCausalLM']);
+    expect(() => kernel.claim({ architectures: ['MambaForCausalLM'], model_type: 'mamba' }))
+      .toThrow('Supported architectures: Qwen2ForCausalLM, Qwen2MoeForCausalLM, Qwen3ForCausalLM, Qwen3MoeForCausalLM.');
+    expect(kernel.claim({ ...qwen25_05b(), architectures: undefined }).architecture).toBe('qwen2'); // model_type keys still answer
   });
 
   it('lists the four architectures as claims', () => {

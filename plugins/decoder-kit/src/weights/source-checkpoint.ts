@@ -6,7 +6,7 @@
 import { lstat } from 'node:fs/promises';
 import { ModelImportError, safeJoin } from '../../../../src/index.js';
 import type { CheckpointTensor } from '../inventory/check-inventory.js';
-import { SAFETENSORS_INDEX_FILE, SafetensorsReader, readShardedSafetensors, type BufferRing, type SafetensorsTensorInfo } from './formats.js';
+import { PYTORCH_INDEX_FILE, SAFETENSORS_INDEX_FILE, SafetensorsReader, readShardedSafetensors, type BufferRing, type SafetensorsTensorInfo } from './formats.js';
 
 export interface SourceTensor extends CheckpointTensor {
   /** The weight file (relative to rawDir) holding it. */
@@ -30,7 +30,6 @@ export interface SourceCheckpoint {
   close(): Promise<void>;
 }
 
-export const PYTORCH_INDEX_FILE = 'pytorch_model.bin.index.json';
 const SINGLE_SAFETENSORS = 'model.safetensors';
 const SINGLE_PYTORCH = 'pytorch_model.bin';
 

@@ -3,7 +3,7 @@
  * (position_ids = cumsum(mask) - 1 with pads -> 1, keeping the last S; empty past on the first step).
  */
 import ort from 'onnxruntime-node';
-import { positionIdsFromMask } from '../../reference/forward-dims.js';
+import { positionIdsFromMask } from '../reference/forward-dims.js';
 
 export interface KvShape {
   layers: number;

@@ -4,8 +4,8 @@
  * warnings; a tied lm_head copy is flagged for a byte comparison the converter does (it needs the data).
  */
 import { ModelImportError } from '../../../../src/index.js';
-import type { QwenFamily } from '../families/family-map.js';
-import type { QwenDims } from '../families/qwen-dims.js';
+import type { DecoderFamily } from '../family/decoder-family.js';
+import type { DecoderDims } from '../family/decoder-dims.js';
 import type { TensorSpec } from './tensor-spec.js';
 
 /** What the inventory needs of a checkpoint tensor (a safetensors header entry or a pickled tensor). */
@@ -33,7 +33,7 @@ const FLOAT = new Set(['BF16', 'F16', 'F32']);
 const BYTES: Record<string, number> = { BF16: 2, F16: 2, F32: 4 };
 const LM_HEAD = 'lm_head.weight';
 
-export function checkInventory(family: QwenFamily, dims: QwenDims, tensors: readonly CheckpointTensor[]): Inventory {
+export function checkInventory(family: DecoderFamily, dims: DecoderDims, tensors: readonly CheckpointTensor[]): Inventory {
   const byName = new Map(tensors.map((t) => [t.name, t]));
   const problems: string[] = [];
   const keep: string[] = [];

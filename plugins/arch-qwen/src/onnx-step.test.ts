@@ -2,10 +2,10 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHooks, type ModelConfig } from '../../../../src/index.js';
-import { tempDir } from '../../../../test/support/temp.js';
-import { archQwen } from '../../index.js';
-import { convertFolder, writeTiny } from '../../test/harness.js';
+import { createHooks, type ModelConfig } from '../../../src/index.js';
+import { tempDir } from '../../../test/support/temp.js';
+import { archQwen } from '../index.js';
+import { convertFolder, writeTiny } from '../test/harness.js';
 
 let root: string;
 let cleanup: () => Promise<void>;

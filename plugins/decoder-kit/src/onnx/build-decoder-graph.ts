@@ -1,7 +1,7 @@
 /**
- * Writes onnx/model.onnx: the Qwen2/Qwen3 (and MoE) decoder as plain opset-17 ops, with every weight an external
+ * Writes onnx/model.onnx: the decoder (Qwen2/Qwen3 and MoE shapes) as plain opset-17 ops, with every weight an external
  * initializer that points into the model's own safetensors (hard-linked into onnx/, §7.3, §7.8). The graph
- * follows the transformers.js decoder conventions (§7.4): input_ids, attention_mask, position_ids,
+ * follows the transformers.js decoder conventions (graph-contract.ts, §7.4): input_ids, attention_mask, position_ids,
  * past_key_values.{i}.key/value in, logits and present.{i}.key/value out, KV as [batch, nKV, seq, D].
  *
  * Design choices, each measured (see bench.ts and the report in the commit log):
@@ -22,8 +22,9 @@ import { ModelWeights, type WeightDtype, type WeightLocation } from '../referenc
 import { DataType, GraphBuilder, type ElemType } from './graph-builder.js';
 import { linkWeightFiles } from './link-weight-files.js';
 
-export const GRAPH_PATH = 'onnx/model.onnx';
-export const OPSET = 17;
+import { GRAPH_PATH, OPSET } from './graph-contract.js';
+
+export { GRAPH_PATH, OPSET };
 const IR_VERSION = 8;
 /** Upper bound of one LM-head chunk's float32 copy. */
 const DEFAULT_HEAD_CHUNK_BYTES = 64 << 20;
