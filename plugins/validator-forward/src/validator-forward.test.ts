@@ -53,6 +53,9 @@ describe('validatorForward', () => {
       files: 'pass',
       safetensors: 'pass',
       'weight-links': 'pass',
+      // warn until arch-qwen states its reading (validation.configFacts, on the decoder kit)
+      'config reading': 'warn',
+      'tensor names': 'pass',
       tokenizer: 'pass',
       load: 'pass',
       logits: 'pass',
