@@ -12,3 +12,4 @@ export { prepareQueryKeyGraph, type QueryKeyGraphInput } from './query-key-norm-
 export { bodyGraph, PendingSubgraphs } from './subgraphs.js';
 export { gatedDeltaNet, linearAttentionSizes, type GatedDeltaNetWeights, type LinearAttentionDims, type LinearAttentionState } from './gated-delta-net.js';
 export { gatedDeltaNetGraph, gemmProjection, type GatedDeltaNetGraphInput, type GatedDeltaNetGraphWeights, type Projection } from './gated-delta-net-graph.js';
+export { readHybridLayout, type HybridLayerType, type HybridLayout } from './read-hybrid-layout.js';
