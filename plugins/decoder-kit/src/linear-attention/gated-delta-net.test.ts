@@ -55,7 +55,7 @@ function splitFrom(w: Extract<GatedDeltaNetWeights, { layout: 'fused' }>): Extra
   return { ...shared, layout: 'split', inProjQkv: qkv, inProjZ: z, inProjB: b, inProjA: a };
 }
 
-async function layerSession(layout: 'fused' | 'split') {
+async function layerSession(layout: 'fused' | 'split', rule: 'recurrent' | 'chunked' = 'recurrent') {
   const F = DataType.FLOAT;
   const g = new GraphBuilder();
   const subgraphs = new PendingSubgraphs();
@@ -76,7 +76,7 @@ async function layerSession(layout: 'fused' | 'split') {
     pastRecurrent: g.input('past_recurrent.0', F, ['batch', dims.valueHeads, dims.keyDim, dims.valueDim]),
     presentConvName: 'present_conv.0',
     presentRecurrentName: 'present_recurrent.0',
-    weights: weightNames, dims, scope: 'layers.0.linear_attn',
+    weights: weightNames, dims, scope: 'layers.0.linear_attn', rule,
   });
   g.output(g.opNamed('Identity', [out.output], 'y'), F, ['batch', 'seq', h]);
   g.output('present_conv.0', F, ['batch', sizes.convChannels, dims.kernel]);
@@ -105,11 +105,11 @@ describe('Gated DeltaNet layer', () => {
     expect(maxAbsDifference(a.state.recurrent, b.state.recurrent)).toBeLessThan(1e-6);
   });
 
-  for (const layout of ['fused', 'split'] as const) {
-    it(`ONNX (${layout}) equals the reference: left-padded prefill, then decode steps through past/present states`, async () => {
+  for (const [layout, rule] of [['fused', 'recurrent'], ['split', 'recurrent'], ['split', 'chunked']] as const) {
+    it(`ONNX (${layout}, ${rule} rule) equals the reference: left-padded prefill, then decode steps through past/present states`, async () => {
       const fused = fusedWeights(23);
       const weights = layout === 'fused' ? fused : splitFrom(fused);
-      const session = await layerSession(layout);
+      const session = await layerSession(layout, rule);
       const random = seededRandom(24);
       const [B, H] = [2, dims.hidden];
       let reference: LinearAttentionState | undefined;
