@@ -2,6 +2,7 @@ import { Registry } from '../../kernel/registry.js';
 import { formatBytes, formatCount, table } from '../render/format.js';
 import { loadSession, type GlobalArgs } from '../setup.js';
 import { printJson, reportError } from '../output.js';
+import { terminalSafe } from '../../util/terminal-text.js';
 
 export async function listCommand(args: GlobalArgs): Promise<number> {
   try {
@@ -25,7 +26,7 @@ export async function listCommand(args: GlobalArgs): Promise<number> {
       e.license?.name ?? e.license?.id ?? '',
       e.created_at,
     ]);
-    process.stdout.write(`${table(['name', 'model id', 'architecture', 'parameters', 'size', 'license', 'imported'], rows)}\n`);
+    process.stdout.write(terminalSafe(`${table(['name', 'model id', 'architecture', 'parameters', 'size', 'license', 'imported'], rows)}\n`));
     return 0;
   } catch (error) {
     return reportError(error, args);
