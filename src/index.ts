@@ -25,3 +25,6 @@ export type { ModelImportConfig, PluginEntry } from './config/define-config.js';
 // File formats every adapter needs: strict safetensors reading/writing and a pickle reader that executes nothing.
 export * from './formats/safetensors/index.js';
 export * from './formats/pickle/index.js';
+// The path policy: everything written, renamed or deleted stays under the models folder, with no link on the way.
+export { assertInside, entryFolder, ensureFolderInside, ensureModelsFolder, removeInside, NO_FOLLOW } from './util/path-policy.js';
+export { terminalSafe } from './util/terminal-text.js';

@@ -291,7 +291,7 @@ describe('registry safety', () => {
     await fs.rm(path.join(modelsDir, 'registry.json'), { recursive: true });
     await fs.writeFile(path.join(modelsDir, '.staging'), 'not a folder');
     const file = await failure(run(kernelWith()));
-    expect([file.code, file.exitCode]).toEqual(['REGISTRY_CORRUPT', 12]);
+    expect([file.code, file.exitCode]).toEqual(['UNSAFE_LOCAL_STATE', 12]);
     expect(file.message).toContain('.staging is in the way');
   });
 
@@ -309,15 +309,18 @@ describe('registry safety', () => {
     await assertNothingLeft();
   });
 
-  it('cleans staging folders left by a dead process, never a live one', async () => {
+  it('cleans staging folders left by a dead process, never a live one nor one it did not name', async () => {
     const stagingRoot = path.join(modelsDir, '.staging');
-    await fs.mkdir(path.join(stagingRoot, 'dead.1'), { recursive: true });
-    await fs.mkdir(path.join(stagingRoot, 'alive.1'), { recursive: true });
+    await fs.mkdir(path.join(stagingRoot, 'dead.1.0123abcd'), { recursive: true });
+    await fs.mkdir(path.join(stagingRoot, 'alive.1.0123abcd'), { recursive: true });
     const { hostname } = await import('node:os');
-    await fs.writeFile(path.join(stagingRoot, 'dead.1', 'owner.json'), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), startedAt: '' }));
-    await fs.writeFile(path.join(stagingRoot, 'alive.1', 'owner.json'), JSON.stringify({ pid: process.pid, host: hostname(), startedAt: '' }));
+    await fs.writeFile(path.join(stagingRoot, 'dead.1.0123abcd', 'owner.json'), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), startedAt: '' }));
+    await fs.writeFile(path.join(stagingRoot, 'alive.1.0123abcd', 'owner.json'), JSON.stringify({ pid: process.pid, host: hostname(), startedAt: '' }));
+    // Not of ours (no such name, a link to a user's folder): never removed, even with a dead owner inside.
+    await fs.mkdir(path.join(stagingRoot, 'users-notes'));
+    await fs.writeFile(path.join(stagingRoot, 'users-notes', 'owner.json'), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), startedAt: '' }));
     await run(kernelWith());
-    expect(await fs.readdir(stagingRoot)).toEqual(['alive.1']);
+    expect((await fs.readdir(stagingRoot)).sort()).toEqual(['alive.1.0123abcd', 'users-notes']);
   });
 });
 

@@ -21,6 +21,7 @@ import { writeMetadata } from './metadata.js';
 import { syncPath, syncTree } from '../util/sync-tree.js';
 import { assertModelName, deriveModelName, findName, nextFreeName } from './model-name.js';
 import { ValidationReport } from './validation-report.js';
+import { assertInside, ensureModelsFolder, entryFolder } from '../util/path-policy.js';
 import type {
   ArchitectureClaim,
   ImportOptions,
@@ -150,6 +151,7 @@ export class Kernel implements PluginHost {
     };
     const registry = new Registry(options.modelsDir);
     if (options.name !== undefined) assertModelName(options.name);
+    await ensureModelsFolder(options.modelsDir); // a file or a dangling link there is refused before anything
     await registry.read(); // a corrupted registry stops the import before any request
     await Staging.cleanAbandoned(options.modelsDir);
     let replaceExisting = false;
@@ -289,7 +291,7 @@ export class Kernel implements PluginHost {
     const key = findName(name, Object.keys(data.models));
     if (!key) throw modelNotFound(name, io.options.modelsDir);
     const entry = data.models[key];
-    const modelDir = path.join(io.options.modelsDir, entry.path ?? key);
+    const modelDir = await entryFolder(io.options.modelsDir, entry, key);
     const config = JSON.parse(await fs.readFile(path.join(modelDir, 'config.json'), 'utf8')) as ModelConfig;
     const claim = this.claim(config);
     const report = new ValidationReport();
@@ -406,8 +408,10 @@ export class Kernel implements PluginHost {
       }
       const final: ModelEntry = { ...entry, model_name: name, path: name };
       await writeMetadata(staging.outDir, final);
-      const target = path.join(registry.modelsDir, name);
-      const existingFolder = await fs.stat(target).catch(() => undefined);
+      // The new name's folder and the staged output: inside the models folder, no link on the way.
+      const target = await assertInside(registry.modelsDir, path.join(registry.modelsDir, name));
+      await assertInside(registry.modelsDir, staging.outDir);
+      const existingFolder = await fs.lstat(target).catch(() => undefined);
       if (existingFolder) {
         if (!(clash && replace)) {
           throw new ModelImportError('REGISTRY_CORRUPT', `The folder ${target} exists but is not in the registry.`, {

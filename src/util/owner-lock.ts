@@ -28,9 +28,11 @@ export function processAlive(pid: number): boolean {
   }
 }
 
+/** True when the lock exists and its owner is gone; false when it is alive, or gone (released: nothing to remove). */
 async function abandoned(lockFile: string, staleMs: number): Promise<boolean> {
   const [text, stat] = await Promise.all([fs.readFile(lockFile, 'utf8').catch(() => undefined), fs.stat(lockFile).catch(() => undefined)]);
-  if (!stat) return true; // released meanwhile
+  // Released meanwhile: there is nothing to take over, and removing "it" now could remove a new owner's lock.
+  if (!stat) return false;
   let owner: Owner | undefined;
   try {
     owner = text ? (JSON.parse(text) as Owner) : undefined;
@@ -39,6 +41,31 @@ async function abandoned(lockFile: string, staleMs: number): Promise<boolean> {
   }
   if (owner && typeof owner.pid === 'number' && owner.host === os.hostname()) return !processAlive(owner.pid);
   return Date.now() - stat.mtimeMs > staleMs;
+}
+
+/**
+ * Removes an abandoned lock so contenders can race (O_EXCL) to create it again. Two contenders may both have judged
+ * it abandoned; if the first removed it and a third process then created a new lock, a plain rm by the second would
+ * remove that live owner's lock (two owners, and the loser's files vanish: ENOENT). So the removal happens under a
+ * second lock (`<lock>.takeover`, O_EXCL) and only after judging the lock abandoned again while holding it.
+ */
+async function takeOver(lockFile: string, staleMs: number): Promise<void> {
+  const guard = `${lockFile}.takeover`;
+  try {
+    await fs.writeFile(guard, JSON.stringify({ pid: process.pid, host: os.hostname() } satisfies Owner), { flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    // Another contender is taking over: let it finish. A guard left by a process killed in these few lines is
+    // removed once its owner is dead (or it is old): nobody else removes a guard.
+    if (await abandoned(guard, Math.min(staleMs, 5_000))) await fs.rm(guard, { force: true });
+    else await new Promise((resolve) => setTimeout(resolve, 5));
+    return;
+  }
+  try {
+    if (await abandoned(lockFile, staleMs)) await fs.rm(lockFile, { force: true });
+  } finally {
+    await fs.rm(guard, { force: true });
+  }
 }
 
 /** Waits until the lock is ours; returns an idempotent release. */
@@ -59,8 +86,7 @@ export async function acquireOwnerLock(path: string, options: OwnerLockOptions =
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     if (await abandoned(lockFile, options.staleMs ?? 60_000)) {
-      // Take it over by removing it and racing to create it again: O_EXCL lets exactly one contender win.
-      await fs.rm(lockFile, { force: true });
+      await takeOver(lockFile, options.staleMs ?? 60_000);
       continue;
     }
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 250));

@@ -11,6 +11,7 @@ import { formatBytes, formatCount } from '../render/format.js';
 import { loadSession, type GlobalArgs } from '../setup.js';
 import { printJson, reportError } from '../output.js';
 import { parseSize } from '../parse-size.js';
+import { terminalSafe } from '../../util/terminal-text.js';
 
 export interface ImportArgs extends GlobalArgs {
   repoId: string;
@@ -68,7 +69,7 @@ export async function importModelCommand(args: ImportArgs): Promise<number> {
       printJson({ ok: true, model: entry });
     } else {
       process.stdout.write(
-        `Imported ${entry.model_id} as "${entry.model_name}" (${formatCount(entry.model_size)} parameters, ${formatBytes(entry.file_size)}) in ${session.modelsDir}/${entry.path}\n` +
+        terminalSafe(`Imported ${entry.model_id} as "${entry.model_name}" (${formatCount(entry.model_size)} parameters, ${formatBytes(entry.file_size)}) in ${session.modelsDir}/${entry.path}\n`) +
           `Refer to it in a training or inference config as:  model: ${entry.model_name}\n`,
       );
     }

@@ -3,6 +3,7 @@ import type { ModelEntry } from '../../kernel/types.js';
 import { formatBytes, formatCount, table } from '../render/format.js';
 import { loadSession, type GlobalArgs } from '../setup.js';
 import { printJson, reportError } from '../output.js';
+import { terminalSafe } from '../../util/terminal-text.js';
 
 export async function listCommand(args: GlobalArgs): Promise<number> {
   try {
@@ -28,7 +29,8 @@ export async function listCommand(args: GlobalArgs): Promise<number> {
       origin(e),
       pushedTo(e),
     ]);
-    process.stdout.write(`${table(['name', 'model id', 'architecture', 'parameters', 'size', 'license', 'imported', 'from', 'pushed to'], rows)}\n`);
+    process.stdout.write(terminalSafe(`${table(['name', 'model id', 'architecture', 'parameters', 'size', 'license', 'imported', 'from', 'pushed to'], rows)}
+`));
     return 0;
   } catch (error) {
     return reportError(error, args);

@@ -7,6 +7,8 @@ import { Staging } from '../../kernel/staging.js';
 import { ModelImportError } from '../../kernel/errors.js';
 import { loadSession, type GlobalArgs } from '../setup.js';
 import { printJson, reportError } from '../output.js';
+import { terminalSafe } from '../../util/terminal-text.js';
+import { entryFolder } from '../../util/path-policy.js';
 
 /** Removes a model: the registry entry and the folder go together, under the registry lock. */
 export async function removeCommand(args: GlobalArgs & { name: string; yes?: boolean }): Promise<number> {
@@ -25,7 +27,8 @@ export async function removeCommand(args: GlobalArgs & { name: string; yes?: boo
         const current = findName(args.name, Object.keys(data.models));
         if (!current) throw modelNotFound(args.name, session.modelsDir);
         const entry = data.models[current];
-        const folder = path.join(session.modelsDir, entry.path ?? current);
+        // The entry's path is local state: checked (relative, inside, no link) before anything is renamed.
+        const folder = await entryFolder(session.modelsDir, entry, current);
         // Move the folder out of sight first (one rename), so a crash leaves no half-removed model visible.
         await fs.rename(folder, staging.trashPath(current)).catch((error: NodeJS.ErrnoException) => {
           if (error.code !== 'ENOENT') throw error;
@@ -34,7 +37,7 @@ export async function removeCommand(args: GlobalArgs & { name: string; yes?: boo
         return entry;
       });
       if (args.json) printJson({ ok: true, removed });
-      else process.stdout.write(`Removed "${removed.model_name}" (${removed.model_id}).\n`);
+      else process.stdout.write(terminalSafe(`Removed "${removed.model_name}" (${removed.model_id}).\n`));
       return 0;
     } finally {
       await staging.remove();

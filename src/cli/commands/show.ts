@@ -6,6 +6,8 @@ import { findName } from '../../kernel/model-name.js';
 import { METADATA_FILE } from '../../kernel/metadata.js';
 import { loadSession, type GlobalArgs } from '../setup.js';
 import { printJson, reportError } from '../output.js';
+import { terminalSafe } from '../../util/terminal-text.js';
+import { entryFolder } from '../../util/path-policy.js';
 
 /** Prints metadata.json of a model (with its explanations), or the registry entry with --json. */
 export async function showCommand(args: GlobalArgs & { name: string }): Promise<number> {
@@ -19,9 +21,9 @@ export async function showCommand(args: GlobalArgs & { name: string }): Promise<
       printJson({ ok: true, model: entry });
       return 0;
     }
-    const file = path.join(session.modelsDir, entry.path ?? key, METADATA_FILE);
+    const file = path.join(await entryFolder(session.modelsDir, entry, key), METADATA_FILE);
     const text = await fs.readFile(file, 'utf8').catch(() => `${JSON.stringify(entry, null, 2)}\n`);
-    process.stdout.write(text);
+    process.stdout.write(terminalSafe(text));
     return 0;
   } catch (error) {
     return reportError(error, args);

@@ -8,6 +8,7 @@ import type { Reporter, ReporterEvent } from '../../kernel/reporter.js';
 import type { Finding } from '../../kernel/types.js';
 import { formatBytes, formatDuration, table } from './format.js';
 import { Speedometer } from './speedometer.js';
+import { terminalSafe } from '../../util/terminal-text.js';
 
 interface Task {
   label: string;
@@ -48,7 +49,9 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
   let plannedBytes: number | undefined;
   let fetchStarted = 0;
 
-  const write = (line: string) => {
+  // Every line quotes the hub (names, license, file names): escape control and bidi characters, one choke point.
+  const write = (raw: string) => {
+    const line = terminalSafe(raw);
     if (multibar) multibar.log(`${line}\n`);
     else stream.write(`${line}\n`);
   };
@@ -76,7 +79,7 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
     for (const task of tasks.values()) task.bar = undefined;
   };
 
-  const payload = (label: string, done: number, total: number, speed?: Speedometer) => ({
+  const payload = (rawLabel: string, done: number, total: number, speed?: Speedometer, label = terminalSafe(rawLabel, true)) => ({
     label: label.length > 28 ? `…${label.slice(-27)}` : label.padEnd(28),
     doneText: formatBytes(done),
     totalText: formatBytes(total),
@@ -110,7 +113,7 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
       group.lastPercent = percent;
       group.lastLine = now;
       stream.write(
-        `  ${name}: ${percent}% of ${formatBytes(group.total)} (${formatBytes(group.done)}), ${formatBytes(group.speed.bytesPerSecond())}/s, ETA ${formatDuration(group.speed.etaSeconds(group.done, group.total))}\n`,
+        `  ${terminalSafe(name, true)}: ${percent}% of ${formatBytes(group.total)} (${formatBytes(group.done)}), ${formatBytes(group.speed.bytesPerSecond())}/s, ETA ${formatDuration(group.speed.etaSeconds(group.done, group.total))}\n`,
       );
     }
   };
