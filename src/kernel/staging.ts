@@ -11,7 +11,6 @@ import { ModelImportError } from './errors.js';
 import { processAlive } from '../util/owner-lock.js';
 
 export const STAGING_DIR = '.staging';
-export const PARTIAL_DIR = '.partial';
 const OWNER_FILE = 'owner.json';
 
 interface Owner {
@@ -46,13 +45,10 @@ export class Staging {
   get outDir(): string {
     return path.join(this.dir, 'out');
   }
-  get partialDir(): string {
-    return path.join(this.modelsDir, PARTIAL_DIR);
-  }
 
   static async begin(modelsDir: string, label: string): Promise<Staging> {
     const root = path.join(modelsDir, STAGING_DIR);
-    for (const dir of [root, path.join(modelsDir, PARTIAL_DIR)]) {
+    for (const dir of [root]) {
       await fs.mkdir(dir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'EEXIST' && error.code !== 'ENOTDIR') throw error;
         throw new ModelImportError('REGISTRY_CORRUPT', `${dir} is in the way: model-import needs a folder there.`, {
