@@ -15,6 +15,8 @@ export type { KernelIo, LoadedPlugin } from './kernel/kernel.js';
 export type { KernelHooks } from './kernel/hooks.js';
 export { isPlugin } from './kernel/plugin.js';
 export type { ModelImportPlugin, PluginHost, PluginKind } from './kernel/plugin.js';
+export { BlobStore, BLOBS_DIR } from './kernel/blob-store.js';
+export type { GcResult, Placement } from './kernel/blob-store.js';
 export { checkRelativePath, safeJoin } from './util/safe-path.js';
 export { sha256File } from './util/hash-file.js';
 export { formatBytes } from './util/format-bytes.js';

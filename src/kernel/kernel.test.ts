@@ -55,7 +55,7 @@ async function failure(promise: Promise<unknown>): Promise<ModelImportError> {
 /** What a failed import may leave: nothing but the (empty) staging root and the partial-download folder. */
 async function assertNothingLeft(): Promise<void> {
   const tree = await listTree(modelsDir);
-  expect(tree.filter((p) => !p.startsWith('.partial'))).toEqual(tree.length ? ['.staging'] : []);
+  expect(tree.filter((p) => !p.startsWith('.blobs'))).toEqual(tree.length ? ['.staging'] : []);
   await expect(fs.stat(path.join(modelsDir, 'registry.json'))).rejects.toThrow();
 }
 
@@ -240,7 +240,7 @@ describe('duplicate names', () => {
     const registry = JSON.parse(await fs.readFile(path.join(modelsDir, 'registry.json'), 'utf8'));
     expect(Object.keys(registry.models).sort()).toEqual(['tiny', 'tiny-2']);
     expect(registry.models.tiny.created_at).toBe(overwritten.entry.created_at);
-    expect((await listTree(modelsDir)).filter((p) => !p.startsWith('.partial') && !p.includes('/'))).toEqual(['.staging', 'registry.json', 'tiny', 'tiny-2']);
+    expect((await listTree(modelsDir)).filter((p) => !p.startsWith('.blobs') && !p.includes('/'))).toEqual(['.staging', 'registry.json', 'tiny', 'tiny-2']);
   });
 
   it('an overwrite whose validation fails keeps the old model intact', async () => {

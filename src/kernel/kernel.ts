@@ -15,6 +15,7 @@ import type { Prompter } from './prompter.js';
 import { Reporter, type StageName } from './reporter.js';
 import { Registry } from './registry.js';
 import { Staging } from './staging.js';
+import { BlobStore } from './blob-store.js';
 import { assertDiskSpace } from './disk-space.js';
 import { inventoryFolder, knownHashesByInode } from './inventory.js';
 import { writeMetadata } from './metadata.js';
@@ -187,13 +188,18 @@ export class Kernel implements PluginHost {
     });
 
     const staging = await Staging.begin(options.modelsDir, plan.modelName);
+    // Verified downloads go into the shared blob store, not the staging folder: whatever stops this import later
+    // (Ctrl-C in conversion or validation, a failed check) the rerun, or another name of the same model, links them.
+    const blobs = await BlobStore.open(options.modelsDir);
+    blobs.onFirstCopy = (why) => context.reporter.warn(`The blob store cannot hard-link: ${why}.`);
     let durable: Promise<unknown> | undefined;
     try {
       const fetched = await this.stage('fetch', context, async () => {
         const result = await this.hooks.fetch.promise(plan, {
           ...context,
           rawDir: staging.rawDir,
-          partialDir: staging.partialDir,
+          partialDir: blobs.partialDir,
+          blobs,
         });
         if (!result) {
           throw new ModelImportError('INTERNAL', `No plugin fetches models resolved by ${plan.resolvedBy}.`, {

@@ -15,7 +15,6 @@ import { assertInside, ensureFolderInside } from '../util/path-policy.js';
 const OUR_NAME = /^[^/]+\.[0-9]+\.[0-9a-f]{8}$/;
 
 export const STAGING_DIR = '.staging';
-export const PARTIAL_DIR = '.partial';
 const OWNER_FILE = 'owner.json';
 
 interface Owner {
@@ -50,14 +49,11 @@ export class Staging {
   get outDir(): string {
     return path.join(this.dir, 'out');
   }
-  get partialDir(): string {
-    return path.join(this.modelsDir, PARTIAL_DIR);
-  }
 
   static async begin(modelsDir: string, label: string): Promise<Staging> {
     const root = path.join(modelsDir, STAGING_DIR);
-    // Real folders, not links: a planted .staging or .partial link would send our writes and deletes elsewhere.
-    for (const dir of [root, path.join(modelsDir, PARTIAL_DIR)]) await ensureFolderInside(modelsDir, dir);
+    // A real folder, not a link: a planted .staging link would send our writes and deletes elsewhere.
+    await ensureFolderInside(modelsDir, root);
     const dir = path.join(root, `${label}.${process.pid}.${randomBytes(4).toString('hex')}`);
     await fs.mkdir(dir);
     open.add(dir);

@@ -106,7 +106,7 @@ describe('model-import CLI', () => {
     expect(result.code, result.stderr).toBe(code);
     expect(result.stderr).toContain('nothing was registered');
     const left = await listTree(models());
-    expect(left.filter((p) => p !== '.staging' && !p.startsWith('.partial'))).toEqual([]);
+    expect(left.filter((p) => p !== '.staging' && !p.startsWith('.blobs'))).toEqual([]);
     await expect(fs.stat(path.join(models(), 'registry.json'))).rejects.toThrow();
   });
 
