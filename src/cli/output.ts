@@ -15,6 +15,9 @@ export function printJson(document: unknown): void {
   process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
 }
 
+/** Endings the user chose or asked for: printed as a plain line, not as an error (exit codes unchanged). */
+const NEUTRAL_CODES = new Set<string>(['CANCELLED', 'LICENSE_DECLINED', 'INTERRUPTED', 'TERMINATED']);
+
 export function reportError(error: unknown, mode: OutputMode): number {
   const known = isModelImportError(error);
   const exitCode = exitCodeOf(error);
@@ -34,7 +37,8 @@ export function reportError(error: unknown, mode: OutputMode): number {
       },
     });
   }
-  process.stderr.write(`error: ${message}\n`);
+  // A choice the user made (cancel, decline) or Ctrl-C is not a failure: said plainly, without "error:".
+  process.stderr.write(known && NEUTRAL_CODES.has(error.code) ? `${message}\n` : `error: ${message}\n`);
   if (hint) process.stderr.write(`hint: ${scrub(hint)}\n`);
   if (mode.debug && error instanceof Error && error.stack) {
     process.stderr.write(`${scrub(error.stack)}\n`);

@@ -26,25 +26,48 @@ export interface ImportArgs extends GlobalArgs {
   maxMemory?: string;
 }
 
+/**
+ * How long the pipeline may take to wind down after Ctrl-C before the command stops it itself. A plugin deep in
+ * synchronous native work (onnxruntime-node runs a session on the main thread) cannot see the abort until that
+ * call returns; the timer fires then, at the latest, whatever the plugin does next.
+ */
+const WIND_DOWN_MS = 300;
+
 export async function importModelCommand(args: ImportArgs): Promise<number> {
   const secrets = [args.token, process.env.HF_TOKEN, process.env.HUGGING_FACE_HUB_TOKEN];
   const controller = new AbortController();
+  let detach = () => {};
+  let stage: string | undefined;
   let signals = 0;
+  let finished = false;
+  /** Leaves now: bars kept on screen, the staging folder removed, one line said. */
+  const leave = (code: 'INTERRUPTED' | 'TERMINATED', line?: string): never => {
+    detach();
+    removeOpenStagingSync();
+    if (line) process.stderr.write(`${line}\n`);
+    else reportError(interruptionError(code), { json: args.json, debug: false, secrets });
+    process.exit(code === 'TERMINATED' ? 143 : 130);
+  };
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
-    if (signals > 1) {
-      // A second Ctrl-C: stop waiting for plugins to wind down, but still leave no half model behind.
-      removeOpenStagingSync();
-      process.exit(signal === 'SIGTERM' ? 143 : 130);
-    }
     const code = signal === 'SIGTERM' ? 'TERMINATED' : 'INTERRUPTED';
+    if (signals > 1) {
+      // A second Ctrl-C: stop waiting for plugins to wind down, but still leave no half model behind, and say so.
+      leave(code, `${code === 'TERMINATED' ? 'Terminated' : 'Interrupted'} again: stopped at once; nothing was registered.`);
+    }
     controller.abort(interruptionError(code));
+    // Registering is a few renames under the registry lock: it finishes, or its own abort check undoes it.
+    setTimeout(() => {
+      if (!finished && stage !== 'register') leave(code);
+    }, WIND_DOWN_MS).unref();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  let detach = () => {};
   try {
     const session = await loadSession(args);
+    session.reporter.subscribe((event) => {
+      if (event.type === 'stage' && event.status === 'start') stage = event.stage;
+    });
     detach = args.json ? attachJsonRenderer(session.reporter) : attachTerminalRenderer(session.reporter);
     const options: ImportOptions = {
       modelsDir: session.modelsDir,
@@ -63,6 +86,7 @@ export async function importModelCommand(args: ImportArgs): Promise<number> {
       { spec: args.repoId, options },
       { reporter: session.reporter, prompter: session.prompter, signal: controller.signal, settings: session.settings },
     );
+    finished = true;
     detach();
     if (args.json) {
       printJson({ ok: true, model: entry });
@@ -74,6 +98,7 @@ export async function importModelCommand(args: ImportArgs): Promise<number> {
     }
     return 0;
   } catch (error) {
+    finished = true;
     detach();
     return reportError(error, { json: args.json, debug: args.debug, secrets });
   } finally {
