@@ -57,6 +57,7 @@ export const ERROR_CODES = Object.freeze({
   CONVERSION_FAILED: 'badInput',
   REGISTRY_CORRUPT: 'state',
   LOCKED: 'state',
+  MODELS_DIR_UNWRITABLE: 'state',
   INTERRUPTED: 'interrupted',
   TERMINATED: 'terminated',
   PLUGIN_FAILED: 'internal',

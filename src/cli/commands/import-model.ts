@@ -11,6 +11,8 @@ import { formatBytes, formatCount } from '../render/format.js';
 import { loadSession, type GlobalArgs } from '../setup.js';
 import { printJson, reportError } from '../output.js';
 import { parseSize } from '../parse-size.js';
+import { parseRepoArgument } from '../repo-argument.js';
+import { checkModelsDir } from '../check-models-dir.js';
 
 export interface ImportArgs extends GlobalArgs {
   repoId: string;
@@ -68,11 +70,13 @@ export async function importModelCommand(args: ImportArgs): Promise<number> {
     session.reporter.subscribe((event) => {
       if (event.type === 'stage' && event.status === 'start') stage = event.stage;
     });
+    const repo = parseRepoArgument(args.repoId, { revision: args.revision, endpoints: [process.env.HF_ENDPOINT, session.settings.hubEndpoint as string | undefined] });
+    await checkModelsDir(session.modelsDir);
     detach = args.json ? attachJsonRenderer(session.reporter) : attachTerminalRenderer(session.reporter);
     const options: ImportOptions = {
       modelsDir: session.modelsDir,
       name: args.name,
-      revision: args.revision,
+      revision: repo.revision,
       token: args.token,
       yes: Boolean(args.yes),
       acceptLicense: Boolean(args.acceptLicense),
@@ -83,7 +87,7 @@ export async function importModelCommand(args: ImportArgs): Promise<number> {
       maxMemory: args.maxMemory ? parseSize(args.maxMemory, '--max-memory') : undefined,
     };
     const entry = await session.kernel.importModel(
-      { spec: args.repoId, options },
+      { spec: repo.spec, options },
       { reporter: session.reporter, prompter: session.prompter, signal: controller.signal, settings: session.settings },
     );
     finished = true;
