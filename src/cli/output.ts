@@ -16,6 +16,9 @@ export function printJson(document: unknown): void {
   process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
 }
 
+/** Endings the user chose or asked for: printed as a plain line, not as an error (exit codes unchanged). */
+const NEUTRAL_CODES = new Set<string>(['CANCELLED', 'LICENSE_DECLINED', 'INTERRUPTED', 'TERMINATED']);
+
 export function reportError(raw: unknown, mode: OutputMode): number {
   // A file-system failure that reached here unmapped (a full, read-only or odd disk) is still the user's to fix.
   const error = fileSystemError(raw, 'write');
@@ -37,8 +40,10 @@ export function reportError(raw: unknown, mode: OutputMode): number {
       },
     });
   }
+  // A choice the user made (cancel, decline) or Ctrl-C is not a failure: said plainly, without "error:".
   // Messages quote the hub and local files: never let their control or bidi characters reach the terminal.
-  process.stderr.write(`error: ${terminalSafe(message, true)}\n`);
+  const line = terminalSafe(message, true);
+  process.stderr.write(known && NEUTRAL_CODES.has(error.code) ? `${line}\n` : `error: ${line}\n`);
   if (hint) process.stderr.write(`hint: ${terminalSafe(scrub(hint), true)}\n`);
   if (mode.debug && error instanceof Error && error.stack) {
     process.stderr.write(`${scrub(error.stack)}\n`);

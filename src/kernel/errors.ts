@@ -59,6 +59,7 @@ export const ERROR_CODES = Object.freeze({
   UNSAFE_LOCAL_STATE: 'state',
   NOT_WRITABLE: 'state',
   LOCKED: 'state',
+  MODELS_DIR_UNWRITABLE: 'state',
   INTERRUPTED: 'interrupted',
   TERMINATED: 'terminated',
   PLUGIN_FAILED: 'internal',
