@@ -45,7 +45,7 @@ describe('at a terminal', () => {
     expect(raw).not.toContain('\x1b[0J\u2716'); // no "clear below" followed by a failure mark
     expect(screen).toMatch(NEUTRAL_INTERRUPT);
     expect(screen).not.toMatch(/error:|failed|\bfetch\b/);
-    expect((await listTree(models())).filter((p) => p !== '.staging' && !p.startsWith('.partial'))).toEqual([]);
+    expect((await listTree(models())).filter((p) => p !== '.staging' && !p.startsWith('.partial') && !p.startsWith('.blobs'))).toEqual([]);
   });
 
   it('Ctrl-C while validation blocks the event loop (as onnxruntime does) still ends the import, exit 130', async () => {
@@ -61,7 +61,7 @@ describe('at a terminal', () => {
     expect(screen).not.toMatch(/error:|validate failed/);
     // It did not sit the 20 s of validation out.
     await expect(fs.stat(marker)).rejects.toThrow();
-    expect((await listTree(models())).filter((p) => p !== '.staging' && !p.startsWith('.partial'))).toEqual([]);
+    expect((await listTree(models())).filter((p) => p !== '.staging' && !p.startsWith('.partial') && !p.startsWith('.blobs'))).toEqual([]);
   });
 
   it('a second Ctrl-C stops at once and still says one line', async () => {
@@ -87,9 +87,10 @@ describe('at a terminal', () => {
     run.type(ctrlC);
     const { code, screen } = await run.done;
     expect(code).toBe(130);
-    const bars = screen.split('\n').filter((line) => /\d+% [\d.]+ [KM]?B\//.test(line));
+    // The terminal echoes ^C wherever its cursor is, and the next redraw may continue after it: split there too.
+    const bars = screen.split(/\n|\^C/).filter((line) => /\d+% [\d.]+ [KM]?B\//.test(line));
     expect(bars.length).toBeGreaterThan(0);
-    for (const line of bars) expect(line.replace('^C', '').length, line).toBeLessThan(40);
+    for (const line of bars) expect(line.length, line).toBeLessThan(40);
   });
 
   it('cancelling at the duplicate prompt is a choice, not a failure: a plain line, exit 10', async () => {

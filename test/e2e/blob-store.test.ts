@@ -72,7 +72,7 @@ describe('blob store', () => {
     const second = await fetchBytesDuring(() => cli(['import-model', TINY, '--yes', '--name', 'two']));
     expect(second.result.code, second.result.stderr).toBe(0);
     expect(second.bytes).toBe(0);
-    expect(second.result.stderr).toMatch(/0 bytes to download, [\d.]+ kB already here/);
+    expect(second.result.stderr).toMatch(/0 B to download, [\d.]+ KB already here/);
 
     const weights = files[TINY]['model.safetensors'];
     const blob = path.join(models(), '.blobs', 'sha256', sha256(weights));
@@ -113,7 +113,7 @@ describe('blob store', () => {
     const weightsBefore = hub.weightBytesServed(SHARDED);
     const run = await cli(['import-model', SHARDED, '--yes']);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stderr).toMatch(/already here \([\d.]+ kB of it in the Hugging Face cache\)/);
+    expect(run.stderr).toMatch(/already here \([\d.]+ KB of it in the Hugging Face cache\)/);
     expect(run.stderr).toContain('does not match its hash; downloading it');
     // Only the damaged shard came over the network.
     expect(hub.weightBytesServed(SHARDED) - weightsBefore).toBe(files[SHARDED][shards[1]].byteLength);

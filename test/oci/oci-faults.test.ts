@@ -128,7 +128,7 @@ describe.skipIf(!available)('OCI transfers through a fault proxy', () => {
     const models = path.join(project, 'models-killed-pull');
     const spec = `oci://${p.host}/team/slowpull:v1`;
     const { child, done } = spawnCli(['import-model', spec, '--yes', '--models-dir', models, '--json'], { cwd: project, env: baseEnv() });
-    const part = path.join(models, '.partial', `oci-${weights().sha256}.part`);
+    const part = path.join(models, '.blobs', 'partial', `oci-${weights().sha256}.part`);
     for (let i = 0; i < 600; i++) {
       const size = await fs.stat(part).then((s) => s.size, () => 0);
       if (size > 64 * 1024) break;
