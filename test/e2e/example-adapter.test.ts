@@ -131,7 +131,8 @@ describe('the example adapter installed from its folder', () => {
     const listing = await listPlugins();
     expect(listing.plugins.map((p) => p.name)).toEqual(['model-import/source-huggingface', 'model-import/arch-qwen', PACKAGE, 'model-import/validator-forward']);
     expect(listing.plugins.find((p) => p.name === PACKAGE)).toEqual({ name: PACKAGE, kind: 'architecture', origin: `package ${PACKAGE}`, claims: ['LlamaForCausalLM'] });
-    expect(listing.architectures).toEqual(expect.arrayContaining(['LlamaForCausalLM', 'llama', 'Qwen2ForCausalLM']));
+    expect(listing.architectures).toEqual(expect.arrayContaining(['LlamaForCausalLM', 'Qwen2ForCausalLM']));
+    expect(listing.architectures).not.toContain('llama'); // model_type keys are tapped, not listed
   });
 
   it('imports a tiny Llama end to end: architecture_type llama, parameters from the headers, forward checks skipped', async () => {
@@ -180,7 +181,7 @@ describe('the example adapter installed from its folder', () => {
     const before = (await listPlugins()).architectures;
     await writeConfig(BUILTINS);
     const after = (await listPlugins()).architectures;
-    expect(after).toEqual(before.filter((key) => key !== 'LlamaForCausalLM' && key !== 'llama'));
+    expect(after).toEqual(before.filter((key) => key !== 'LlamaForCausalLM'));
     expect(after).toContain('Qwen2ForCausalLM');
 
     const served = hub.weightBytesServed();
