@@ -32,6 +32,20 @@ export { defaultSessionOptions } from './src/onnx/session-options.js';
 export type { BuildDecoderGraphOptions, BuildDecoderGraphResult } from './src/onnx/build-decoder-graph.js';
 export { buildDecoderGraph, buildDecoderGraphForFolder } from './src/onnx/lazy-graph.js';
 
+// ---- blocks: an ONNX piece and its TypeScript reference each (blocks.test.ts compares them) -----------------
+export type { RopeSpec, RopeScaling } from './src/blocks/rope-spec.js';
+export { rotaryParameters, applyRotaryReference, rotaryTablesGraph, applyRotaryGraph, type RotaryParameters } from './src/blocks/rotary.js';
+export {
+  rmsNormReference,
+  rmsNormGraph,
+  splitGatedQueryReference,
+  splitGatedQueryGraph,
+  outputGateReference,
+  outputGateGraph,
+} from './src/blocks/norm-and-gate.js';
+/** The builder the graph pieces write into (type only here: the class loads protobuf; tests get it from ./testing). */
+export type { GraphBuilder } from './src/onnx/graph-builder.js';
+
 // ---- reference forward (the oracle the graph is checked against) ----------------------------------------
 export {
   referenceForward,

@@ -11,3 +11,5 @@ export {
   type SeededDtype,
 } from './src/testing/write-seeded-model.js';
 export { runDecoder, maxAbsDiff, type KvShape, type DecoderStep, type DecoderStepResult } from './src/testing/run-decoder.js';
+/** The ONNX graph builder the kit's pieces write into, for tests that run one block through onnxruntime. */
+export { GraphBuilder, DataType } from './src/onnx/graph-builder.js';

@@ -7,9 +7,13 @@ import { safeJoin, type ComponentReport, type ModelConfig, type TargetDtype } fr
 
 const TORCH_NAMES: Record<TargetDtype, string> = { bf16: 'bfloat16', f16: 'float16', f32: 'float32' };
 
-/** Tokenizer files of Qwen repos (reference §5); vocab.json/merges.txt duplicate tokenizer.json but are kept for slow tokenizers. */
+/**
+ * Tokenizer files of decoder repos (Qwen: reference §5; vocab.json/merges.txt duplicate tokenizer.json but are
+ * kept for slow tokenizers; tokenizer.model is the SentencePiece model of Llama-style repos).
+ */
 export const TOKENIZER_FILES = [
   'tokenizer.json',
+  'tokenizer.model',
   'tokenizer_config.json',
   'vocab.json',
   'merges.txt',

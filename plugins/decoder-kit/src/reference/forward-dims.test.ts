@@ -54,8 +54,15 @@ describe('readForwardDims', () => {
     expect(readForwardDims({ ...qwen2, use_sliding_window: true, sliding_window: 4096 }).notes[0]).toMatch(/exact only up to 4096 tokens/);
   });
 
+  it('reads a llama config with LlamaConfig defaults: attention_bias on q, k, v and o, no q/k norm', () => {
+    const llama = { ...qwen2, architectures: ['LlamaForCausalLM'], model_type: 'llama' };
+    expect(readForwardDims(llama)).toMatchObject({ family: 'llama', qkvBias: false, oBias: false, qkNorm: false });
+    expect(readForwardDims({ ...llama, attention_bias: true })).toMatchObject({ qkvBias: true, oBias: true, qkNorm: false });
+  });
+
   it('refuses configs it cannot compute', () => {
-    expect(() => readForwardDims({ ...qwen2, model_type: 'llama' })).toThrow(/not a Qwen2\/Qwen3 decoder/);
+    expect(() => readForwardDims({ ...qwen2, architectures: ['MistralForCausalLM'], model_type: 'mistral' })).toThrow(/not a decoder the forward pass covers/);
+    expect(() => readForwardDims({ ...qwen2, architectures: ['LlamaForCausalLM'], model_type: 'llama', mlp_bias: true })).toThrow(/mlp_bias/);
     expect(() => readForwardDims({ ...qwen2, num_key_value_heads: 3 })).toThrow(/not a multiple/);
     expect(() => readForwardDims({ ...qwen2, hidden_act: 'gelu' })).toThrow(/hidden_act/);
   });

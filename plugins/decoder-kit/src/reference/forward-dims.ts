@@ -6,7 +6,7 @@
  */
 import { ModelImportError, type ModelConfig } from '../../../../src/index.js';
 
-export type ForwardFamily = 'qwen2' | 'qwen3' | 'qwen2_moe' | 'qwen3_moe';
+export type ForwardFamily = 'qwen2' | 'qwen3' | 'qwen2_moe' | 'qwen3_moe' | 'llama';
 
 export interface ForwardMoe {
   experts: number;
@@ -48,11 +48,15 @@ const FAMILIES: Record<string, ForwardFamily> = {
   Qwen2MoeForCausalLM: 'qwen2_moe',
   qwen3_moe: 'qwen3_moe',
   Qwen3MoeForCausalLM: 'qwen3_moe',
+  // LlamaConfig defaults (configuration_llama.py): attention_bias and mlp_bias false, rms_norm_eps 1e-6,
+  // rope_theta 10000, head_dim hidden_size / num_attention_heads, tie_word_embeddings false.
+  llama: 'llama',
+  LlamaForCausalLM: 'llama',
 };
 
 function unsupported(message: string): never {
   throw new ModelImportError('UNSUPPORTED_VARIANT', message, {
-    hint: 'The forward pass covers qwen2, qwen3, qwen2_moe and qwen3_moe with default RoPE.',
+    hint: 'The forward pass covers qwen2, qwen3, qwen2_moe, qwen3_moe and llama with default RoPE.',
   });
 }
 
@@ -82,11 +86,12 @@ function bool(config: ModelConfig, key: string, fallback: boolean): boolean {
   return typeof value === 'boolean' ? value : fallback;
 }
 
-/** Reads the shapes and constants of a qwen2/qwen3(/MoE) config, applying the documented defaults. */
+/** Reads the shapes and constants of a qwen2/qwen3(/MoE) or llama config, applying the documented defaults. */
 export function readForwardDims(config: ModelConfig): ForwardDims {
   const key = config.model_type ?? config.architectures?.[0] ?? '';
   const family = FAMILIES[key] ?? FAMILIES[config.architectures?.[0] ?? ''];
-  if (!family) unsupported(`model_type ${JSON.stringify(config.model_type)} is not a Qwen2/Qwen3 decoder`);
+  if (!family) unsupported(`model_type ${JSON.stringify(config.model_type)} is not a decoder the forward pass covers (Qwen2/Qwen3 and MoE, Llama)`);
+  if (config.mlp_bias === true) unsupported('mlp_bias is true: MLP biases are not implemented');
 
   const rope = (config.rope_parameters ?? undefined) as { rope_type?: string; rope_theta?: number } | undefined;
   const scaling = config.rope_scaling as { type?: string; rope_type?: string } | null | undefined;
@@ -141,7 +146,8 @@ export function readForwardDims(config: ModelConfig): ForwardDims {
     ropeTheta,
     rmsNormEps: num(config, 'rms_norm_eps', 1e-6),
     qkvBias,
-    oBias: isQwen3 && attentionBias,
+    // Qwen3 and Llama put attention_bias on o_proj as well; Qwen2(-MoE) never has an o_proj bias.
+    oBias: (isQwen3 || family === 'llama') && attentionBias,
     qkNorm: isQwen3,
     moe,
     notes,
