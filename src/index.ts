@@ -20,6 +20,8 @@ export type { GcResult, Placement } from './kernel/blob-store.js';
 export { checkRelativePath, safeJoin } from './util/safe-path.js';
 export { sha256File } from './util/hash-file.js';
 export { formatBytes } from './util/format-bytes.js';
+export { defaultMemoryBudget, memoryLimit } from './util/memory-limit.js';
+export type { MemoryLimit, MemoryLimitOptions } from './util/memory-limit.js';
 export { acquireOwnerLock, processAlive } from './util/owner-lock.js';
 export type { OwnerLockOptions } from './util/owner-lock.js';
 export { defineConfig } from './config/define-config.js';

@@ -36,7 +36,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
           .option('skip-validation', { type: 'boolean', default: false, describe: 'Register without the validation stage (recorded in metadata)' })
           .option('dtype', { choices: ['bf16', 'f16', 'f32'] as const, describe: 'Convert the weights to this dtype (default: keep)' })
           .option('max-shard-size', { type: 'string', describe: 'Reshard the weights, e.g. 2GB' })
-          .option('max-memory', { type: 'string', describe: 'Memory budget for validation, e.g. 4GB (default: half the RAM)' }),
+          .option('max-memory', { type: 'string', describe: 'Memory budget for validation, e.g. 4GB (default: half the memory the process may use: the cgroup limit when lower than the RAM)' }),
       async (args) => {
         const { importModelCommand } = await import('./commands/import-model.js');
         exitCode = await importModelCommand({ ...args, repoId: args.repo_id as string, modelsDir: args.modelsDir as string | undefined });

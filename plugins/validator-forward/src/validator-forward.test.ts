@@ -62,6 +62,7 @@ describe('validatorForward', () => {
       reference: 'pass',
       'kv-cache': 'pass',
       'transformers.js': 'pass',
+      'layer sample': 'pass',
       memory: 'pass',
     });
     const seq = (figures.promptIds as number[]).length;

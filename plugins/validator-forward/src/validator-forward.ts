@@ -6,9 +6,9 @@
  * judges. Only internal errors throw.
  */
 import { writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import { safeJoin, type ModelImportPlugin, type ValidationReport, type ValidationSubject } from '../../../src/index.js';
+import { defaultMemoryBudget, safeJoin, type ModelImportPlugin, type ValidationReport, type ValidationSubject } from '../../../src/index.js';
 import { checkConfigReading } from './check-config-reading.js';
+import { checkLayerSample } from './check-layer-sample.js';
 import { checkFiles } from './check-files.js';
 import { checkForward } from './check-forward.js';
 import { checkSafetensors } from './check-safetensors.js';
@@ -72,7 +72,7 @@ export async function validateModel(subject: ValidationSubject, report: Validati
     const files = await checkFiles(subject, report);
     step();
     const weights = await checkSafetensors(subject, report, files.bad);
-    if (!weights.unreadable) await checkConfigReading(subject, report);
+    const facts = weights.unreadable ? undefined : await checkConfigReading(subject, report);
     step();
     if (!support) {
       report.skip(VALIDATOR, 'forward', `the ${subject.claim.adapter} adapter offers no ONNX graph for ${subject.claim.architecture}`);
@@ -83,7 +83,10 @@ export async function validateModel(subject: ValidationSubject, report: Validati
       return;
     }
 
-    const budgetBytes = subject.options.maxMemory ?? Math.floor(os.totalmem() / 2);
+    // Without --max-memory: half of what the process may use (the cgroup limit when lower than the host RAM).
+    const fallback = subject.options.maxMemory === undefined ? defaultMemoryBudget() : undefined;
+    const budgetBytes = subject.options.maxMemory ?? fallback!.bytes;
+    const budgetText = `${formatBytes(budgetBytes)}${fallback ? ` (half of ${fallback.source})` : ''}`;
     const float32Bytes = weights.parameterCount * 4;
     const bounded = float32Bytes > budgetBytes;
     const segmentBytes = Math.floor(budgetBytes / SEGMENT_SHARE);
@@ -99,6 +102,7 @@ export async function validateModel(subject: ValidationSubject, report: Validati
     const figures: Record<string, unknown> = {
       mode: bounded ? 'segmented' : 'full',
       budgetBytes,
+      budgetSource: fallback ? `half of ${fallback.source}` : '--max-memory',
       parameterCount: weights.parameterCount,
       prompt: prompt.text ?? null,
       promptSource: prompt.why ? `${prompt.source} (${prompt.why})` : prompt.source,
@@ -123,7 +127,7 @@ export async function validateModel(subject: ValidationSubject, report: Validati
       signal,
       describe: (opened) =>
         opened instanceof SegmentedDecoder
-          ? `${opened.plan.segments} segments of ≤ ${formatBytes(Math.max(segmentBytes, opened.plan.largestSegmentBytes))} (budget ${formatBytes(budgetBytes)})`
+          ? `${opened.plan.segments} segments of ≤ ${formatBytes(Math.max(segmentBytes, opened.plan.largestSegmentBytes))} (budget ${budgetText})`
           : `session ${formatMs(opened.createMs)}`,
     });
     step();
@@ -141,6 +145,9 @@ export async function validateModel(subject: ValidationSubject, report: Validati
       await loading; // let the worker finish before it is closed
     }
 
+    // After the whole-graph checks released their session: one layer's weights at a time.
+    if (facts && outcome) await checkLayerSample(subject, report, facts, graphPath, support, figures, budgetBytes);
+
     // The transformers.js process runs its model after this one released its session: the peaks do not add up.
     const peak = peakRssBytes();
     const childPeak = (figures.transformersJs as { peakRssBytes?: number } | undefined)?.peakRssBytes ?? 0;
@@ -148,8 +155,8 @@ export async function validateModel(subject: ValidationSubject, report: Validati
     figures.peakRssScope = peakIsPerRun ? 'validation' : 'process lifetime';
     figures.totalMs = Math.round(performance.now() - started);
     const measured = `peak RSS ${formatBytes(peak)}${childPeak ? `, transformers.js ${formatBytes(childPeak)}` : ''}`;
-    if (Math.max(peak, childPeak) <= budgetBytes) report.pass(VALIDATOR, 'memory', `${measured} ≤ budget ${formatBytes(budgetBytes)}`);
-    else report.warn(VALIDATOR, 'memory', `${measured}: above the memory budget ${formatBytes(budgetBytes)}`, { expected: budgetBytes, actual: Math.max(peak, childPeak) });
+    if (Math.max(peak, childPeak) <= budgetBytes) report.pass(VALIDATOR, 'memory', `${measured} ≤ budget ${budgetText}`);
+    else report.warn(VALIDATOR, 'memory', `${measured}: above the memory budget ${budgetText}`, { expected: budgetBytes, actual: Math.max(peak, childPeak) });
   } finally {
     await worker?.close();
   }

@@ -20,3 +20,6 @@ export { F16_MAX, bf16ToF16, checkedF32ToF16, f16BitsToF32, f16ToF32, f32ToF16, 
 export { convertFloatBytes, convertFloatChunks, convertedByteLength, isFloatDtype } from './convert.js';
 export type { FloatDtype } from './convert.js';
 export { findDuplicateKey } from './find-duplicate-key.js';
+export { F8_E4M3_VALUES, f8e4m3ToF32 } from './f8-e4m3.js';
+export { checkFp8Layout, dequantizeFp8Rows } from './dequantize-fp8-blocks.js';
+export type { Fp8BlockLayout } from './dequantize-fp8-blocks.js';

@@ -1,0 +1,157 @@
+/**
+ * One decoder layer (or the head) of the adapter's ONNX graph, cut out as its own onnxruntime session, so a
+ * layer can be run on hidden states of the validator's choosing at any model size (one layer's weights in
+ * memory). A layer's input is found from the graph itself, not from the adapter: the tensor whose RMS is taken
+ * (the first Pow upstream of the node that reads `model.layers.{i}.input_layernorm.weight`), or the first input
+ * of a fused SimplifiedLayerNormalization / RMSNormalization reading it. The head's input is found the same way
+ * from `model.norm.weight`, its output is `logits`.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import onnxProto from 'onnx-proto';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { DecoderSignature, type TensorMeta } from './decoder-call.js';
+
+const { onnx } = onnxProto;
+type NodeProto = onnxProto.onnx.INodeProto;
+type TensorProto = onnxProto.onnx.ITensorProto;
+
+const ELEM_TYPES: Record<number, Tensor.Type> = { 1: 'float32', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64' };
+const FUSED_NORMS = new Set(['SimplifiedLayerNormalization', 'RMSNormalization', 'SkipSimplifiedLayerNormalization']);
+
+export class SliceError extends Error {}
+
+export class LayerSlices {
+  private rank = 2;
+  private constructor(
+    private readonly model: InstanceType<typeof onnx.ModelProto>,
+    private readonly producers: ReadonlyMap<string, NodeProto>,
+    private readonly consumers: ReadonlyMap<string, NodeProto[]>,
+    private readonly initializers: ReadonlyMap<string, TensorProto>,
+    private readonly signature: DecoderSignature,
+    private readonly folder: string,
+    private readonly sessionOptions: InferenceSession.SessionOptions,
+  ) {}
+
+  static async open(graphPath: string, sessionOptions: Record<string, unknown> = {}): Promise<LayerSlices> {
+    const model = onnx.ModelProto.decode(await readFile(graphPath));
+    const graph = model.graph;
+    if (!graph) throw new SliceError('the model has no graph');
+    const initializers = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
+    const producers = new Map<string, NodeProto>();
+    const consumers = new Map<string, NodeProto[]>();
+    for (const node of graph.node ?? []) {
+      for (const out of node.output ?? []) producers.set(out, node);
+      for (const input of node.input ?? []) consumers.set(input, [...(consumers.get(input) ?? []), node]);
+    }
+    const inputs: TensorMeta[] = (graph.input ?? []).filter((v) => !initializers.has(v.name ?? '')).map((v) => ({
+      name: v.name ?? '',
+      type: ELEM_TYPES[v.type?.tensorType?.elemType ?? 0] ?? 'float32',
+      shape: (v.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : d.dimValue != null ? Number(d.dimValue) : '')),
+    }));
+    const signature = new DecoderSignature(inputs, (graph.output ?? []).map((v) => v.name ?? ''));
+    return new LayerSlices(model, producers, consumers, initializers, signature, path.dirname(path.resolve(graphPath)), sessionOptions as InferenceSession.SessionOptions);
+  }
+
+  /** The residual-stream tensor entering the norm that reads `weightName`. */
+  normInput(weightName: string): string {
+    if (!this.initializers.has(weightName)) throw new SliceError(`the graph has no initializer ${weightName}`);
+    // The weight may pass through Cast (bf16 storage) before the norm's Mul reads it.
+    let frontier = [weightName];
+    for (let hop = 0; hop < 4; hop++) {
+      const next: string[] = [];
+      for (const name of frontier) {
+        for (const node of this.consumers.get(name) ?? []) {
+          if (FUSED_NORMS.has(node.opType ?? '')) return node.input![0]!;
+          if (node.opType === 'Cast' || node.opType === 'Identity') {
+            next.push(...(node.output ?? []));
+            continue;
+          }
+          const other = (node.input ?? []).filter((i) => i !== name);
+          const found = this.findPowInput(other);
+          if (found) return found;
+        }
+      }
+      frontier = next;
+    }
+    throw new SliceError(`no RMSNorm input found for ${weightName}`);
+  }
+
+  private findPowInput(start: string[]): string | undefined {
+    const seen = new Set<string>();
+    const queue = [...start];
+    while (queue.length > 0 && seen.size < 64) {
+      const name = queue.shift()!;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      if ((this.consumers.get(name) ?? []).some((n) => n.opType === 'Pow')) return name;
+      const producer = this.producers.get(name);
+      if (producer) queue.push(...(producer.input ?? []).filter((i) => i && !this.initializers.has(i)));
+    }
+    return undefined;
+  }
+
+  /** Runs the part of the graph that computes `output` from `input` (the hidden states [1, seq, H] given). */
+  async run(input: string, output: string, hidden: Float32Array, seq: number, hiddenSize: number): Promise<Float32Array> {
+    const nodes = new Set<NodeProto>();
+    const needed = new Set<string>();
+    const stack = [output];
+    while (stack.length > 0) {
+      const name = stack.pop()!;
+      if (name === input || needed.has(name)) continue;
+      needed.add(name);
+      const producer = this.producers.get(name);
+      if (!producer || nodes.has(producer)) continue;
+      nodes.add(producer);
+      for (const i of producer.input ?? []) if (i) stack.push(i);
+    }
+    const ordered = (this.model.graph!.node ?? []).filter((n) => nodes.has(n));
+    const produced = new Set(ordered.flatMap((n) => n.output ?? []));
+    const graphInputs = [...needed].filter((n) => !produced.has(n) && !this.initializers.has(n) && n !== input && n !== '');
+    const ids = Array.from({ length: seq }, (_, i) => i);
+    const all = this.signature.feeds({ ids: [ids], mask: [ids.map(() => 1)] });
+    const feeds: Record<string, Tensor> = { [input]: new Tensor('float32', hidden, [1, seq, hiddenSize]) };
+    for (const name of graphInputs) {
+      if (!all[name]) throw new SliceError(`the slice needs ${name}, which is not a graph input the validator can feed`);
+      feeds[name] = all[name];
+    }
+    const info = (name: string, elemType?: number) => onnx.ValueInfoProto.create(elemType ? { name, type: { tensorType: { elemType } } } : { name });
+    const bytes = onnx.ModelProto.encode(onnx.ModelProto.create({
+      irVersion: this.model.irVersion,
+      opsetImport: this.model.opsetImport,
+      producerName: 'model-import/validator-forward (layer slice)',
+      graph: {
+        name: 'slice',
+        node: ordered,
+        initializer: [...needed].filter((n) => this.initializers.has(n)).map((n) => this.initializers.get(n)!),
+        input: [info(input, 1), ...graphInputs.map((n) => info(n, ({ float32: 1, int64: 7, int32: 6, bool: 9, float16: 10 } as Record<string, number>)[feeds[n]!.type] ?? 1))],
+        output: [info(output)],
+      },
+    })).finish();
+    const session = await InferenceSession.create(bytes, {
+      ...this.sessionOptions,
+      // A rank the slice rejects is retried with the other one: keep onnxruntime from logging that attempt.
+      logSeverityLevel: 4,
+      extra: { ...((this.sessionOptions.extra as Record<string, unknown>) ?? {}), session: { model_external_initializers_file_folder_path: this.folder } },
+    });
+    try {
+      // The residual stream is [batch, seq, H] in some graphs and [tokens, H] in others: try this graph's last
+      // working rank first, then the other.
+      const ranks = this.rank === 2 ? [2, 3] : [3, 2];
+      let lastError: unknown;
+      for (const rank of ranks) {
+        feeds[input] = new Tensor('float32', hidden, rank === 3 ? [1, seq, hiddenSize] : [seq, hiddenSize]);
+        try {
+          const result = await session.run(feeds, [output]);
+          this.rank = rank;
+          return result[output]!.data as Float32Array;
+        } catch (error) {
+          lastError = error;
+        }
+      }
+      throw lastError;
+    } finally {
+      await session.release();
+    }
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * One decoder layer and the head, computed from the validator's own config facts and transformers' module names
+ * (modeling_qwen2 / qwen3 / qwen2_moe / qwen3_moe / llama.py), in float32, for one unpadded sequence without a
+ * cache. Written apart from any adapter's reference so a shared mistake cannot hide: this is what the graph's
+ * layer slices are compared with (check-layer-sample.ts).
+ */
+import type { ConfigFacts } from '../../../../src/index.js';
+
+export type WeightGetter = (name: string) => Promise<Float32Array | undefined>;
+
+function rmsNorm(x: Float32Array, width: number, w: Float32Array, eps: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let r = 0; r < x.length / width; r++) {
+    let ss = 0;
+    for (let c = 0; c < width; c++) ss += x[r * width + c]! * x[r * width + c]!;
+    const inv = 1 / Math.sqrt(ss / width + eps);
+    for (let c = 0; c < width; c++) out[r * width + c] = x[r * width + c]! * inv * w[c]!;
+  }
+  return out;
+}
+
+/** x [rows, inW] times W^T (W [outW, inW]) plus bias. */
+function linear(x: Float32Array, rows: number, inW: number, w: Float32Array, outW: number, bias?: Float32Array): Float32Array {
+  const out = new Float32Array(rows * outW);
+  for (let r = 0; r < rows; r++) {
+    for (let o = 0; o < outW; o++) {
+      let s = bias ? bias[o]! : 0;
+      for (let i = 0; i < inW; i++) s += x[r * inW + i]! * w[o * inW + i]!;
+      out[r * outW + o] = s;
+    }
+  }
+  return out;
+}
+
+const silu = (v: number): number => v / (1 + Math.exp(-v));
+
+export class ReferenceLayers {
+  constructor(private readonly f: ConfigFacts, private readonly weight: WeightGetter) {}
+
+  private async need(name: string): Promise<Float32Array> {
+    const w = await this.weight(name);
+    if (!w) throw new Error(`the checkpoint has no ${name}`);
+    return w;
+  }
+
+  private async optional(name: string, present: boolean): Promise<Float32Array | undefined> {
+    return present ? this.need(name) : undefined;
+  }
+
+  /** Layer `layer` applied to x [seq, H] at positions 0..seq-1. */
+  async layer(layer: number, x: Float32Array, seq: number): Promise<Float32Array> {
+    const f = this.f;
+    const H = f.hidden_size as number;
+    const D = f.head_dim as number;
+    const nH = f.num_attention_heads as number;
+    const nKV = f.num_key_value_heads as number;
+    const eps = f.rms_norm_eps as number;
+    const p = `model.layers.${layer}`;
+    const a = rmsNorm(x, H, await this.need(`${p}.input_layernorm.weight`), eps);
+    const bias = f.qkv_bias === true;
+    const q = linear(a, seq, H, await this.need(`${p}.self_attn.q_proj.weight`), nH * D, await this.optional(`${p}.self_attn.q_proj.bias`, bias));
+    const k = linear(a, seq, H, await this.need(`${p}.self_attn.k_proj.weight`), nKV * D, await this.optional(`${p}.self_attn.k_proj.bias`, bias));
+    const v = linear(a, seq, H, await this.need(`${p}.self_attn.v_proj.weight`), nKV * D, await this.optional(`${p}.self_attn.v_proj.bias`, bias));
+    if (f.qk_norm === true) {
+      q.set(rmsNorm(q, D, await this.need(`${p}.self_attn.q_norm.weight`), eps));
+      k.set(rmsNorm(k, D, await this.need(`${p}.self_attn.k_norm.weight`), eps));
+    }
+    this.rotate(q, seq, nH, D);
+    this.rotate(k, seq, nKV, D);
+    const attn = new Float32Array(seq * nH * D);
+    const group = nH / nKV;
+    const scale = 1 / Math.sqrt(D);
+    for (let h = 0; h < nH; h++) {
+      const kvh = Math.floor(h / group);
+      for (let i = 0; i < seq; i++) {
+        const scores = new Float64Array(i + 1);
+        let max = -Infinity;
+        for (let j = 0; j <= i; j++) {
+          let s = 0;
+          for (let d = 0; d < D; d++) s += q[(i * nH + h) * D + d]! * k[(j * nKV + kvh) * D + d]!;
+          scores[j] = s * scale;
+          max = Math.max(max, scores[j]!);
+        }
+        let sum = 0;
+        for (let j = 0; j <= i; j++) sum += (scores[j] = Math.exp(scores[j]! - max));
+        for (let d = 0; d < D; d++) {
+          let s = 0;
+          for (let j = 0; j <= i; j++) s += (scores[j]! / sum) * v[(j * nKV + kvh) * D + d]!;
+          attn[(i * nH + h) * D + d] = s;
+        }
+      }
+    }
+    const o = linear(attn, seq, nH * D, await this.need(`${p}.self_attn.o_proj.weight`), H, await this.optional(`${p}.self_attn.o_proj.bias`, f.o_proj_bias === true));
+    const h1 = new Float32Array(x.length);
+    for (let i = 0; i < x.length; i++) h1[i] = x[i]! + o[i]!;
+    const m = rmsNorm(h1, H, await this.need(`${p}.post_attention_layernorm.weight`), eps);
+    const sparse = Array.isArray(f.sparse_layers) && f.sparse_layers.includes(layer);
+    const mlp = sparse ? await this.moe(p, m, seq) : await this.swiglu(`${p}.mlp`, m, seq, f.intermediate_size as number, f.mlp_bias === true);
+    for (let i = 0; i < h1.length; i++) h1[i] = h1[i]! + mlp[i]!;
+    return h1;
+  }
+
+  /** The final norm and the head on the given head rows (a sample of the vocabulary): logits [seq, rows]. */
+  async head(x: Float32Array, seq: number, headRows: Float32Array, rows: number): Promise<Float32Array> {
+    const f = this.f;
+    const H = f.hidden_size as number;
+    const n = rmsNorm(x, H, await this.need('model.norm.weight'), f.rms_norm_eps as number);
+    return linear(n, seq, H, headRows, rows);
+  }
+
+  /** rotate_half over the first rotary_dim dimensions, cos/sin scaled by the attention factor. */
+  private rotate(x: Float32Array, seq: number, heads: number, D: number): void {
+    const inv = this.f.rope_inv_freq as readonly number[];
+    const half = inv.length;
+    const scaling = this.f.rope_attention_scaling as number;
+    for (let s = 0; s < seq; s++) {
+      for (let h = 0; h < heads; h++) {
+        const base = (s * heads + h) * D;
+        for (let i = 0; i < half; i++) {
+          const angle = Math.fround(s * inv[i]!);
+          const cos = Math.cos(angle) * scaling;
+          const sin = Math.sin(angle) * scaling;
+          const a = x[base + i]!;
+          const b = x[base + i + half]!;
+          x[base + i] = a * cos - b * sin;
+          x[base + i + half] = b * cos + a * sin;
+        }
+      }
+    }
+  }
+
+  private async swiglu(prefix: string, m: Float32Array, seq: number, width: number, bias: boolean): Promise<Float32Array> {
+    const H = this.f.hidden_size as number;
+    const gate = linear(m, seq, H, await this.need(`${prefix}.gate_proj.weight`), width, await this.optional(`${prefix}.gate_proj.bias`, bias));
+    const up = linear(m, seq, H, await this.need(`${prefix}.up_proj.weight`), width, await this.optional(`${prefix}.up_proj.bias`, bias));
+    for (let i = 0; i < gate.length; i++) gate[i] = silu(gate[i]!) * up[i]!;
+    return linear(gate, seq, width, await this.need(`${prefix}.down_proj.weight`), H, await this.optional(`${prefix}.down_proj.bias`, bias));
+  }
+
+  /** Router softmax over all experts, top-k, renormalised iff norm_topk_prob; Qwen2-MoE's gated shared expert. */
+  private async moe(p: string, m: Float32Array, seq: number): Promise<Float32Array> {
+    const f = this.f;
+    const H = f.hidden_size as number;
+    const E = f.num_experts as number;
+    const K = f.num_experts_per_tok as number;
+    const Im = f.moe_intermediate_size as number;
+    const logits = linear(m, seq, H, await this.need(`${p}.mlp.gate.weight`), E);
+    const out = new Float32Array(seq * H);
+    const fusedUp = await this.weight(`${p}.mlp.experts.gate_up_proj`);
+    const fusedDown = fusedUp ? await this.need(`${p}.mlp.experts.down_proj`) : undefined;
+    for (let t = 0; t < seq; t++) {
+      const row = logits.subarray(t * E, (t + 1) * E);
+      const max = Math.max(...row);
+      const probs = [...row].map((v) => Math.exp(v - max));
+      const total = probs.reduce((s, v) => s + v, 0);
+      const ranked = probs.map((v, e) => [v / total, e] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, K);
+      const norm = f.norm_topk_prob === true ? ranked.reduce((s, [v]) => s + v, 0) : 1;
+      const token = m.subarray(t * H, (t + 1) * H);
+      for (const [weight, e] of ranked) {
+        let y: Float32Array;
+        if (fusedUp && fusedDown) {
+          const gu = linear(token, 1, H, fusedUp.subarray(e * 2 * Im * H, (e + 1) * 2 * Im * H), 2 * Im);
+          const act = new Float32Array(Im);
+          for (let i = 0; i < Im; i++) act[i] = silu(gu[i]!) * gu[Im + i]!;
+          y = linear(act, 1, Im, fusedDown.subarray(e * H * Im, (e + 1) * H * Im), H);
+        } else {
+          y = await this.swiglu(`${p}.mlp.experts.${e}`, token, 1, Im, false);
+        }
+        for (let i = 0; i < H; i++) out[t * H + i] = out[t * H + i]! + (weight / norm) * y[i]!;
+      }
+    }
+    const shared = f.shared_expert_intermediate_size as number;
+    if (shared > 0) {
+      const y = await this.swiglu(`${p}.mlp.shared_expert`, m, seq, shared, false);
+      const g = linear(m, seq, H, await this.need(`${p}.mlp.shared_expert_gate.weight`), 1);
+      for (let t = 0; t < seq; t++) {
+        const s = 1 / (1 + Math.exp(-g[t]!));
+        for (let i = 0; i < H; i++) out[t * H + i] = out[t * H + i]! + s * y[t * H + i]!;
+      }
+    }
+    return out;
+  }
+}
