@@ -17,6 +17,7 @@ export { isPlugin } from './kernel/plugin.js';
 export type { ModelImportPlugin, PluginHost, PluginKind } from './kernel/plugin.js';
 export { checkRelativePath, safeJoin } from './util/safe-path.js';
 export { sha256File } from './util/hash-file.js';
+export { formatBytes } from './util/format-bytes.js';
 export { acquireOwnerLock, processAlive } from './util/owner-lock.js';
 export type { OwnerLockOptions } from './util/owner-lock.js';
 export { defineConfig } from './config/define-config.js';

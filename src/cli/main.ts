@@ -25,7 +25,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
       'Download, convert, validate and register a model',
       (y) =>
         y
-          .positional('repo_id', { type: 'string', demandOption: true, describe: 'Hugging Face repo id, e.g. Qwen/Qwen2.5-0.5B' })
+          .positional('repo_id', { type: 'string', demandOption: true, describe: 'Hugging Face repo id, e.g. Qwen/Qwen2.5-0.5B, or oci://registry/repository:tag|@digest' })
           .option('name', { type: 'string', describe: 'Registry name (default: derived from the repo id, e.g. qwen2.5-0.5b)' })
           .option('revision', { type: 'string', describe: 'Branch, tag or commit (default: main)' })
           .option('token', { type: 'string', describe: 'Hugging Face token (else HF_TOKEN, the HF token file, or a prompt)' })
@@ -39,6 +39,24 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
       async (args) => {
         const { importModelCommand } = await import('./commands/import-model.js');
         exitCode = await importModelCommand({ ...args, repoId: args.repo_id as string, modelsDir: args.modelsDir as string | undefined });
+      },
+    )
+    .command(
+      'push <name> <target>',
+      'Push a registered model to an OCI registry as a CNCF ModelPack artifact',
+      (y) =>
+        y
+          .positional('name', { type: 'string', demandOption: true, describe: 'Registered model name' })
+          .positional('target', { type: 'string', demandOption: true, describe: 'registry/repository:tag, e.g. ghcr.io/acme/qwen2.5-0.5b:v1' })
+          .option('username', { type: 'string', describe: 'Registry user (else MODEL_IMPORT_REGISTRY_USERNAME, or Docker config.json)' })
+          .option('password', { type: 'string', describe: 'Registry password or token (else MODEL_IMPORT_REGISTRY_PASSWORD, or Docker config.json); never stored' })
+          .option('insecure', { type: 'boolean', default: false, describe: 'Allow plain http:// to a registry that is not on this machine' })
+          .option('chunk-size', { type: 'string', describe: 'Upload chunk size (default 4MiB)' })
+          .option('max-layer-size', { type: 'string', describe: 'Refuse files larger than this as one layer (default 10GB, GHCR\'s limit)' })
+          .option('parallel', { type: 'number', describe: 'Blobs uploaded at once (default 4)' }),
+      async (args) => {
+        const { pushCommand } = await import('./commands/push.js');
+        exitCode = await pushCommand(args as never);
       },
     )
     .command('list', 'List the registered models', {}, async (args) => {

@@ -21,6 +21,7 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, () => Promise<Factory>>> =
   'model-import/source-huggingface': shipped('source-huggingface', 'sourceHuggingface'),
   'model-import/arch-qwen': shipped('arch-qwen', 'archQwen'),
   'model-import/validator-forward': shipped('validator-forward', 'validatorForward'),
+  'model-import/source-oci': shipped('oci-registry', 'sourceOci'),
 });
 
 /** Used when no config file is found. */

@@ -17,16 +17,9 @@ export async function freeBytes(target: string): Promise<number> {
   }
 }
 
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB', 'PB', 'EB'];
-  let value = bytes;
-  let unit = 0;
-  while (Math.abs(value) >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : value < 10 ? 2 : 1)} ${units[unit]}`;
-}
+import { formatBytes } from '../util/format-bytes.js';
+
+export { formatBytes };
 
 /** The margin kept free beyond what the import needs: 5% of it plus 100 MB for registry, logs and the OS. */
 export function diskMargin(needed: number): number {

@@ -170,6 +170,21 @@ describe('architecture check before any download', () => {
     await expect(fs.stat(path.join(modelsDir, '.staging'))).rejects.toThrow();
   });
 
+  it('lists architectures only: keys a plugin taps but does not claim (model_type keys) stay out', async () => {
+    await makeTestModel(root, 'tiny', { architecture: 'MambaForCausalLM' });
+    const kernel = kernelWith({}, [], testArch({ architecture: 'OtherForCausalLM' }));
+    kernel.use({ name: 'claiming-arch', kind: 'architecture', claims: ['ClaimedForCausalLM'], apply: ({ hooks }) => {
+      for (const key of ['ClaimedForCausalLM', 'claimed']) {
+        hooks.recognize.for(key).tap('claiming-arch', () => undefined);
+        hooks.convert.for(key).tapPromise('claiming-arch', async () => undefined);
+      }
+    } });
+    expect(kernel.supportedArchitectures()).toEqual(['ClaimedForCausalLM', 'OtherForCausalLM']);
+    const error = await failure(run(kernel));
+    expect(error.code).toBe('UNSUPPORTED_ARCHITECTURE');
+    expect(error.message).toBe('Unsupported model: found architecture MambaForCausalLM. Supported architectures: ClaimedForCausalLM, OtherForCausalLM.');
+  });
+
   it('an adapter refuses a look-alike with its own message', async () => {
     await makeTestModel(root, 'tiny', { extra: { quantization_config: { quant_method: 'gptq' } } });
     const error = await failure(run(kernelWith()));

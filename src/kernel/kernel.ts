@@ -105,9 +105,19 @@ export class Kernel implements PluginHost {
     return this;
   }
 
-  /** Architectures some loaded plugin recognises, sorted: what the "unsupported" error lists. */
+  /**
+   * Architectures some loaded plugin recognises, sorted: what the "unsupported" error lists. A plugin that
+   * declares `claims` also taps keys it does not advertise (model_type keys for configs without
+   * `architectures`); those are left out, so the list names architectures only. A tap from a plugin without
+   * `claims` (or under a name no plugin has) is listed as it is.
+   */
   supportedArchitectures(): string[] {
-    return [...this.recognizeKeys].filter((key) => this.hooks.recognize.get(key)?.isUsed()).sort();
+    const claimsOf = new Map(this.plugins.map(({ plugin }) => [plugin.name, plugin.claims]));
+    const advertised = (key: string): boolean => (this.hooks.recognize.get(key)?.taps ?? []).some((tap) => {
+      const claims = claimsOf.get(tap.name);
+      return claims === undefined || claims.includes(key);
+    });
+    return [...this.recognizeKeys].filter((key) => this.hooks.recognize.get(key)?.isUsed() && advertised(key)).sort();
   }
 
   /** Finds the adapter for a config, or fails listing what is supported. Reads nothing but the config. */

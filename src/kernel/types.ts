@@ -137,7 +137,16 @@ export interface ValidationSupport {
   /** onnxruntime session options the graph is designed for (e.g. graphOptimizationLevel). */
   sessionOptions?: Record<string, unknown>;
   referenceForward?(modelDir: string, input: ReferenceForwardInput): Promise<ReferenceForwardOutput>;
+  /**
+   * What the adapter read from config.json, in transformers' field names (hidden_size, head_dim, norm_topk_prob,
+   * rope_inv_freq, sparse_layers, ...). A validator compares it with its own independent reading; a field they
+   * disagree on fails validation.
+   */
+  configFacts?: ConfigFacts;
 }
+
+/** Facts read from config.json, keyed by transformers' field names (plus derived ones such as rope_inv_freq). */
+export type ConfigFacts = Readonly<Record<string, string | number | boolean | readonly number[]>>;
 
 /** A resolved plan plus the kernel's decisions; what authorize, fetch and convert receive. */
 export interface ImportPlan extends SourcePlan {

@@ -6,6 +6,7 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  formatBytes,
   ModelImportError,
   safeJoin,
   type FetchContext,
@@ -403,13 +404,3 @@ export function chunkSizeFor(size: number, maxChunk: number, connections: number
   return Math.max(Math.min(maxChunk, MIN_CHUNK), Math.min(maxChunk, Math.ceil(size / connections)));
 }
 
-export function formatBytes(n: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} bytes` : `${v.toFixed(1)} ${units[i]}`;
-}

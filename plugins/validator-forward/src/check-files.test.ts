@@ -34,7 +34,7 @@ describe('checkFiles', () => {
       ['files', 'pass'],
       ['sha256', 'pass'],
     ]);
-    expect(report.findings[0].figure).toBe('2 files, 4.0 KB');
+    expect(report.findings[0].figure).toBe('2 files, 4.12 KB');
   });
 
   it('finds a single flipped bit in verify mode, and only there', async () => {

@@ -37,7 +37,7 @@ describe('compare-logits', () => {
 describe('format', () => {
   it('keeps table figures short', () => {
     expect([0, 1e-4, 3.24e-2, 2.4e-5, 12.5].map(formatDelta)).toEqual(['0', '1e-4', '3.2e-2', '2.4e-5', '1.3e1']);
-    expect([512, 1536, 512 * 2 ** 20, 1.8 * 2 ** 30].map(formatBytes)).toEqual(['512 B', '1.5 KB', '512.0 MB', '1.8 GB']);
+    expect([512, 1536, 512e6, 1.8e9].map(formatBytes)).toEqual(['512 B', '1.54 KB', '512.0 MB', '1.80 GB']);
     expect([420.4, 2310].map(formatMs)).toEqual(['420 ms', '2.31 s']);
     expect(formatCount(494032768)).toBe('494,032,768');
   });

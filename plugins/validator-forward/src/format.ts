@@ -2,17 +2,8 @@
  * Short figures for the results table: a table cell holds "max |Δ| 3.2e-6", not a paragraph.
  */
 
-/** 1536 -> "1.5 KB", 1_073_741_824 -> "1.0 GB" (binary units, one decimal). */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
+/** Sizes: the one convention of every message (decimal units, src/util/format-bytes.ts). */
+export { formatBytes } from '../../../src/index.js';
 
 /** Differences and tolerances: 0 -> "0", 3.24e-2 -> "3.2e-2", 1e-4 -> "1e-4". */
 export function formatDelta(value: number): string {

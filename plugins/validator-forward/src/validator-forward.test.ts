@@ -53,6 +53,9 @@ describe('validatorForward', () => {
       files: 'pass',
       safetensors: 'pass',
       'weight-links': 'pass',
+      // warn until arch-qwen states its reading (validation.configFacts, on the decoder kit)
+      'config reading': 'warn',
+      'tensor names': 'pass',
       tokenizer: 'pass',
       load: 'pass',
       logits: 'pass',
@@ -180,7 +183,7 @@ describe('bounded memory', () => {
     const boundedFile = path.join(os.tmpdir(), `vf-bounded-${process.pid}.f32`);
     try {
       const full = await validate(await makeSubject(dir, { claim }), { transformersJs: false, logitsFile: fullFile });
-      // 370 KB of float32 weights > 200 KB: segments of <= 50 KB of (bf16) weights each
+      // 379 KB of float32 weights > 200 KB: segments of <= 50 KB of (bf16) weights each
       const bounded = await validate(await makeSubject(dir, { claim, options: { maxMemory: 200_000 } }), {
         transformersJs: false,
         logitsFile: boundedFile,
@@ -188,9 +191,9 @@ describe('bounded memory', () => {
       expect(full.report.failures).toEqual([]);
       expect(bounded.report.failures).toEqual([]);
       expect(bounded.table).toMatchObject({ load: 'pass', logits: 'pass', reference: 'pass', 'kv-cache': 'pass', 'transformers.js': 'skip', memory: 'warn' });
-      expect(bounded.report.findings.find((f) => f.check === 'load')?.figure).toMatch(/^\d+ segments of ≤ [\d.]+ KB \(budget 195\.3 KB\)$/);
+      expect(bounded.report.findings.find((f) => f.check === 'load')?.figure).toMatch(/^\d+ segments of ≤ [\d.]+ KB \(budget 200\.0 KB\)$/);
       expect(bounded.report.findings.find((f) => f.check === 'transformers.js')?.message).toBe(
-        'float32 weights 370.3 KB exceed the memory budget 195.3 KB: transformers.js would load the whole graph at once',
+        'float32 weights 379.1 KB exceed the memory budget 200.0 KB: transformers.js would load the whole graph at once',
       );
       expect(bounded.figures).toMatchObject({ mode: 'segmented', budgetBytes: 200_000, nextToken: full.figures.nextToken });
       expect(bounded.figures.kvCacheMaxAbsDiff).toBeLessThanOrEqual(1e-4);

@@ -8,6 +8,7 @@
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { safeJoin, type ModelImportPlugin, type ValidationReport, type ValidationSubject } from '../../../src/index.js';
+import { checkConfigReading } from './check-config-reading.js';
 import { checkFiles } from './check-files.js';
 import { checkForward } from './check-forward.js';
 import { checkSafetensors } from './check-safetensors.js';
@@ -64,6 +65,7 @@ export async function validateModel(subject: ValidationSubject, report: Validati
   try {
     const files = await checkFiles(subject, report);
     const weights = await checkSafetensors(subject, report, files.bad);
+    if (!weights.unreadable) await checkConfigReading(subject, report);
     if (!support) {
       report.skip(VALIDATOR, 'forward', `the ${subject.claim.adapter} adapter offers no ONNX graph for ${subject.claim.architecture}`);
       return;

@@ -1,4 +1,5 @@
 import { Registry } from '../../kernel/registry.js';
+import type { ModelEntry } from '../../kernel/types.js';
 import { formatBytes, formatCount, table } from '../render/format.js';
 import { loadSession, type GlobalArgs } from '../setup.js';
 import { printJson, reportError } from '../output.js';
@@ -24,10 +25,24 @@ export async function listCommand(args: GlobalArgs): Promise<number> {
       formatBytes(e.file_size),
       e.license?.name ?? e.license?.id ?? '',
       e.created_at,
+      origin(e),
+      pushedTo(e),
     ]);
-    process.stdout.write(`${table(['name', 'model id', 'architecture', 'parameters', 'size', 'license', 'imported'], rows)}\n`);
+    process.stdout.write(`${table(['name', 'model id', 'architecture', 'parameters', 'size', 'license', 'imported', 'from', 'pushed to'], rows)}\n`);
     return 0;
   } catch (error) {
     return reportError(error, args);
   }
+}
+
+/** Where the model came from: the source, or the registry artifact it was pulled from. */
+function origin(entry: ModelEntry): string {
+  const oci = entry.oci as { pulled_from?: string } | undefined;
+  return oci?.pulled_from ? `oci://${oci.pulled_from}` : entry.source;
+}
+
+/** Where it was pushed (written by `model-import push`). */
+function pushedTo(entry: ModelEntry): string {
+  const pushed = (entry.pushed_to as { reference?: string }[] | undefined) ?? [];
+  return pushed.map((p) => p.reference ?? '').filter(Boolean).join(', ');
 }

@@ -1,4 +1,4 @@
-export { formatBytes } from '../../kernel/disk-space.js';
+export { formatBytes } from '../../util/format-bytes.js';
 
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '--';

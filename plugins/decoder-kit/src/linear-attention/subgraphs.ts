@@ -1,12 +1,12 @@
 /**
- * Scan/Loop need a graph-valued attribute, which GraphBuilder (arch-qwen/src/onnx/graph-builder.ts, soon
- * decoder-kit's) does not write: its attribute values are numbers, lists, strings and floats. Rather than edit
+ * Scan/Loop need a graph-valued attribute, which GraphBuilder (decoder-kit/src/onnx/graph-builder.ts)
+ * does not write: its attribute values are numbers, lists, strings and floats. Rather than edit
  * that shared file, the pieces here record "node producing <output> gets attribute <name> = <graph>" and the
  * caller applies the records to the encoded model once. When GraphBuilder grows a graph attribute, this file
  * goes away and the pieces pass the body directly.
  */
 import onnxProto from 'onnx-proto';
-import { GraphBuilder } from '../../../arch-qwen/src/onnx/graph-builder.js';
+import { GraphBuilder } from '../onnx/graph-builder.js';
 
 const { onnx } = onnxProto;
 type GraphProto = onnxProto.onnx.IGraphProto;
