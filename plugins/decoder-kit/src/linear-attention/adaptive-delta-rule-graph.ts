@@ -5,7 +5,7 @@
  * Measured on Qwen3.5-like heads: the chunked branch is 3.6x faster at 128 tokens and 7.7x at 512, the
  * recurrent one 2x faster for a single token.
  */
-import { DataType, type GraphBuilder } from '../../../arch-qwen/src/onnx/graph-builder.js';
+import { DataType, type GraphBuilder } from '../onnx/graph-builder.js';
 import { chunkedDeltaRuleGraph } from './chunked-delta-rule-graph.js';
 import { deltaRuleGraph, type DeltaRuleGraphInput } from './delta-rule-graph.js';
 import { bodyGraph, prefixLocalNames, type PendingSubgraphs } from './subgraphs.js';

@@ -1,6 +1,6 @@
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { DataType, GraphBuilder } from '../../../arch-qwen/src/onnx/graph-builder.js';
+import { DataType, GraphBuilder } from '../onnx/graph-builder.js';
 import { chunkedDeltaRuleGraph } from './chunked-delta-rule-graph.js';
 import { deltaGates } from './delta-gates.js';
 import { recurrentDeltaRule } from './delta-rule.js';

@@ -11,7 +11,7 @@
  * A Scan over the chunks then carries the state: VNew = U − W·S; out = (Q·exp(G))·S + (QKᵀ ⊙ decay)·VNew;
  * S ← S·exp(G_last) + (K·exp(G_last − G))ᵀ·VNew. The sequence is zero-padded to whole chunks and cut back.
  */
-import { DataType, type GraphBuilder } from '../../../arch-qwen/src/onnx/graph-builder.js';
+import { DataType, type GraphBuilder } from '../onnx/graph-builder.js';
 import type { DeltaRuleGraphInput } from './delta-rule-graph.js';
 import { bodyGraph, type PendingSubgraphs } from './subgraphs.js';
 

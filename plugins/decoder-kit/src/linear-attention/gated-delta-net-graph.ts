@@ -5,7 +5,7 @@
  * graph); how a projection is computed (casts of bf16 weights, Gemm) is the caller's `project`, so this file only
  * says which projection feeds what.
  */
-import type { GraphBuilder } from '../../../arch-qwen/src/onnx/graph-builder.js';
+import type { GraphBuilder } from '../onnx/graph-builder.js';
 import { causalConvGraph } from './causal-conv-graph.js';
 import { deltaGatesGraph } from './delta-gates-graph.js';
 import { adaptiveDeltaRuleGraph } from './adaptive-delta-rule-graph.js';

@@ -1,6 +1,6 @@
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { DataType, GraphBuilder } from '../../../arch-qwen/src/onnx/graph-builder.js';
+import { DataType, GraphBuilder } from '../onnx/graph-builder.js';
 import { gatedDeltaNet, linearAttentionSizes, type GatedDeltaNetWeights, type LinearAttentionDims, type LinearAttentionState } from './gated-delta-net.js';
 import { gatedDeltaNetGraph, type GatedDeltaNetGraphWeights } from './gated-delta-net-graph.js';
 import { PendingSubgraphs } from './subgraphs.js';

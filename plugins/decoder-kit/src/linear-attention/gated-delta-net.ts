@@ -7,7 +7,7 @@
  * - 'split' (Qwen3.5): in_proj_qkv (all q, all k, all v), in_proj_z, in_proj_b, in_proj_a.
  * Either way value head j·r + m belongs to key head j, and the conv channels are [all q | all k | all v].
  */
-import { linear } from '../../../arch-qwen/src/reference/tensor-math.js';
+import { linear } from '../reference/tensor-math.js';
 import { causalConv1d } from './causal-conv.js';
 import { deltaGates } from './delta-gates.js';
 import { chunkedDeltaRule, recurrentDeltaRule } from './delta-rule.js';

@@ -8,7 +8,7 @@
  * Sizes the family already knows (hidden_size, num_hidden_layers, whose defaults differ by model type) come in.
  */
 import type { ModelConfig } from '../../../../src/index.js';
-import { fieldReader, refuse } from '../../../arch-qwen/src/families/config-fields.js';
+import { fieldReader, refuse } from '../family/config-fields.js';
 import type { LinearAttentionDims } from './gated-delta-net.js';
 
 export type HybridLayerType = 'linear_attention' | 'full_attention';

@@ -9,7 +9,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DataType, GraphBuilder } from '../../../../arch-qwen/src/onnx/graph-builder.js';
+import { DataType, GraphBuilder } from '../../onnx/graph-builder.js';
 import { gatedDeltaNetGraph } from '../gated-delta-net-graph.js';
 import { linearAttentionSizes, type LinearAttentionDims } from '../gated-delta-net.js';
 import { PendingSubgraphs } from '../subgraphs.js';
