@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { startFakeHub, lazyFileFromDisk } from '../test/fake-hub/index.js';
 import { makeBenchModel, PARAMETERS } from './make-model.js';
 import { curlPipeline, measure, stats, type Stats } from './measure.js';
+import { ociBenchRun, prepareOciSource } from './oci-bench.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const benchDir = path.join(root, '.bench');
@@ -20,6 +21,8 @@ const bin = path.join(root, 'bin', 'model-import.js');
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
 const REPO = 'bench/qwen2.5-0.5b-shaped';
 const THROTTLE = 25e6;
+// BENCH_ONLY=oci runs only the OCI push/pull rows (they need docker-registry and htpasswd).
+const ONLY = process.env.BENCH_ONLY;
 
 interface ImportFigures {
   wallMs: number;
@@ -84,8 +87,13 @@ async function main(): Promise<void> {
   const push = (key: string, value: number) => (series[key] ??= []).push(value);
 
   try {
+    const ociInput = { bin, benchDir, hubUrl: hub.url, repo: REPO, push };
+    const ociSource = await prepareOciSource(ociInput);
     for (let run = 1; run <= RUNS; run++) {
       process.stderr.write(`Run ${run}/${RUNS}\n`);
+      hub.setThrottle(undefined);
+      await ociBenchRun(ociInput, ociSource);
+      if (ONLY === 'oci') continue;
       hub.setThrottle(undefined);
       const curl = await curlPipeline(url, scratch);
       push('curl.ms', curl.wallMs);
@@ -137,7 +145,14 @@ async function main(): Promise<void> {
   const s = Object.fromEntries(Object.entries(series).map(([k, v]) => [k, stats(v)]));
   const ratio = (a: string, b: string) => s[a].median / s[b].median;
   const f32Written = weightsBytes * 2;
-  const rows: [string, string, string, string, string][] = [
+  const ociRows: [string, string, string, string, string][] = [
+    ['push to docker-registry (4 MiB chunks) vs curl monolithic PUT of the same blobs', fmtMs(s['oci.push.ms']), fmtMs(s['oci.curl.put.ms']), `${ratio('oci.push.ms', 'oci.curl.put.ms').toFixed(2)} ×`, '≤ 1.3 ×'],
+    ['pull (fetch stage, digest checked) vs curl | tee | openssl of the weights blob', fmtMs(s['oci.pull.fetch.ms']), fmtMs(s['oci.curl.get.ms']), `${ratio('oci.pull.fetch.ms', 'oci.curl.get.ms').toFixed(2)} ×`, '≤ 1.2 ×'],
+    ['re-push of the unchanged model (whole command)', fmtMs(s['oci.repush.ms']), '', '', '≤ 1 s'],
+    ['peak RSS: push / pull fetch stage', `${fmtMb(s['oci.push.rss'])} / ${fmtMb(s['oci.pull.fetch.rss'])}`, '', '', '≤ 200 MB'],
+  ];
+  const rows: [string, string, string, string, string][] = ONLY === 'oci' ? ociRows : [
+    ...ociRows,
     ['download + sha256 + write (fetch stage) vs curl | tee | openssl', fmtMs(s['stage.fetch.ms']), fmtMs(s['curl.ms']), `${ratio('stage.fetch.ms', 'curl.ms').toFixed(2)} ×`, '≤ 1.1 ×'],
     [`throughput at ${THROTTLE / MB} MB/s per connection vs one connection`, fmtMs(s['fetch.throttled.ms']), fmtMs(s['curl.throttled.ms']), `${ratio('curl.throttled.ms', 'fetch.throttled.ms').toFixed(2)} × faster`, '≥ 4 ×'],
     ['conversion, dtype kept, vs cp of the weights', fmtMs(s['stage.convert.ms']), fmtMs(s['cp.ms']), `${ratio('stage.convert.ms', 'cp.ms').toFixed(3)} ×`, '≤ 0.1 ×'],

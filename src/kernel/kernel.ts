@@ -15,12 +15,14 @@ import type { Prompter } from './prompter.js';
 import { Reporter, type StageName } from './reporter.js';
 import { Registry } from './registry.js';
 import { Staging } from './staging.js';
+import { BlobStore } from './blob-store.js';
 import { assertDiskSpace } from './disk-space.js';
 import { inventoryFolder, knownHashesByInode } from './inventory.js';
 import { writeMetadata } from './metadata.js';
 import { syncPath, syncTree } from '../util/sync-tree.js';
 import { assertModelName, deriveModelName, findName, nextFreeName } from './model-name.js';
 import { ValidationReport } from './validation-report.js';
+import { assertInside, ensureModelsFolder, entryFolder } from '../util/path-policy.js';
 import type {
   ArchitectureClaim,
   ImportOptions,
@@ -150,6 +152,7 @@ export class Kernel implements PluginHost {
     };
     const registry = new Registry(options.modelsDir);
     if (options.name !== undefined) assertModelName(options.name);
+    await ensureModelsFolder(options.modelsDir); // a file or a dangling link there is refused before anything
     await registry.read(); // a corrupted registry stops the import before any request
     await Staging.cleanAbandoned(options.modelsDir);
     let replaceExisting = false;
@@ -185,13 +188,18 @@ export class Kernel implements PluginHost {
     });
 
     const staging = await Staging.begin(options.modelsDir, plan.modelName);
+    // Verified downloads go into the shared blob store, not the staging folder: whatever stops this import later
+    // (Ctrl-C in conversion or validation, a failed check) the rerun, or another name of the same model, links them.
+    const blobs = await BlobStore.open(options.modelsDir);
+    blobs.onFirstCopy = (why) => context.reporter.warn(`The blob store cannot hard-link: ${why}.`);
     let durable: Promise<unknown> | undefined;
     try {
       const fetched = await this.stage('fetch', context, async () => {
         const result = await this.hooks.fetch.promise(plan, {
           ...context,
           rawDir: staging.rawDir,
-          partialDir: staging.partialDir,
+          partialDir: blobs.partialDir,
+          blobs,
         });
         if (!result) {
           throw new ModelImportError('INTERNAL', `No plugin fetches models resolved by ${plan.resolvedBy}.`, {
@@ -289,7 +297,7 @@ export class Kernel implements PluginHost {
     const key = findName(name, Object.keys(data.models));
     if (!key) throw modelNotFound(name, io.options.modelsDir);
     const entry = data.models[key];
-    const modelDir = path.join(io.options.modelsDir, entry.path ?? key);
+    const modelDir = await entryFolder(io.options.modelsDir, entry, key);
     const config = JSON.parse(await fs.readFile(path.join(modelDir, 'config.json'), 'utf8')) as ModelConfig;
     const claim = this.claim(config);
     const report = new ValidationReport();
@@ -406,8 +414,10 @@ export class Kernel implements PluginHost {
       }
       const final: ModelEntry = { ...entry, model_name: name, path: name };
       await writeMetadata(staging.outDir, final);
-      const target = path.join(registry.modelsDir, name);
-      const existingFolder = await fs.stat(target).catch(() => undefined);
+      // The new name's folder and the staged output: inside the models folder, no link on the way.
+      const target = await assertInside(registry.modelsDir, path.join(registry.modelsDir, name));
+      await assertInside(registry.modelsDir, staging.outDir);
+      const existingFolder = await fs.lstat(target).catch(() => undefined);
       if (existingFolder) {
         if (!(clash && replace)) {
           throw new ModelImportError('REGISTRY_CORRUPT', `The folder ${target} exists but is not in the registry.`, {

@@ -66,6 +66,15 @@ async function assertTokenNowhere(token: string): Promise<void> {
 }
 
 describe('import-model against the fake hub', () => {
+  it('takes a pasted hub address (tree/<rev> page, trailing slash) under HF_ENDPOINT as the repo id and revision', async () => {
+    const result = await cli(['import-model', `${hub.url}/tiny-org/qwen2-tiny/tree/main/`, '--yes', '--json', '--skip-validation']);
+    expect(result.code, result.stderr).toBe(0);
+    const { model } = JSON.parse(result.stdout);
+    expect(model.model_id).toBe('tiny-org/qwen2-tiny');
+    expect(model.model_name).toBe('qwen2-tiny');
+    expect(model.provenance.revision).toBe('main');
+  });
+
   it('imports a tiny Qwen2: weights linked, ONNX graph, forward pass checked, registry entry', async () => {
     const result = await cli(['import-model', 'tiny-org/qwen2-tiny', '--yes', '--json']);
     expect(result.code, result.stderr).toBe(0);

@@ -4,7 +4,7 @@
  */
 import { ModelImportError, type StageContext } from '../../../src/index.js';
 import { hubError, tokenRequired } from './hub-errors.js';
-import { createHubFetch, fetchSmall } from './hub-fetch.js';
+import { RATE_LIMITED, createHubFetch, fetchSmall, formatWait } from './hub-fetch.js';
 import { NAME } from './names.js';
 import type { EffectiveSettings } from './options.js';
 import { ProxyEnv } from './proxy-env.js';
@@ -34,6 +34,11 @@ export function hubFetchFor(ref: RepoRef, what: string, token: FoundToken | unde
     userAgent: settings.userAgent,
     onFailure: (failure) => hubError(failure, { ...ref, what, token }),
     onRetry: (why, delay) => {
+      if (why.startsWith(RATE_LIMITED)) {
+        // A rate-limit wait is long: every reminder is shown, a countdown of what is left.
+        context.reporter.warn(`Reading ${what} of ${ref.repoId}: ${why}; waiting, ${formatWait(delay)} left.`, NAME);
+        return;
+      }
       if (warned) return;
       warned = true;
       context.reporter.warn(`Reading ${what} of ${ref.repoId}: ${why}; retrying in ${(delay / 1000).toFixed(1)} s.`, NAME);

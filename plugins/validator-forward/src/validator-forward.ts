@@ -62,10 +62,18 @@ export async function validateModel(subject: ValidationSubject, report: Validati
   const worker = support && options.transformersJs !== false ? TransformersJsWorker.start() : undefined;
   const promptText = options.prompt ?? DEFAULT_PROMPT;
   const tokenizing = worker?.ask({ type: 'tokenize', modelDir: subject.modelDir, prompt: promptText }, timeoutMs);
+  // Ctrl-C: the transformers.js process goes at once, and every step below checks the signal before it starts
+  // (an onnxruntime call already running cannot be stopped: onnxruntime-node runs it on this thread).
+  const signal = subject.signal;
+  const stopWorker = () => worker?.kill();
+  signal?.addEventListener('abort', stopWorker, { once: true });
+  const step = () => signal?.throwIfAborted();
   try {
     const files = await checkFiles(subject, report);
+    step();
     const weights = await checkSafetensors(subject, report, files.bad);
     if (!weights.unreadable) await checkConfigReading(subject, report);
+    step();
     if (!support) {
       report.skip(VALIDATOR, 'forward', `the ${subject.claim.adapter} adapter offers no ONNX graph for ${subject.claim.architecture}`);
       return;
@@ -85,6 +93,7 @@ export async function validateModel(subject: ValidationSubject, report: Validati
     decoder.catch(() => undefined); // checkForward reports it
 
     const prompt = await preparePrompt(tokenizing, promptText, options.fallbackIds ?? FALLBACK_IDS);
+    step();
     if (prompt.failure) report.fail(VALIDATOR, 'tokenizer', prompt.failure);
     else if (prompt.source === 'tokenizer') report.pass(VALIDATOR, 'tokenizer', `${prompt.ids.length} ids`);
     const figures: Record<string, unknown> = {
@@ -99,6 +108,7 @@ export async function validateModel(subject: ValidationSubject, report: Validati
     // transformers.js opens its session meanwhile (weights are mapped, not read, until it runs).
     const loading = worker && !bounded ? worker.ask({ type: 'load' }, timeoutMs) : undefined;
 
+    step();
     const outcome = await checkForward({
       subject,
       report,
@@ -110,11 +120,13 @@ export async function validateModel(subject: ValidationSubject, report: Validati
       figures,
       decoder,
       onePass: bounded,
+      signal,
       describe: (opened) =>
         opened instanceof SegmentedDecoder
           ? `${opened.plan.segments} segments of ≤ ${formatBytes(Math.max(segmentBytes, opened.plan.largestSegmentBytes))} (budget ${formatBytes(budgetBytes)})`
           : `session ${formatMs(opened.createMs)}`,
     });
+    step();
     if (outcome) {
       figures.nextToken = outcome.tokens[0];
       if (options.logitsFile) await writeFile(options.logitsFile, new Uint8Array(outcome.logits.buffer, outcome.logits.byteOffset, outcome.logits.byteLength));

@@ -3,6 +3,7 @@ import { renderFindings } from '../render/terminal-renderer.js';
 import { loadSession, type GlobalArgs } from '../setup.js';
 import { printJson, reportError } from '../output.js';
 import { parseSize } from '../parse-size.js';
+import { terminalSafe } from '../../util/terminal-text.js';
 
 /** Re-runs the validate stage on a registered model: integrity (sha256 of every file), load, forward pass. */
 export async function verifyCommand(args: GlobalArgs & { name: string; maxMemory?: string }): Promise<number> {
@@ -21,7 +22,7 @@ export async function verifyCommand(args: GlobalArgs & { name: string; maxMemory
       },
     });
     if (args.json) printJson({ ok: report.passed, model: entry.model_name, findings: report.findings, figures: report.figures });
-    else process.stdout.write(`Verifying "${entry.model_name}" (${entry.model_id})\n${renderFindings(report.findings)}\n`);
+    else process.stdout.write(terminalSafe(`Verifying "${entry.model_name}" (${entry.model_id})\n${renderFindings(report.findings)}\n`));
     if (!report.passed) {
       const failed = report.failures.map((f) => `${f.check}: ${f.message ?? 'failed'}`).join('; ');
       const error = new ModelImportError('VALIDATION_FAILED', `Model "${entry.model_name}" failed verification: ${failed}.`, {
@@ -29,7 +30,7 @@ export async function verifyCommand(args: GlobalArgs & { name: string; maxMemory
       });
       return reportError(error, { ...args, json: false });
     }
-    if (!args.json) process.stdout.write(`"${entry.model_name}" is intact and runs.\n`);
+    if (!args.json) process.stdout.write(terminalSafe(`"${entry.model_name}" is intact and runs.\n`));
     return 0;
   } catch (error) {
     return reportError(error, args);
