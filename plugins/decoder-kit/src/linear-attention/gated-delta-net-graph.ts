@@ -8,6 +8,7 @@
 import type { GraphBuilder } from '../onnx/graph-builder.js';
 import { causalConvGraph } from './causal-conv-graph.js';
 import { deltaGatesGraph } from './delta-gates-graph.js';
+import { adaptiveDeltaRuleGraph } from './adaptive-delta-rule-graph.js';
 import { chunkedDeltaRuleGraph } from './chunked-delta-rule-graph.js';
 import { deltaRuleGraph } from './delta-rule-graph.js';
 import { gatedRmsNormGraph } from './gated-rms-norm-graph.js';
@@ -48,9 +49,10 @@ export interface GatedDeltaNetGraphInput {
   /**
    * Which ONNX form of the delta rule: 'recurrent' (a Scan step per token; best for decode) or 'chunked'
    * (64-token WY blocks; measured 3.6x faster at 128 prompt tokens and 7.7x at 512, but 2x slower for a single
-   * token because the chunk is padded). Default 'recurrent'. Same numbers either way (tests).
+   * token because the chunk is padded). 'adaptive' (default) switches on T == 1 like transformers. Same numbers
+   * every way (tests).
    */
-  rule?: 'recurrent' | 'chunked';
+  rule?: 'recurrent' | 'chunked' | 'adaptive';
 }
 
 export function gatedDeltaNetGraph(g: GraphBuilder, subgraphs: PendingSubgraphs, x: GatedDeltaNetGraphInput): { output: string; presentConv: string; presentRecurrent: string } {
@@ -90,7 +92,8 @@ export function gatedDeltaNetGraph(g: GraphBuilder, subgraphs: PendingSubgraphs,
   const q = prepareQueryKeyGraph(g, { input: reshape(qFlat, [0, 0, d.keyHeads, d.keyDim]), keyHeads: d.keyHeads, keyDim: d.keyDim, repeats: r, isQuery: true });
   const k = prepareQueryKeyGraph(g, { input: reshape(kFlat, [0, 0, d.keyHeads, d.keyDim]), keyHeads: d.keyHeads, keyDim: d.keyDim, repeats: r, isQuery: false });
   const gates = deltaGatesGraph(g, { a, b, aLog: w.aLog, dtBias: w.dtBias });
-  const rule = (x.rule === 'chunked' ? chunkedDeltaRuleGraph : deltaRuleGraph)(g, subgraphs, {
+  const form = { recurrent: deltaRuleGraph, chunked: chunkedDeltaRuleGraph, adaptive: adaptiveDeltaRuleGraph }[x.rule ?? 'adaptive'];
+  const rule = form(g, subgraphs, {
     q, k, v: reshape(vFlat, [0, 0, d.valueHeads, d.valueDim]), g: gates.g, beta: gates.beta,
     past: x.pastRecurrent, presentName: x.presentRecurrentName, scope: x.scope,
   });

@@ -55,7 +55,7 @@ function splitFrom(w: Extract<GatedDeltaNetWeights, { layout: 'fused' }>): Extra
   return { ...shared, layout: 'split', inProjQkv: qkv, inProjZ: z, inProjB: b, inProjA: a };
 }
 
-async function layerSession(layout: 'fused' | 'split', rule: 'recurrent' | 'chunked' = 'recurrent') {
+async function layerSession(layout: 'fused' | 'split', rule: 'recurrent' | 'chunked' | 'adaptive') {
   const F = DataType.FLOAT;
   const g = new GraphBuilder();
   const subgraphs = new PendingSubgraphs();
@@ -105,7 +105,7 @@ describe('Gated DeltaNet layer', () => {
     expect(maxAbsDifference(a.state.recurrent, b.state.recurrent)).toBeLessThan(1e-6);
   });
 
-  for (const [layout, rule] of [['fused', 'recurrent'], ['split', 'recurrent'], ['split', 'chunked']] as const) {
+  for (const [layout, rule] of [['fused', 'adaptive'], ['split', 'adaptive'], ['split', 'recurrent'], ['fused', 'chunked']] as const) {
     it(`ONNX (${layout}, ${rule} rule) equals the reference: left-padded prefill, then decode steps through past/present states`, async () => {
       const fused = fusedWeights(23);
       const weights = layout === 'fused' ? fused : splitFrom(fused);

@@ -8,7 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AutoModelForCausalLM, env, Tensor } from '@huggingface/transformers';
+import { AutoModelForCausalLM, env, Qwen3_5ForConditionalGeneration, Tensor } from '@huggingface/transformers';
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hybridToyEmbedding, hybridToyShapes, TOY_VOCAB, writeHybridToyDecoder } from './testing/hybrid-toy-decoder.js';
@@ -73,4 +73,19 @@ describe('transformers.js generates through the hybrid cache', () => {
       }
     });
   }
+});
+
+describe('why the Qwen3.5 decoder graph takes no position_ids', () => {
+  it('transformers.js 4.3.1 text-only rope deltas put the first decode token 2T positions too far (transformers: delta 0)', () => {
+    // If this starts failing, transformers.js fixed its sign (max + 1 + T instead of max + 1 - T) and a
+    // position_ids input would become safe for configs that have a vision_config.
+    const T = 5;
+    const ids = new Tensor('int64', BigInt64Array.from([1n, 2n, 3n, 4n, 5n]), [1, T]);
+    const mask = new Tensor('int64', new BigInt64Array(T).fill(1n), [1, T]);
+    const method = (Qwen3_5ForConditionalGeneration.prototype as unknown as { _get_text_only_rope_index: (i: Tensor, m: Tensor) => [Tensor, Tensor] })._get_text_only_rope_index;
+    const [positions, deltas] = method.call({}, ids, mask);
+    expect(Array.from(positions.data as BigInt64Array, Number).slice(0, T)).toEqual([0, 1, 2, 3, 4]);
+    // Decode position = past_length + delta: 5 + 10 = 15, where the model was trained to see 5.
+    expect(Number((deltas.data as BigInt64Array)[0])).toBe(2 * T);
+  });
 });

@@ -14,7 +14,9 @@
  *
  * Recurrent state (linear-attention layers, e.g. Gated DeltaNet) has its place beside the KV cache: such a layer
  * N has no past_key_values.N.* but `past_conv.N` / `past_recurrent.N` in and `present_conv.N` /
- * `present_recurrent.N` out, each a fixed-size state (no P axis). Defined by the linear-attention blocks (next issue).
+ * `present_recurrent.N` out, each a fixed-size state (no P axis): `past_conv.N` float32 [B, conv_dim, K] (the last K
+ * conv inputs, transformers' conv state) and `past_recurrent.N` float32 [B, Hv, Dk, Dv]; every dim but B numeric so
+ * transformers.js can build the all-zero first state from the input metadata (src/linear-attention/).
  */
 export const GRAPH_PATH = 'onnx/model.onnx';
 export const OPSET = 17;
