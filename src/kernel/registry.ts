@@ -67,6 +67,9 @@ export class Registry {
     if (typeof data !== 'object' || data === null || Array.isArray(data)) corrupt('not a JSON object');
     const models = (data as { models?: unknown }).models;
     if (typeof models !== 'object' || models === null || Array.isArray(models)) corrupt('no "models" object');
+    for (const [name, entry] of Object.entries(models as object)) {
+      if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) corrupt(`the entry ${JSON.stringify(name)} is not an object`);
+    }
     return { ...empty(), ...(data as object), models: models as Record<string, ModelEntry> };
   }
 

@@ -55,7 +55,7 @@ export async function resolvePlan(request: ImportRequest, context: StageContext,
     info = await readModelInfo(ref, token, context, settings);
   }
   const commit = typeof info.sha === 'string' ? info.sha.toLowerCase() : '';
-  if (!/^[0-9a-f]{40}$/.test(commit)) throw badListing(repoId, `revision ${revision} resolved to ${JSON.stringify(info.sha)}, not a commit sha`);
+  if (!/^[0-9a-f]{40}$/.test(commit)) throw badListing(repoId, `revision ${revision} resolved to ${JSON.stringify(info.sha) ?? 'nothing'}, not a commit sha`);
   const gated = info.gated === 'auto' || info.gated === 'manual' || info.gated === (true as unknown);
   const isPrivate = info.private === true;
 

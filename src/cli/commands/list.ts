@@ -13,7 +13,7 @@ export async function listCommand(args: GlobalArgs): Promise<number> {
   try {
     const session = await loadSession(args, false);
     const data = await new Registry(session.modelsDir).read();
-    const entries = Object.values(data.models).sort((a, b) => a.model_name.localeCompare(b.model_name));
+    const entries = Object.values(data.models).sort((a, b) => text(a.model_name).localeCompare(text(b.model_name)));
     if (args.json) {
       printJson({ ok: true, modelsDir: session.modelsDir, models: entries });
       return 0;
@@ -22,7 +22,14 @@ export async function listCommand(args: GlobalArgs): Promise<number> {
       process.stdout.write(`No models registered in ${session.modelsDir}. Import one with: model-import import-model <repo_id>\n`);
       return 0;
     }
-    const rows = entries.map((e) => [e.model_name, e.model_id, shortCount(e.model_size), formatBytes(e.file_size), relativeTime(e.created_at)]);
+    // Entries are local state: a field missing or of the wrong type is shown as "?", never crashes the listing.
+    const rows = entries.map((e) => [
+      text(e.model_name),
+      text(e.model_id),
+      typeof e.model_size === 'number' ? shortCount(e.model_size) : '?',
+      typeof e.file_size === 'number' ? formatBytes(e.file_size) : '?',
+      typeof e.created_at === 'string' ? relativeTime(e.created_at) : text(e.created_at),
+    ]);
     const headers = ['NAME', 'MODEL ID', 'PARAMS', 'SIZE', 'IMPORTED'];
     // The two free-text columns share what the others leave of 80 columns; long ones end with "…".
     const fixed = [2, 3, 4].reduce((sum, i) => sum + Math.max(headers[i].length, ...rows.map((r) => r[i].length)) + 2, 0);
@@ -34,8 +41,8 @@ export async function listCommand(args: GlobalArgs): Promise<number> {
     const places = entries.flatMap((e) => {
       const from = origin(e);
       const pushed = pushedTo(e);
-      const parts = [from !== e.source ? `from ${from}` : '', pushed ? `pushed to ${pushed}` : ''].filter(Boolean);
-      return parts.length ? [`  ${e.model_name}: ${parts.join('; ')}`] : [];
+      const parts = [from !== text(e.source) ? `from ${from}` : '', pushed ? `pushed to ${pushed}` : ''].filter(Boolean);
+      return parts.length ? [`  ${text(e.model_name)}: ${parts.join('; ')}`] : [];
     });
     process.stdout.write(terminalSafe(`${table(headers, fitted)}\n${places.map((l) => `${l}\n`).join('')}`));
     return 0;
@@ -46,14 +53,14 @@ export async function listCommand(args: GlobalArgs): Promise<number> {
 
 /** Where the model came from: the source, or the registry artifact it was pulled from. */
 function origin(entry: ModelEntry): string {
-  const oci = entry.oci as { pulled_from?: string } | undefined;
-  return oci?.pulled_from ? `oci://${oci.pulled_from}` : entry.source;
+  const pulled = (entry.oci as { pulled_from?: unknown } | null | undefined)?.pulled_from;
+  return typeof pulled === 'string' ? `oci://${pulled}` : text(entry.source);
 }
 
 /** Where it was pushed (written by `model-import push`). */
 function pushedTo(entry: ModelEntry): string {
-  const pushed = (entry.pushed_to as { reference?: string }[] | undefined) ?? [];
-  return pushed.map((p) => p.reference ?? '').filter(Boolean).join(', ');
+  const pushed: unknown[] = Array.isArray(entry.pushed_to) ? entry.pushed_to : [];
+  return pushed.map((p) => (p as { reference?: unknown } | null)?.reference).filter((r): r is string => typeof r === 'string').join(', ');
 }
 
 function clip(text: string, width: number): string {
@@ -66,4 +73,9 @@ export function shortCount(n: number): string {
   if (n >= 1e6) return `${Math.round(n / 1e6)}M`;
   if (n >= 1e3) return `${Math.round(n / 1e3)}K`;
   return String(n);
+}
+
+function text(value: unknown): string {
+  if (typeof value === 'string') return value;
+  return value === undefined || value === null ? '?' : JSON.stringify(value);
 }
