@@ -6,6 +6,7 @@
  * peak RSS come from the real CLI (child process, --json stage events, RSS of its process tree from /proc).
  * Results: a table on stdout and .bench/results.json.
  */
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -104,6 +105,11 @@ async function main(): Promise<void> {
   const cachedBlob = path.join(hfCache, `models--${REPO.replace('/', '--')}`, 'blobs', await sha256Of(weightsFile));
   await fs.mkdir(path.dirname(cachedBlob), { recursive: true });
   if (!(await fs.stat(cachedBlob).catch(() => undefined))) await fs.link(weightsFile, cachedBlob).catch(() => fs.copyFile(weightsFile, cachedBlob));
+  for (const bytes of Object.values(small)) {
+    // Small files are cached under their git blob id, as huggingface_hub names them (the hub's ETag).
+    const oid = createHash('sha1').update(`blob ${bytes.byteLength}\0`).update(bytes).digest('hex');
+    await fs.writeFile(path.join(path.dirname(cachedBlob), oid), bytes);
+  }
   const bytesOnly = process.env.BENCH_ONLY === 'bytes';
 
   try {

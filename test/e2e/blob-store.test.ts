@@ -47,6 +47,7 @@ const env = (extra: Record<string, string> = {}) => ({
 const cli = (args: string[]) => runCli(args, { cwd: project, env: env() });
 const models = () => path.join(project, 'models');
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+const gitOid = (bytes: Uint8Array) => createHash('sha1').update(`blob ${bytes.byteLength}\0`).update(bytes).digest('hex');
 
 /** Bytes the hub sent for /resolve requests of the fetch stage while `run` ran. */
 async function fetchBytesDuring<T>(run: () => Promise<T>): Promise<{ result: T; bytes: number }> {
@@ -106,21 +107,32 @@ describe('blob store', () => {
       await fs.writeFile(file, bytes);
       cached.push(file);
     }
+    // Small (non-LFS) files are in the cache under their git blob id.
+    for (const [name, bytes] of Object.entries(files[SHARDED])) {
+      if (name.endsWith('.safetensors')) continue;
+      const file = path.join(repoFolder, 'blobs', gitOid(bytes));
+      await fs.writeFile(file, bytes);
+      cached.push(file);
+    }
     const before = await Promise.all(cached.map(async (f) => ({ bytes: await fs.readFile(f), mtime: (await fs.stat(f)).mtimeMs })));
     const listing = async () => (await fs.readdir(path.join(repoFolder, 'blobs'))).sort();
     const names = await listing();
 
     const weightsBefore = hub.weightBytesServed(SHARDED);
-    const run = await cli(['import-model', SHARDED, '--yes']);
+    const { result: run, bytes } = await fetchBytesDuring(() => cli(['import-model', SHARDED, '--yes']));
     expect(run.code, run.stderr).toBe(0);
+    expect(bytes).toBe(files[SHARDED][shards[1]].byteLength); // nothing else: small files came from the cache too
     expect(run.stderr).toMatch(/already here \([\d.]+ kB of it in the Hugging Face cache\)/);
     expect(run.stderr).toContain('does not match its hash; downloading it');
     // Only the damaged shard came over the network.
     expect(hub.weightBytesServed(SHARDED) - weightsBefore).toBe(files[SHARDED][shards[1]].byteLength);
-    for (const [i, shard] of shards.entries()) {
+    for (const shard of shards) {
       expect(await fs.readFile(path.join(models(), 'qwen3-sharded', shard))).toEqual(Buffer.from(files[SHARDED][shard]));
-      expect(await fs.readFile(cached[i])).toEqual(before[i].bytes);
-      expect((await fs.stat(cached[i])).mtimeMs).toBe(before[i].mtime);
+    }
+    expect(await fs.readFile(path.join(models(), 'qwen3-sharded', 'tokenizer.json'))).toEqual(Buffer.from(files[SHARDED]['tokenizer.json']));
+    for (const [i, file] of cached.entries()) {
+      expect(await fs.readFile(file)).toEqual(before[i].bytes);
+      expect((await fs.stat(file)).mtimeMs).toBe(before[i].mtime);
     }
     expect(await listing()).toEqual(names);
   });
