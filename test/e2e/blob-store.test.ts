@@ -94,6 +94,19 @@ describe('blob store', () => {
     expect(await blobNames()).toEqual([]);
   });
 
+  it('two imports of the same file at once download it once: the second waits, then links the blob', async () => {
+    hub.setThrottle(150_000); // the first holds the partial's lock long enough for the second to wait on it
+    try {
+      const weightsBefore = hub.weightBytesServed(TINY);
+      const runs = await Promise.all(['x', 'y'].map((name) => cli(['import-model', TINY, '--yes', '--name', name])));
+      for (const run of runs) expect(run.code, run.stderr).toBe(0);
+      expect(hub.weightBytesServed(TINY) - weightsBefore).toBe(files[TINY]['model.safetensors'].byteLength);
+      expect(await fs.readdir(path.join(models(), '.blobs', 'partial'))).toEqual([]);
+    } finally {
+      hub.setThrottle(undefined);
+    }
+  });
+
   it('takes blobs from the Hugging Face cache after checking their hash, and never writes there', async () => {
     const repoFolder = path.join(project, 'hf-cache', `models--${SHARDED.replace('/', '--')}`);
     const shards = Object.keys(files[SHARDED]).filter((p) => p.endsWith('.safetensors')).sort();

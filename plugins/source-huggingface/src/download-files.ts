@@ -305,10 +305,11 @@ class Downloader {
     if (await this.fromLocal(state)) return;
     let partial = await PartialFile.open(this.input.context.partialDir, target.key, target.size, this.signal);
     const blobs = this.input.context.blobs;
-    if (blobs && target.sha256 && (await blobs.has(target.sha256, target.size))) {
-      // Another import finished this file while we waited for its partial's lock.
-      await partial.close();
-      state.local = { sha256: target.sha256, from: 'store' };
+    const done = blobs && (target.sha256 ?? (target.gitOid ? await blobs.sha256OfGitOid(target.gitOid) : undefined));
+    if (blobs && done && (await blobs.has(done, target.size))) {
+      // Another import finished this file while we waited for its partial's lock: the (fresh) partial is not needed.
+      await partial.discard();
+      state.local = { sha256: done, from: 'store' };
       if (await this.fromLocal(state)) return;
       partial = await PartialFile.open(this.input.context.partialDir, target.key, target.size, this.signal);
     }
