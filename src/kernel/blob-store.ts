@@ -44,11 +44,12 @@ async function realFolder(dir: string): Promise<void> {
   }
 }
 
-/** sha256 of a file opened without following a symlink. */
-async function hashNoFollow(file: string, signal?: AbortSignal): Promise<{ sha256: string; size: number }> {
+/** sha256 (and, given the expected size, the git blob sha1) of a file opened without following a symlink. */
+async function hashNoFollow(file: string, signal?: AbortSignal, gitSize?: number): Promise<{ sha256: string; size: number; gitOid?: string }> {
   const fh = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     const hash = createHash('sha256');
+    const git = gitSize === undefined ? undefined : createHash('sha1').update(`blob ${gitSize}\0`);
     const buffer = Buffer.allocUnsafe(1 << 20);
     let size = 0;
     for (;;) {
@@ -56,9 +57,10 @@ async function hashNoFollow(file: string, signal?: AbortSignal): Promise<{ sha25
       const { bytesRead } = await fh.read(buffer, 0, buffer.byteLength, size);
       if (bytesRead === 0) break;
       hash.update(buffer.subarray(0, bytesRead));
+      git?.update(buffer.subarray(0, bytesRead));
       size += bytesRead;
     }
-    return { sha256: hash.digest('hex'), size };
+    return { sha256: hash.digest('hex'), size, ...(git ? { gitOid: git.digest('hex') } : {}) };
   } finally {
     await fh.close();
   }
@@ -169,9 +171,31 @@ export class BlobStore {
    */
   async adopt(external: string, sha256: string, size: number, signal?: AbortSignal): Promise<boolean> {
     if (await this.has(sha256, size)) return true;
+    return (await this.adoptChecked(external, size, (h) => h.sha256 === sha256, signal)) !== undefined;
+  }
+
+  /**
+   * The same for a file known by its git blob id (the HF cache names small, non-LFS files by it): kept if its git
+   * sha1 matches; stored under its sha256, which is returned, and the git id recorded.
+   */
+  async adoptGitBlob(external: string, gitOid: string, size: number, signal?: AbortSignal): Promise<string | undefined> {
+    checkHex(gitOid, GIT_SHA1, 'git blob id');
+    const known = await this.sha256OfGitOid(gitOid);
+    if (known) return known;
+    const sha256 = await this.adoptChecked(external, size, (h) => h.gitOid === gitOid, signal);
+    if (sha256) await this.rememberGitOid(gitOid, sha256);
+    return sha256;
+  }
+
+  private async adoptChecked(
+    external: string,
+    size: number,
+    matches: (h: { sha256: string; gitOid?: string }) => boolean,
+    signal?: AbortSignal,
+  ): Promise<string | undefined> {
     const outside = await fs.lstat(external).catch(() => undefined);
     // HF cache snapshots are symlinks into blobs/; the caller passes the blob itself, which must be a plain file.
-    if (!outside?.isFile() || outside.size !== size) return false;
+    if (!outside?.isFile() || outside.size !== size) return undefined;
     const tmp = path.join(this.tmpDir, `adopt-${process.pid}-${randomBytes(6).toString('hex')}`);
     try {
       try {
@@ -180,10 +204,10 @@ export class BlobStore {
         await fs.copyFile(external, tmp, constants.COPYFILE_EXCL);
         await fs.chmod(tmp, 0o444);
       }
-      const actual = await hashNoFollow(tmp, signal);
-      if (actual.sha256 !== sha256 || actual.size !== size) return false;
-      await fs.rename(tmp, this.blobPath(sha256));
-      return true;
+      const actual = await hashNoFollow(tmp, signal, size);
+      if (actual.size !== size || !matches(actual)) return undefined;
+      await fs.rename(tmp, this.blobPath(actual.sha256));
+      return actual.sha256;
     } finally {
       await fs.rm(tmp, { force: true });
     }

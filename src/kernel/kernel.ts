@@ -183,7 +183,10 @@ export class Kernel implements PluginHost {
     await this.stage('authorize', context, async () => {
       await this.hooks.authorize.promise(plan, context);
       await this.acknowledgeLicense(plan, context);
-      const download = plan.files.reduce((sum, f) => sum + f.size, 0);
+      // Files the blob store already holds take no new space (a re-import under another name needs none for them).
+      const store = await BlobStore.open(options.modelsDir);
+      let download = 0;
+      for (const f of plan.files) if (!(f.sha256 && (await store.has(f.sha256, f.size)))) download += f.size;
       await assertDiskSpace(options.modelsDir, download, plan.claim.conversionScratchBytes(plan.files, options));
     });
 

@@ -47,6 +47,7 @@ const env = (extra: Record<string, string> = {}) => ({
 const cli = (args: string[]) => runCli(args, { cwd: project, env: env() });
 const models = () => path.join(project, 'models');
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+const gitOid = (bytes: Uint8Array) => createHash('sha1').update(`blob ${bytes.byteLength}\0`).update(bytes).digest('hex');
 
 /** Bytes the hub sent for /resolve requests of the fetch stage while `run` ran. */
 async function fetchBytesDuring<T>(run: () => Promise<T>): Promise<{ result: T; bytes: number }> {
@@ -93,6 +94,19 @@ describe('blob store', () => {
     expect(await blobNames()).toEqual([]);
   });
 
+  it('two imports of the same file at once download it once: the second waits, then links the blob', async () => {
+    hub.setThrottle(150_000); // the first holds the partial's lock long enough for the second to wait on it
+    try {
+      const weightsBefore = hub.weightBytesServed(TINY);
+      const runs = await Promise.all(['x', 'y'].map((name) => cli(['import-model', TINY, '--yes', '--name', name])));
+      for (const run of runs) expect(run.code, run.stderr).toBe(0);
+      expect(hub.weightBytesServed(TINY) - weightsBefore).toBe(files[TINY]['model.safetensors'].byteLength);
+      expect(await fs.readdir(path.join(models(), '.blobs', 'partial'))).toEqual([]);
+    } finally {
+      hub.setThrottle(undefined);
+    }
+  });
+
   it('takes blobs from the Hugging Face cache after checking their hash, and never writes there', async () => {
     const repoFolder = path.join(project, 'hf-cache', `models--${SHARDED.replace('/', '--')}`);
     const shards = Object.keys(files[SHARDED]).filter((p) => p.endsWith('.safetensors')).sort();
@@ -106,21 +120,32 @@ describe('blob store', () => {
       await fs.writeFile(file, bytes);
       cached.push(file);
     }
+    // Small (non-LFS) files are in the cache under their git blob id.
+    for (const [name, bytes] of Object.entries(files[SHARDED])) {
+      if (name.endsWith('.safetensors')) continue;
+      const file = path.join(repoFolder, 'blobs', gitOid(bytes));
+      await fs.writeFile(file, bytes);
+      cached.push(file);
+    }
     const before = await Promise.all(cached.map(async (f) => ({ bytes: await fs.readFile(f), mtime: (await fs.stat(f)).mtimeMs })));
     const listing = async () => (await fs.readdir(path.join(repoFolder, 'blobs'))).sort();
     const names = await listing();
 
     const weightsBefore = hub.weightBytesServed(SHARDED);
-    const run = await cli(['import-model', SHARDED, '--yes']);
+    const { result: run, bytes } = await fetchBytesDuring(() => cli(['import-model', SHARDED, '--yes']));
     expect(run.code, run.stderr).toBe(0);
+    expect(bytes).toBe(files[SHARDED][shards[1]].byteLength); // nothing else: small files came from the cache too
     expect(run.stderr).toMatch(/already here \([\d.]+ KB of it in the Hugging Face cache\)/);
     expect(run.stderr).toContain('does not match its hash; downloading it');
     // Only the damaged shard came over the network.
     expect(hub.weightBytesServed(SHARDED) - weightsBefore).toBe(files[SHARDED][shards[1]].byteLength);
-    for (const [i, shard] of shards.entries()) {
+    for (const shard of shards) {
       expect(await fs.readFile(path.join(models(), 'qwen3-sharded', shard))).toEqual(Buffer.from(files[SHARDED][shard]));
-      expect(await fs.readFile(cached[i])).toEqual(before[i].bytes);
-      expect((await fs.stat(cached[i])).mtimeMs).toBe(before[i].mtime);
+    }
+    expect(await fs.readFile(path.join(models(), 'qwen3-sharded', 'tokenizer.json'))).toEqual(Buffer.from(files[SHARDED]['tokenizer.json']));
+    for (const [i, file] of cached.entries()) {
+      expect(await fs.readFile(file)).toEqual(before[i].bytes);
+      expect((await fs.stat(file)).mtimeMs).toBe(before[i].mtime);
     }
     expect(await listing()).toEqual(names);
   });

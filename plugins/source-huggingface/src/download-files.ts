@@ -69,7 +69,7 @@ interface TargetState {
   /** A retry was announced (once per file, so a flaky link does not flood the terminal). */
   warned: boolean;
   /** Where the bytes are already on this machine: the models folder's blob store, or the user's HF cache blob. */
-  local?: { sha256: string; from: 'store' } | { sha256: string; from: 'hf-cache'; file: string };
+  local?: { sha256: string; from: 'store' } | { sha256?: string; gitOid?: string; from: 'hf-cache'; file: string };
 }
 
 interface Job {
@@ -163,9 +163,9 @@ class Downloader {
       const sha256 = target.sha256 ?? (target.gitOid ? await blobs.sha256OfGitOid(target.gitOid) : undefined);
       if (sha256 && (await blobs.has(sha256, target.size))) {
         state.local = { sha256, from: 'store' };
-      } else if (target.sha256) {
-        const file = await findHfCacheBlob(env, this.input.plan.modelId, target.sha256, target.size);
-        if (file) state.local = { sha256: target.sha256, from: 'hf-cache', file };
+      } else {
+        const file = await findHfCacheBlob(env, this.input.plan.modelId, target.key, target.size);
+        if (file) state.local = { ...(target.sha256 ? { sha256: target.sha256 } : { gitOid: target.gitOid }), from: 'hf-cache', file };
       }
       if (state.local) here += target.size;
       if (state.local?.from === 'hf-cache') fromCache += target.size;
@@ -181,19 +181,27 @@ class Downloader {
     const local = state.local;
     state.local = undefined;
     if (!blobs || !local) return false;
-    if (local.from === 'hf-cache' && !(await blobs.adopt(local.file, local.sha256, state.target.size, this.signal))) {
-      this.input.context.reporter.warn(`${state.target.paths[0]}: the copy in the Hugging Face cache does not match its hash; downloading it.`, NAME);
-      return false;
+    let sha256 = local.sha256;
+    if (local.from === 'hf-cache') {
+      const { size } = state.target;
+      sha256 = local.sha256
+        ? (await blobs.adopt(local.file, local.sha256, size, this.signal)) ? local.sha256 : undefined
+        : await blobs.adoptGitBlob(local.file, local.gitOid!, size, this.signal);
+      if (!sha256) {
+        this.input.context.reporter.warn(`${state.target.paths[0]}: the copy in the Hugging Face cache does not match its hash; downloading it.`, NAME);
+        return false;
+      }
     }
-    const release = await blobs.lock(local.sha256, this.signal); // a gc in another process must not remove it meanwhile
+    if (!sha256) return false;
+    const release = await blobs.lock(sha256, this.signal); // a gc in another process must not remove it meanwhile
     try {
       for (const dest of state.target.dests) {
-        if (!(await blobs.linkInto(local.sha256, dest))) return false;
+        if (!(await blobs.linkInto(sha256, dest))) return false;
       }
     } finally {
       await release();
     }
-    state.sha256 = local.sha256;
+    state.sha256 = sha256;
     state.finished = true;
     state.task.set(state.target.size);
     state.task.end('done');
@@ -298,10 +306,11 @@ class Downloader {
     if (await this.fromLocal(state)) return;
     let partial = await PartialFile.open(this.input.context.partialDir, target.key, target.size, this.signal);
     const blobs = this.input.context.blobs;
-    if (blobs && target.sha256 && (await blobs.has(target.sha256, target.size))) {
-      // Another import finished this file while we waited for its partial's lock.
-      await partial.close();
-      state.local = { sha256: target.sha256, from: 'store' };
+    const done = blobs && (target.sha256 ?? (target.gitOid ? await blobs.sha256OfGitOid(target.gitOid) : undefined));
+    if (blobs && done && (await blobs.has(done, target.size))) {
+      // Another import finished this file while we waited for its partial's lock: the (fresh) partial is not needed.
+      await partial.discard();
+      state.local = { sha256: done, from: 'store' };
       if (await this.fromLocal(state)) return;
       partial = await PartialFile.open(this.input.context.partialDir, target.key, target.size, this.signal);
     }

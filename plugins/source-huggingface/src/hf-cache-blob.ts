@@ -16,9 +16,12 @@ export function hubCacheDir(env: Env): string {
   return path.join(home, 'hub');
 }
 
-/** The cache's blob for an LFS file of `repoId` (named by its sha256), if a regular file of that size is there. */
+/**
+ * The cache's blob for a file of `repoId`, if a regular file of that size is there: LFS files are named by their
+ * sha256, small files by their git blob id (the hub's ETag for them).
+ */
 export async function findHfCacheBlob(env: Env, repoId: string, sha256: string, size: number): Promise<string | undefined> {
-  if (!/^[0-9a-f]{64}$/.test(sha256) || !/^[\w.-]+(\/[\w.-]+)?$/.test(repoId) || repoId.includes('..')) return undefined;
+  if (!/^[0-9a-f]{64}$|^[0-9a-f]{40}$/.test(sha256) || !/^[\w.-]+(\/[\w.-]+)?$/.test(repoId) || repoId.includes('..')) return undefined;
   const file = path.join(hubCacheDir(env), `models--${repoId.split('/').join('--')}`, 'blobs', sha256);
   const stat = await lstat(file).catch(() => undefined);
   return stat?.isFile() && stat.size === size ? file : undefined;
