@@ -29,6 +29,6 @@ it('npm run demo imports the tiny model offline and lists it', async () => {
   expect(out).toContain('License accepted by --accept-license');
   expect(out).toMatch(/✔ weights: .*linked \(no copy\)/);
   expect(out).toMatch(/✔ pass\s+reference\s+max \|Δ\|/);
-  expect(out).toMatch(/demo-qwen\s+tiny-org\/qwen2-tiny\s+qwen2/);
+  expect(out).toMatch(/demo-qwen\s+tiny-org\/qwen2-tiny\s+\S+\s+[\d.]+ [KMG]?B\s+(just now|\d+ seconds ago)/);
   expect(out).toContain('"demo-qwen" is intact and runs.');
 });
