@@ -16,6 +16,7 @@ import { makeBenchModel, PARAMETERS } from './make-model.js';
 import { curlPipeline, measure, stats, type Stats } from './measure.js';
 import { ociBenchRun, prepareOciSource } from './oci-bench.js';
 import { sha256File as sha256Of } from '../src/util/hash-file.js';
+import { ctrlCDuringValidation } from './ctrl-c.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const benchDir = path.join(root, '.bench');
@@ -175,6 +176,15 @@ async function main(): Promise<void> {
       const slow = await cliImport(hub.url, 'throttled', ['--skip-validation']);
       push('fetch.throttled.ms', slow.stages.fetch?.ms ?? NaN);
       hub.setThrottle(undefined);
+      // Ctrl-C during validation, five times a run (the target is a median of 5), at staggered moments of it.
+      const hubEnv = { HF_ENDPOINT: hub.url, HF_HOME: path.join(benchDir, 'hf-home'), HF_TOKEN: undefined };
+      const exits = [];
+      for (let i = 0; i < 5; i++) {
+        const result = await ctrlCDuringValidation(bin, REPO, hubEnv, path.join(benchDir, 'models-ctrl-c'), 500 + i * 400);
+        if (result.code !== 130 || result.leftovers) throw new Error(`Ctrl-C during validation: exit ${result.code}, leftovers ${result.leftovers}`);
+        exits.push(result.exitMs);
+      }
+      push('ctrlc.validate.ms', stats(exits).median);
       const help = [];
       for (let i = 0; i < 5; i++) help.push((await measure(process.execPath, [bin, '--help'])).wallMs);
       push('help.ms', stats(help).median);
@@ -219,6 +229,7 @@ async function main(): Promise<void> {
     ['validation peak RSS (default mode)', fmtMb(s['stage.validate.rss']), '', '', '≤ 2.0 GB'],
     ['validation peak RSS, --max-memory 512MB', fmtMb(s['validate.budget.rss']), '', '', '≤ 600 MB'],
     ['whole import vs curl | tee | openssl', fmtMs(s['import.ms']), fmtMs(s['curl.ms']), `${ratio('import.ms', 'curl.ms').toFixed(2)} ×`, ''],
+    ['Ctrl-C during validation to exit (median of 5 per run)', fmtMs(s['ctrlc.validate.ms']), '', '', '≤ 1 s'],
     ['model-import --help start-up', `${s['help.ms'].median.toFixed(0)} ms`, '', '', '≤ 300 ms'],
     ['peak RSS: fetch / convert / whole import', `${fmtMb(s['stage.fetch.rss'])} / ${fmtMb(s['stage.convert.rss'])} / ${fmtMb(s['import.rss'])}`, '', '', 'fetch ≤ 200 MB, convert ≤ 300 MB'],
     ['peak RSS: convert bf16 → f32', fmtMb(s['convert.f32.rss']), '', '', '≤ 300 MB'],

@@ -25,7 +25,8 @@ export class TtyPrompter implements Prompter {
 
   async secret(question: { message: string }): Promise<string> {
     const { password } = await import('@inquirer/prompts');
-    return password({ message: terminalSafe(question.message), mask: '*' }, io()).catch(cancelled);
+    // No mask: not even asterisks, which would tell an onlooker the token's length.
+    return password({ message: terminalSafe(question.message) }, io()).catch(cancelled);
   }
 
   async choose<T extends string>(question: { message: string; choices: Choice<T>[] }): Promise<T> {

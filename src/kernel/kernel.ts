@@ -230,7 +230,7 @@ export class Kernel implements PluginHost {
       durable = syncTree(staging.outDir, context.signal);
       durable.catch(() => {}); // awaited before the commit; an early failure must not be an unhandled rejection
 
-      const report = new ValidationReport();
+      const report = new ValidationReport(context.reporter);
       if (options.skipValidation) {
         context.reporter.emit({ type: 'stage', stage: 'validate', status: 'skipped', detail: '--skip-validation' });
         context.reporter.warn('Validation skipped (--skip-validation): the model is registered unchecked, and its metadata says so.');
@@ -303,7 +303,7 @@ export class Kernel implements PluginHost {
     const modelDir = await entryFolder(io.options.modelsDir, entry, key);
     const config = JSON.parse(await fs.readFile(path.join(modelDir, 'config.json'), 'utf8')) as ModelConfig;
     const claim = this.claim(config);
-    const report = new ValidationReport();
+    const report = new ValidationReport(io.reporter);
     await this.hooks.validate.promise(
       { modelDir, mode: 'verify', config, claim, expectedFiles: entry.files ?? [], options: io.options, reporter: io.reporter, signal: io.signal },
       report,

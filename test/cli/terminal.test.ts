@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, testPluginsConfig, REPO_ROOT } from '../support/cli.js';
-import { runInPty } from '../support/pty.js';
+import { plainText, runInPty } from '../support/pty.js';
 import { listTree, makeTestModel, tempDir } from '../support/temp.js';
 
 let project: string;
@@ -85,10 +85,11 @@ describe('at a terminal', () => {
     const run = runInPty(['import-model', `test:${modelDir}`, '--yes'], { cwd: project, columns: 40 });
     await run.waitFor(/safetensors +\d+% [\d.]+ [KM]?B\/2\.00 MB/);
     run.type(ctrlC);
-    const { code, screen } = await run.done;
+    const { code, raw } = await run.done;
     expect(code).toBe(130);
-    // The terminal echoes ^C wherever its cursor is, and the next redraw may continue after it: split there too.
-    const bars = screen.split(/\n|\^C/).filter((line) => /\d+% [\d.]+ [KM]?B\//.test(line));
+    // What each redraw puts on one terminal line: split where the cursor moves to a line start.
+    const drawn = raw.split(/\x1b\[\d*[AG]|\r?\n|\r/).map(plainText);
+    const bars = drawn.filter((line) => /\d+% [\d.]+ [KM]?B\//.test(line));
     expect(bars.length).toBeGreaterThan(0);
     for (const line of bars) expect(line.length, line).toBeLessThan(40);
   });

@@ -14,7 +14,7 @@ import {
   type SourcePlan,
   type StageContext,
 } from '../../../src/index.js';
-import { badListing, hubFetchFor, probeAccess, readPrefix, requireToken, resolveUrl, type RepoRef } from './hub-access.js';
+import { badListing, hubFetchFor, readPrefix, resolveUrl, tokenWithAccess, type RepoRef } from './hub-access.js';
 import { checkOffline, resolveEndpoint } from './hub-env.js';
 import { fetchSmall } from './hub-fetch.js';
 import { licenseExcerpt, licenseFromCard } from './license-info.js';
@@ -70,8 +70,7 @@ export async function resolvePlan(request: ImportRequest, context: StageContext,
 
   // Gates guard file content: settle the token and check access before the first content byte, config included.
   if (gated || isPrivate) {
-    token ??= await requireToken(ref, context, options.token, gated);
-    await probeAccess(ref, commit, token, context, settings);
+    token = await tokenWithAccess(ref, commit, token, context, settings, { optionToken: options.token, gated });
   }
   const config = await readConfig(ref, commit, configEntry, token, context, settings);
 

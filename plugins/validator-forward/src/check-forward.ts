@@ -59,6 +59,7 @@ export interface ForwardOutcome {
 export async function checkForward(input: ForwardInput): Promise<ForwardOutcome | undefined> {
   const { report, support, promptIds, figures } = input;
   let decoder: Decoder;
+  report.start(VALIDATOR, 'load');
   try {
     decoder = await input.decoder;
   } catch (error) {
@@ -81,6 +82,7 @@ export async function checkForward(input: ForwardInput): Promise<ForwardOutcome 
       : { ids: [promptIds], mask: [ones(seq)] };
     const b = (next: number, past: KvCache | number): DecoderCall => ({ ids: [[next], [last]], mask: [ones(seq + 1), [0, ...ones(seq)]], past });
 
+    report.start(VALIDATOR, 'logits');
     const started = performance.now();
     let results = await runOrFail(report, 'logits', () => decoder.run(input.onePass && kvCheck ? [a, b(last, 0)] : [a]));
     if (!results) return undefined;
@@ -186,6 +188,7 @@ async function compareWithReference(input: ForwardInput, logits: Float32Array, d
     );
     return;
   }
+  report.start(VALIDATOR, 'reference');
   const started = performance.now();
   let reference: ReferenceForwardOutput;
   try {

@@ -69,8 +69,10 @@ export async function validateModel(subject: ValidationSubject, report: Validati
   signal?.addEventListener('abort', stopWorker, { once: true });
   const step = () => signal?.throwIfAborted();
   try {
+    report.start(VALIDATOR, 'files');
     const files = await checkFiles(subject, report);
     step();
+    report.start(VALIDATOR, 'safetensors');
     const weights = await checkSafetensors(subject, report, files.bad);
     const facts = weights.unreadable ? undefined : await checkConfigReading(subject, report);
     step();
@@ -95,6 +97,7 @@ export async function validateModel(subject: ValidationSubject, report: Validati
     const decoder = bounded ? SegmentedDecoder.open(graphPath, support.sessionOptions ?? {}, segmentBytes) : OrtDecoder.open(graphPath, support.sessionOptions);
     decoder.catch(() => undefined); // checkForward reports it
 
+    if (tokenizing) report.start(VALIDATOR, 'tokenizer');
     const prompt = await preparePrompt(tokenizing, promptText, options.fallbackIds ?? FALLBACK_IDS);
     step();
     if (prompt.failure) report.fail(VALIDATOR, 'tokenizer', prompt.failure);
@@ -139,6 +142,7 @@ export async function validateModel(subject: ValidationSubject, report: Validati
       } else if (!worker || !loading) {
         report.skip(VALIDATOR, 'transformers.js', 'switched off (transformersJs: false)');
       } else {
+        report.start(VALIDATOR, 'transformers.js');
         await checkTransformersJs({ report, worker, loading, promptIds: prompt.ids, expected: outcome.tokens, timeoutMs, figures });
       }
     } else if (loading) {

@@ -49,6 +49,8 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
   /** The plan announces the download size up front, so the overall bar is right from its first byte. */
   let plannedBytes: number | undefined;
   let fetchStarted = 0;
+  const checkStarted = new Map<string, number>();
+  let checksShown = false;
 
   // Every line quotes the hub (names, license, file names): escape control and bidi characters, one choke point.
   const write = (raw: string) => {
@@ -212,8 +214,27 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
         for (const warning of r.warnings) write(`      ${SYMBOL.warning} ${warning}`);
         break;
       }
+      case 'check': {
+        // Each check as it starts and ends, so a long one (hashing, a forward pass) is not a still line.
+        const key = `${event.validator}/${event.check}`;
+        if (event.status === 'start') {
+          checkStarted.set(key, Date.now());
+          write(`  … ${event.check}`);
+          break;
+        }
+        const f = event.finding;
+        if (!f) break;
+        const began = checkStarted.get(key);
+        checkStarted.delete(key);
+        checksShown = true;
+        const took = began === undefined ? '' : ` (${formatSeconds((Date.now() - began) / 1000)})`;
+        const text = f.status === 'pass' ? (f.figure ?? '') : [f.message, f.figure].filter(Boolean).join('; ');
+        write(`  ${SYMBOL[f.status]} ${f.check}${text ? `: ${text}` : ''}${took}`);
+        break;
+      }
       case 'validation':
-        write(renderFindings(event.findings));
+        // Already shown check by check; the table is for validators that reported nothing live.
+        if (!checksShown) write(renderFindings(event.findings));
         break;
     }
   };
@@ -243,6 +264,10 @@ export function barLayout(columns: number): { format: string; barsize: number; l
   }
   // 1 + label + " 100% " + 17 = label + 24
   return { label: Math.max(6, columns - 1 - 24), barsize: 0, format: ' {label} {percentage}% {doneText}/{totalText}' };
+}
+
+function formatSeconds(seconds: number): string {
+  return seconds < 10 ? `${seconds.toFixed(1)} s` : formatDuration(seconds);
 }
 
 export function renderFindings(findings: Finding[]): string {
