@@ -59,6 +59,15 @@ export async function ociBenchRun(input: OciBenchInput, source: { modelsDir: str
     const again = await measure(process.execPath, [input.bin, 'push', 'bench', target, '--models-dir', source.modelsDir, '--json'], { env });
     input.push('oci.repush.ms', again.wallMs);
 
+    // The same push with larger chunks into a second fresh registry: what the registry's cost per request is.
+    const big = await startRegistry({ username: registry.username, password: registry.password });
+    try {
+      const bigPush = await measure(process.execPath, [input.bin, 'push', 'bench', `${big.host}/bench/m:v1`, '--models-dir', source.modelsDir, '--json', '--chunk-size', '32MiB'], { env });
+      input.push('oci.push.32m.ms', bigPush.wallMs);
+    } finally {
+      await big.close();
+    }
+
     const weights = source.files.find((f) => f.path === 'model.safetensors')!;
     const curlGet = await measure('bash', ['-c', `set -o pipefail; curl -sfL -u "$AUTH" "${registry.url}/v2/bench/m/blobs/sha256:${weights.sha256}" | tee "${scratch}" | openssl dgst -sha256`], { env: { AUTH: auth } });
     input.push('oci.curl.get.ms', curlGet.wallMs);
