@@ -8,6 +8,7 @@ export default defineConfig({
     'model-import/source-huggingface',
     'model-import/arch-qwen',
     'model-import/validator-forward',
+    'model-import/source-oci',
   ],
   modelsDir: 'models',
 });

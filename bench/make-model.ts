@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { QWEN25_05B_CONFIG, seededTensorList, writeSeededModel } from '../plugins/arch-qwen/src/reference/testing/write-seeded-model.js';
+import { QWEN25_05B_CONFIG, seededTensorList, writeSeededModel } from '../plugins/decoder-kit/testing.js';
 import { makeTinyModel } from '../test/fixtures/tiny-models.js';
 
 export const PARAMETERS = seededTensorList(QWEN25_05B_CONFIG).reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1), 0);

@@ -6,6 +6,7 @@
  * peak RSS come from the real CLI (child process, --json stage events, RSS of its process tree from /proc).
  * Results: a table on stdout and .bench/results.json.
  */
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { startFakeHub, lazyFileFromDisk } from '../test/fake-hub/index.js';
 import { makeBenchModel, PARAMETERS } from './make-model.js';
 import { curlPipeline, measure, stats, type Stats } from './measure.js';
+import { ociBenchRun, prepareOciSource } from './oci-bench.js';
+import { sha256File as sha256Of } from '../src/util/hash-file.js';
+import { ctrlCDuringValidation } from './ctrl-c.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const benchDir = path.join(root, '.bench');
@@ -20,6 +24,8 @@ const bin = path.join(root, 'bin', 'model-import.js');
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
 const REPO = 'bench/qwen2.5-0.5b-shaped';
 const THROTTLE = 25e6;
+// BENCH_ONLY=oci runs only the OCI push/pull rows (they need docker-registry and htpasswd).
+const ONLY = process.env.BENCH_ONLY;
 
 interface ImportFigures {
   wallMs: number;
@@ -27,9 +33,14 @@ interface ImportFigures {
   stages: Record<string, { ms: number; peakRss: number }>;
 }
 
-async function cliImport(hubUrl: string, label: string, extra: string[], env: Record<string, string> = {}): Promise<ImportFigures> {
+interface ImportRun {
+  /** Keep the models folder from the previous run with this label, and leave it for the next (blob reuse). */
+  reuse?: 'first' | 'again' | 'last';
+}
+
+async function cliImport(hubUrl: string, label: string, extra: string[], env: Record<string, string> = {}, run: ImportRun = {}): Promise<ImportFigures> {
   const modelsDir = path.join(benchDir, `models-${label}`);
-  await fs.rm(modelsDir, { recursive: true, force: true });
+  if (!run.reuse || run.reuse === 'first') await fs.rm(modelsDir, { recursive: true, force: true });
   const stages: ImportFigures['stages'] = {};
   let current: string | undefined;
   let started = 0;
@@ -57,7 +68,7 @@ async function cliImport(hubUrl: string, label: string, extra: string[], env: Re
       },
     },
   );
-  await fs.rm(modelsDir, { recursive: true, force: true });
+  if (!run.reuse || run.reuse === 'last') await fs.rm(modelsDir, { recursive: true, force: true });
   return { wallMs: result.wallMs, peakRss: result.peakRssBytes, stages };
 }
 
@@ -83,9 +94,49 @@ async function main(): Promise<void> {
   const series: Record<string, number[]> = {};
   const push = (key: string, value: number) => (series[key] ??= []).push(value);
 
+  /** Bytes the hub sent for the fetch stage of `import` (resolve's own reads of config.json and LICENSE left out). */
+  const fetched = async (work: () => Promise<ImportFigures>) => {
+    const before = hub.requests.length;
+    const figures = await work();
+    const bytes = hub.requests
+      .slice(before)
+      .filter((r) => r.path.includes('/resolve/') && !/\/(config\.json|LICENSE)$/.test(r.path))
+      .reduce((sum, r) => sum + r.bytesSent, 0);
+    return { figures, bytes };
+  };
+  // The user's Hugging Face cache holding the weights blob (a hard link of the bench file: same bytes, no copy).
+  const hfCache = path.join(benchDir, 'hf-cache');
+  const cachedBlob = path.join(hfCache, `models--${REPO.replace('/', '--')}`, 'blobs', await sha256Of(weightsFile));
+  await fs.mkdir(path.dirname(cachedBlob), { recursive: true });
+  if (!(await fs.stat(cachedBlob).catch(() => undefined))) await fs.link(weightsFile, cachedBlob).catch(() => fs.copyFile(weightsFile, cachedBlob));
+  for (const bytes of Object.values(small)) {
+    // Small files are cached under their git blob id, as huggingface_hub names them (the hub's ETag).
+    const oid = createHash('sha1').update(`blob ${bytes.byteLength}\0`).update(bytes).digest('hex');
+    await fs.writeFile(path.join(path.dirname(cachedBlob), oid), bytes);
+  }
+  const bytesOnly = process.env.BENCH_ONLY === 'bytes';
+
   try {
+    const ociInput = { bin, benchDir, hubUrl: hub.url, repo: REPO, push };
+    const ociSource = await prepareOciSource(ociInput);
     for (let run = 1; run <= RUNS; run++) {
       process.stderr.write(`Run ${run}/${RUNS}\n`);
+      // Blob reuse: the same repo and commit under a second name, then a fresh models folder fed by the HF cache.
+      hub.setThrottle(undefined);
+      const firstName = await fetched(() => cliImport(hub.url, 'reuse', ['--name', 'first'], {}, { reuse: 'first' }));
+      push('reuse.first.bytes', firstName.bytes);
+      const secondName = await fetched(() => cliImport(hub.url, 'reuse', ['--name', 'second'], {}, { reuse: 'last' }));
+      push('reuse.second.ms', secondName.figures.wallMs);
+      push('reuse.second.validate.ms', secondName.figures.stages.validate?.ms ?? NaN);
+      push('reuse.second.overhead.ms', secondName.figures.wallMs - (secondName.figures.stages.validate?.ms ?? NaN));
+      push('reuse.second.bytes', secondName.bytes);
+      const fromCache = await fetched(() => cliImport(hub.url, 'hf-cache', [], { HF_HUB_CACHE: hfCache }));
+      push('hfcache.ms', fromCache.figures.wallMs);
+      push('hfcache.bytes', fromCache.bytes);
+      if (bytesOnly) continue;
+      hub.setThrottle(undefined);
+      await ociBenchRun(ociInput, ociSource);
+      if (ONLY === 'oci') continue;
       hub.setThrottle(undefined);
       const curl = await curlPipeline(url, scratch);
       push('curl.ms', curl.wallMs);
@@ -125,6 +176,15 @@ async function main(): Promise<void> {
       const slow = await cliImport(hub.url, 'throttled', ['--skip-validation']);
       push('fetch.throttled.ms', slow.stages.fetch?.ms ?? NaN);
       hub.setThrottle(undefined);
+      // Ctrl-C during validation, five times a run (the target is a median of 5), at staggered moments of it.
+      const hubEnv = { HF_ENDPOINT: hub.url, HF_HOME: path.join(benchDir, 'hf-home'), HF_TOKEN: undefined };
+      const exits = [];
+      for (let i = 0; i < 5; i++) {
+        const result = await ctrlCDuringValidation(bin, REPO, hubEnv, path.join(benchDir, 'models-ctrl-c'), 500 + i * 400);
+        if (result.code !== 130 || result.leftovers) throw new Error(`Ctrl-C during validation: exit ${result.code}, leftovers ${result.leftovers}`);
+        exits.push(result.exitMs);
+      }
+      push('ctrlc.validate.ms', stats(exits).median);
       const help = [];
       for (let i = 0; i < 5; i++) help.push((await measure(process.execPath, [bin, '--help'])).wallMs);
       push('help.ms', stats(help).median);
@@ -135,9 +195,29 @@ async function main(): Promise<void> {
   }
 
   const s = Object.fromEntries(Object.entries(series).map(([k, v]) => [k, stats(v)]));
+  const bytesRows: [string, string, string, string, string][] = [
+    ['re-import under another name: bytes downloaded (first import)', `${s['reuse.second.bytes'].max} bytes`, `${(s['reuse.first.bytes'].median / MB).toFixed(1)} MB`, '', '0 bytes'],
+    ['re-import under another name: wall time (of which validation)', `${fmtMs(s['reuse.second.ms'])} (${fmtMs(s['reuse.second.validate.ms'])})`, '', `+${(s['reuse.second.overhead.ms'].median / 1000).toFixed(2)} s`, '≤ validation + 1 s'],
+    ['import with the weights in the HF cache: bytes downloaded, wall time', `${s['hfcache.bytes'].max} bytes, ${fmtMs(s['hfcache.ms'])}`, '', '', '0 bytes'],
+  ];
+  if (bytesOnly) {
+    const table = bytesRows.map((r) => `| ${r.join(' | ')} |`).join('\n');
+    process.stdout.write(`\n${table}\n`);
+    await fs.writeFile(path.join(benchDir, 'results-bytes.json'), JSON.stringify({ date: new Date().toISOString(), runs: RUNS, series: s, table: bytesRows }, null, 2));
+    return;
+  }
   const ratio = (a: string, b: string) => s[a].median / s[b].median;
   const f32Written = weightsBytes * 2;
-  const rows: [string, string, string, string, string][] = [
+  const ociRows: [string, string, string, string, string][] = [
+    ['push to docker-registry (4 MiB chunks) vs curl monolithic PUT of the same blobs', fmtMs(s['oci.push.ms']), fmtMs(s['oci.curl.put.ms']), `${ratio('oci.push.ms', 'oci.curl.put.ms').toFixed(2)} ×`, '≤ 1.3 ×'],
+    ['same, --chunk-size 32MiB', fmtMs(s['oci.push.32m.ms']), fmtMs(s['oci.curl.put.ms']), `${ratio('oci.push.32m.ms', 'oci.curl.put.ms').toFixed(2)} ×`, ''],
+    ['pull (fetch stage, digest checked) vs curl | tee | openssl of the weights blob', fmtMs(s['oci.pull.fetch.ms']), fmtMs(s['oci.curl.get.ms']), `${ratio('oci.pull.fetch.ms', 'oci.curl.get.ms').toFixed(2)} ×`, '≤ 1.2 ×'],
+    ['re-push of the unchanged model (whole command)', fmtMs(s['oci.repush.ms']), '', '', '≤ 1 s'],
+    ['peak RSS: push / pull fetch stage', `${fmtMb(s['oci.push.rss'])} / ${fmtMb(s['oci.pull.fetch.rss'])}`, '', '', '≤ 200 MB'],
+  ];
+  const rows: [string, string, string, string, string][] = ONLY === 'oci' ? ociRows : [
+    ...ociRows,
+    ...bytesRows,
     ['download + sha256 + write (fetch stage) vs curl | tee | openssl', fmtMs(s['stage.fetch.ms']), fmtMs(s['curl.ms']), `${ratio('stage.fetch.ms', 'curl.ms').toFixed(2)} ×`, '≤ 1.1 ×'],
     [`throughput at ${THROTTLE / MB} MB/s per connection vs one connection`, fmtMs(s['fetch.throttled.ms']), fmtMs(s['curl.throttled.ms']), `${ratio('curl.throttled.ms', 'fetch.throttled.ms').toFixed(2)} × faster`, '≥ 4 ×'],
     ['conversion, dtype kept, vs cp of the weights', fmtMs(s['stage.convert.ms']), fmtMs(s['cp.ms']), `${ratio('stage.convert.ms', 'cp.ms').toFixed(3)} ×`, '≤ 0.1 ×'],
@@ -150,6 +230,7 @@ async function main(): Promise<void> {
     ['validation peak RSS (default mode)', fmtMb(s['stage.validate.rss']), '', '', '≤ 2.0 GB'],
     ['validation peak RSS, --max-memory 512MB', fmtMb(s['validate.budget.rss']), '', '', '≤ 600 MB'],
     ['whole import vs curl | tee | openssl', fmtMs(s['import.ms']), fmtMs(s['curl.ms']), `${ratio('import.ms', 'curl.ms').toFixed(2)} ×`, ''],
+    ['Ctrl-C during validation to exit (median of 5 per run)', fmtMs(s['ctrlc.validate.ms']), '', '', '≤ 1 s'],
     ['model-import --help start-up', `${s['help.ms'].median.toFixed(0)} ms`, '', '', '≤ 300 ms'],
     ['peak RSS: fetch / convert / whole import', `${fmtMb(s['stage.fetch.rss'])} / ${fmtMb(s['stage.convert.rss'])} / ${fmtMb(s['import.rss'])}`, '', '', 'fetch ≤ 200 MB, convert ≤ 300 MB'],
     ['peak RSS: convert bf16 → f32', fmtMb(s['convert.f32.rss']), '', '', '≤ 300 MB'],

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startFakeHub } from '../test/fake-hub/index.js';
+import { startFakeHub, type FakeHub } from '../test/fake-hub/index.js';
 import { makeTinyModel } from '../test/fixtures/tiny-models.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -47,10 +47,33 @@ async function main(): Promise<number> {
       if (code !== 0) return code;
     }
     process.stdout.write(`\nThe model folder is ${path.join(modelsDir, 'demo-qwen')} (metadata.json explains every field).\n`);
-    return 0;
+    return await showBlobReuse(hub, importArgs, env);
   } finally {
     await hub.close();
   }
+}
+
+/**
+ * The blob store: the same repo and commit under a second name downloads nothing (the hub's byte counter says so)
+ * and costs the disk once (the weights of both folders are one inode, that of models/.blobs/sha256/<hash>).
+ */
+async function showBlobReuse(hub: FakeHub, importArgs: string[], env: Record<string, string>): Promise<number> {
+  process.stdout.write('\nNow the same model under a second name: its blobs are already in models/.blobs, so nothing is downloaded.\n');
+  const before = hub.weightBytesServed();
+  const args = importArgs.map((a) => (a === 'demo-qwen' ? 'demo-qwen-again' : a));
+  const code = await run([...args, '--on-duplicate', 'rename'], env);
+  if (code !== 0) return code;
+  process.stdout.write(`\nWeight bytes the hub served for the second import: ${hub.weightBytesServed() - before}.\n`);
+  const folders = ['demo-qwen', 'demo-qwen-again'];
+  for (const name of (await fs.readdir(path.join(modelsDir, folders[0]))).filter((n) => n.endsWith('.safetensors')).sort()) {
+    const stats = await Promise.all(folders.map((f) => fs.stat(path.join(modelsDir, f, name))));
+    const same = stats.every((st) => st.ino === stats[0].ino);
+    process.stdout.write(`  ${name}: ${same ? `one file on disk (inode ${stats[0].ino}, ${stats[0].nlink} names: the blob in models/.blobs and links in both model folders)` : 'two copies'}\n`);
+  }
+  const removed = await run(['remove', 'demo-qwen-again', '--yes'], env);
+  if (removed !== 0) return removed;
+  process.stdout.write('Removing one name frees nothing that the other still uses; removing the last one frees its blobs.\n');
+  return 0;
 }
 
 main().then((code) => process.exit(code));

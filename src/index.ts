@@ -15,6 +15,8 @@ export type { KernelIo, LoadedPlugin } from './kernel/kernel.js';
 export type { KernelHooks } from './kernel/hooks.js';
 export { isPlugin } from './kernel/plugin.js';
 export type { ModelImportPlugin, PluginHost, PluginKind } from './kernel/plugin.js';
+export { BlobStore, BLOBS_DIR } from './kernel/blob-store.js';
+export type { GcResult, Placement } from './kernel/blob-store.js';
 export { checkRelativePath, safeJoin } from './util/safe-path.js';
 export { sha256File } from './util/hash-file.js';
 export { formatBytes } from './util/format-bytes.js';
@@ -27,3 +29,6 @@ export type { ModelImportConfig, PluginEntry } from './config/define-config.js';
 // File formats every adapter needs: strict safetensors reading/writing and a pickle reader that executes nothing.
 export * from './formats/safetensors/index.js';
 export * from './formats/pickle/index.js';
+// The path policy: everything written, renamed or deleted stays under the models folder, with no link on the way.
+export { assertInside, entryFolder, ensureFolderInside, ensureModelsFolder, removeInside, NO_FOLLOW } from './util/path-policy.js';
+export { terminalSafe } from './util/terminal-text.js';

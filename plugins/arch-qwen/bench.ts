@@ -20,7 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHooks, NonInteractivePrompter, Reporter, type ConvertJob, type ImportPlan, type StageContext, type TargetDtype } from '../../src/index.js';
 import { archQwen } from './index.js';
-import { QWEN25_05B_CONFIG, writeSeededModel } from './src/reference/testing/write-seeded-model.js';
+import { QWEN25_05B_CONFIG, writeSeededModel } from '../decoder-kit/testing.js';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -127,8 +127,8 @@ async function child(raw: string, out: string, dtype: TargetDtype | 'keep', onnx
   const context: StageContext = { reporter: new Reporter(), prompter: new NonInteractivePrompter(), signal: new AbortController().signal, options, env: {}, settings: {} };
   const job: ConvertJob = { plan, rawDir: raw, outDir: out };
   // Load the converter before timing: under tsx the first import compiles TypeScript, which a built install does not.
-  await import('./src/convert/convert-qwen.js');
-  if (onnx) await import('./src/onnx/index.js');
+  await import('../decoder-kit/src/convert/convert-decoder.js');
+  if (onnx) await import('../decoder-kit/src/onnx/index.js');
   const t0 = performance.now();
   const result = await hooks.convert.for('Qwen2ForCausalLM').promise(job, context);
   const seconds = (performance.now() - t0) / 1000;

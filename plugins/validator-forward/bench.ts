@@ -22,8 +22,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { promisify } from 'node:util';
 import type { Finding } from '../../src/index.js';
-import { buildDecoderGraph } from '../arch-qwen/src/onnx/build-decoder-graph.js';
-import { QWEN25_05B_CONFIG, writeSeededModel } from '../arch-qwen/src/reference/testing/write-seeded-model.js';
+import { buildDecoderGraph } from '../decoder-kit/index.js';
+import { QWEN25_05B_CONFIG, writeSeededModel } from '../decoder-kit/testing.js';
 import { makeTinyTokenizerFiles } from '../../test/fixtures/tiny-tokenizer.js';
 import { inventory } from './test-support/subject.js';
 

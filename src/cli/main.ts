@@ -6,6 +6,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT, ModelImportError } from '../kernel/errors.js';
 import { reportError } from './output.js';
+import { closest } from './did-you-mean.js';
 
 const EXIT_CODES_EPILOGUE = `Exit codes: 0 ok, 1 internal error, 2 usage/config, 3 unsupported architecture, 4 authentication,
 5 not found, 6 license declined, 7 disk space, 8 network, 9 validation failed, 10 cancelled,
@@ -96,13 +97,20 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
     })
     .demandCommand(1, 'Name a command, e.g. model-import import-model Qwen/Qwen2.5-0.5B')
     .strict()
+    .recommendCommands()
     .epilogue(EXIT_CODES_EPILOGUE)
     .help()
     .alias('h', 'help')
     .version()
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((message, error) => {
-      throw error ?? new ModelImportError('USAGE', message, { hint: 'Run model-import --help for the commands and flags.' });
+      if (!error && message?.startsWith('Did you mean')) {
+        throw new ModelImportError('USAGE', `Unknown command "${argv.find((a) => !a.startsWith('-'))}".`, { hint: `${message} Run model-import --help for the commands.` });
+      }
+      // yargs lists each unknown flag twice (as typed and camelCased): name it once, as typed.
+      const unknown = /^Unknown arguments?: (.+)$/.exec(message ?? '')?.[1]?.split(', ').filter((w) => !/[A-Z]/.test(w));
+      if (!error && unknown?.length) message = `Unknown ${unknown.length > 1 ? 'arguments' : 'argument'}: ${unknown.join(', ')}`;
+      throw error ?? new ModelImportError('USAGE', message, { hint: suggestion(message, argv) ?? 'Run model-import --help for the commands and flags.' });
     });
   try {
     await parser.parseAsync();
@@ -110,4 +118,34 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
     return reportError(error, { json: argv.includes('--json'), debug: argv.includes('--debug') });
   }
   return exitCode;
+}
+
+const GLOBAL_FLAGS = ['models-dir', 'config', 'json', 'debug', 'help', 'version'];
+/** The flags of each command, as declared above (kept beside the declarations; the CLI test runs every one). */
+const COMMAND_FLAGS: Record<string, string[]> = {
+  'import-model': ['name', 'revision', 'token', 'yes', 'accept-license', 'on-duplicate', 'skip-validation', 'dtype', 'max-shard-size', 'max-memory'],
+  list: [],
+  show: [],
+  remove: ['yes'],
+  verify: ['max-memory'],
+  plugins: [],
+};
+const COMMANDS = Object.keys(COMMAND_FLAGS);
+
+/**
+ * "Did you mean" for a mistyped command or flag: yargs says "Unknown argument: skip-valdation"; the nearest
+ * command, or flag of the command being run, is proposed.
+ */
+function suggestion(message: string, argv: string[]): string | undefined {
+  const unknown = /^Unknown arguments?: (.+)$/.exec(message)?.[1];
+  if (!unknown) return undefined;
+  const command = argv.find((a) => !a.startsWith('-'));
+  const flags = [...GLOBAL_FLAGS, ...(COMMAND_FLAGS[command ?? ''] ?? [])];
+  const proposals: string[] = [];
+  for (const word of unknown.split(', ').filter((w) => !/[A-Z]/.test(w))) {
+    const wasFlag = argv.some((a) => a.replace(/^-+/, '').split('=')[0] === word && a.startsWith('-'));
+    const near = wasFlag ? closest(word, flags) : closest(word, COMMANDS);
+    if (near) proposals.push(wasFlag ? `--${near}` : near);
+  }
+  return proposals.length ? `Did you mean ${proposals.join(', ')}? Run model-import --help for the commands and flags.` : undefined;
 }

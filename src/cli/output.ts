@@ -2,7 +2,8 @@
  * How a command ends: a result on stdout (text, or exactly one JSON document with --json), or an error as
  * one line plus a hint on stderr (the stack only with --debug), and the documented exit status.
  */
-import { EXIT, ModelImportError, exitCodeOf, isModelImportError, redactSecrets } from '../kernel/errors.js';
+import { EXIT, ModelImportError, exitCodeOf, fileSystemError, isModelImportError, redactSecrets } from '../kernel/errors.js';
+import { terminalSafe } from '../util/terminal-text.js';
 
 export interface OutputMode {
   json?: boolean;
@@ -15,7 +16,12 @@ export function printJson(document: unknown): void {
   process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
 }
 
-export function reportError(error: unknown, mode: OutputMode): number {
+/** Endings the user chose or asked for: printed as a plain line, not as an error (exit codes unchanged). */
+const NEUTRAL_CODES = new Set<string>(['CANCELLED', 'LICENSE_DECLINED', 'INTERRUPTED', 'TERMINATED']);
+
+export function reportError(raw: unknown, mode: OutputMode): number {
+  // A file-system failure that reached here unmapped (a full, read-only or odd disk) is still the user's to fix.
+  const error = fileSystemError(raw, 'write');
   const known = isModelImportError(error);
   const exitCode = exitCodeOf(error);
   const scrub = (text: string) => redactSecrets(text, mode.secrets ?? []);
@@ -34,8 +40,11 @@ export function reportError(error: unknown, mode: OutputMode): number {
       },
     });
   }
-  process.stderr.write(`error: ${message}\n`);
-  if (hint) process.stderr.write(`hint: ${scrub(hint)}\n`);
+  // A choice the user made (cancel, decline) or Ctrl-C is not a failure: said plainly, without "error:".
+  // Messages quote the hub and local files: never let their control or bidi characters reach the terminal.
+  const line = terminalSafe(message, true);
+  process.stderr.write(known && NEUTRAL_CODES.has(error.code) ? `${line}\n` : `error: ${line}\n`);
+  if (hint) process.stderr.write(`hint: ${terminalSafe(scrub(hint), true)}\n`);
   if (mode.debug && error instanceof Error && error.stack) {
     process.stderr.write(`${scrub(error.stack)}\n`);
     let cause = (error as { cause?: unknown }).cause;

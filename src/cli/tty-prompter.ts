@@ -4,6 +4,7 @@
  */
 import { ModelImportError } from '../kernel/errors.js';
 import type { Choice, Prompter } from '../kernel/prompter.js';
+import { terminalSafe } from '../util/terminal-text.js';
 
 const io = () => ({ input: process.stdin, output: process.stderr });
 
@@ -19,21 +20,22 @@ export class TtyPrompter implements Prompter {
 
   async confirm(question: { message: string; default?: boolean }): Promise<boolean> {
     const { confirm } = await import('@inquirer/prompts');
-    return confirm({ message: question.message, default: question.default ?? false }, io()).catch(cancelled);
+    return confirm({ message: terminalSafe(question.message), default: question.default ?? false }, io()).catch(cancelled);
   }
 
   async secret(question: { message: string }): Promise<string> {
     const { password } = await import('@inquirer/prompts');
-    return password({ message: question.message, mask: '*' }, io()).catch(cancelled);
+    // No mask: not even asterisks, which would tell an onlooker the token's length.
+    return password({ message: terminalSafe(question.message) }, io()).catch(cancelled);
   }
 
   async choose<T extends string>(question: { message: string; choices: Choice<T>[] }): Promise<T> {
     const { select } = await import('@inquirer/prompts');
-    return select<T>({ message: question.message, choices: question.choices.map((c) => ({ value: c.value, name: c.label })) }, io()).catch(cancelled);
+    return select<T>({ message: terminalSafe(question.message), choices: question.choices.map((c) => ({ value: c.value, name: terminalSafe(c.label, true) })) }, io()).catch(cancelled);
   }
 
   async text(question: { message: string; default?: string; validate?: (value: string) => string | true }): Promise<string> {
     const { input } = await import('@inquirer/prompts');
-    return input({ message: question.message, default: question.default, validate: question.validate }, io()).catch(cancelled);
+    return input({ message: terminalSafe(question.message), default: question.default, validate: question.validate }, io()).catch(cancelled);
   }
 }

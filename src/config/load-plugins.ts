@@ -44,9 +44,19 @@ function pluginFrom(spec: string, exported: unknown, options: unknown): ModelImp
  */
 const SELF_ENTRY = fileURLToPath(new URL('../index.js', import.meta.url));
 
+/**
+ * The public sub-entries a third-party plugin may import the same way ('model-import/decoder-kit', ...), each
+ * pointed at this copy. Listed before the bare name: an alias also matches as a path prefix.
+ */
+const SELF_ALIASES: Record<string, string> = {
+  'model-import/decoder-kit/testing': fileURLToPath(new URL('../../plugins/decoder-kit/testing.js', import.meta.url)),
+  'model-import/decoder-kit': fileURLToPath(new URL('../../plugins/decoder-kit/index.js', import.meta.url)),
+  'model-import': SELF_ENTRY,
+};
+
 async function importModule(file: string): Promise<unknown> {
   const { createJiti } = await import('jiti');
-  return createJiti(import.meta.url, { interopDefault: false, alias: { 'model-import': SELF_ENTRY } }).import(file);
+  return createJiti(import.meta.url, { interopDefault: false, alias: SELF_ALIASES }).import(file);
 }
 
 async function loadOne(spec: string, options: unknown, baseDir: string): Promise<ResolvedPlugin> {

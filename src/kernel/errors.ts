@@ -56,7 +56,10 @@ export const ERROR_CODES = Object.freeze({
   UNSAFE_PATH: 'badInput',
   CONVERSION_FAILED: 'badInput',
   REGISTRY_CORRUPT: 'state',
+  UNSAFE_LOCAL_STATE: 'state',
+  NOT_WRITABLE: 'state',
   LOCKED: 'state',
+  MODELS_DIR_UNWRITABLE: 'state',
   INTERRUPTED: 'interrupted',
   TERMINATED: 'terminated',
   PLUGIN_FAILED: 'internal',
@@ -129,17 +132,12 @@ export function wrapPluginError(error: unknown, plugin: string, hook: string): M
     error.hook ??= hook;
     return error;
   }
-  const errno = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (errno === 'ENOSPC' || errno === 'EDQUOT') {
-    // A full disk is the user's to fix, whichever plugin was writing: exit 7 with the path, not "report a bug".
-    const where = (error as NodeJS.ErrnoException).path;
-    const full = new ModelImportError('DISK_SPACE', `The disk filled up${where ? ` while writing ${where}` : ''} (${hook}); nothing was registered.`, {
-      hint: 'Free some space, or pass --models-dir on a larger disk, then run the import again.',
-      cause: error,
-    });
-    full.plugin = plugin;
-    full.hook = hook;
-    return full;
+  // A full, read-only or odd disk is the user's to fix, whichever plugin was writing: its own exit code, not "a bug".
+  const mapped = fileSystemError(error, `write (${hook})`);
+  if (isModelImportError(mapped)) {
+    mapped.plugin = plugin;
+    mapped.hook = hook;
+    return mapped;
   }
   const text = error instanceof Error ? error.message : String(error);
   const wrapped = new ModelImportError('PLUGIN_FAILED', `plugin ${plugin} failed in ${hook}: ${text}`, {
@@ -156,4 +154,64 @@ export function redactSecrets(text: string, secrets: readonly (string | undefine
   let out = text.replace(/hf_[A-Za-z0-9]{6,}/g, 'hf_***');
   for (const secret of secrets) if (secret && secret.length >= 4) out = out.split(secret).join('***');
   return out;
+}
+
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
+const NOT_WRITABLE = new Set(['EROFS', 'EACCES', 'EPERM']);
+
+/**
+ * The one mapping of file-system errno codes to typed errors (ENOSPC -> 7, EROFS/EACCES -> 12 with the path).
+ * A ModelImportError, or anything that is not an errno error, is returned unchanged.
+ */
+export function fileSystemError(error: unknown, action = 'write'): unknown {
+  if (isModelImportError(error)) return error;
+  const e = error as NodeJS.ErrnoException | undefined;
+  const code = e?.code;
+  if (typeof code !== 'string') return error;
+  const where = e?.path ? ` ${e.path}` : '';
+  if (DISK_FULL.has(code)) {
+    return new ModelImportError('DISK_SPACE', `The disk filled up while trying to ${action}${where}; nothing was registered.`, {
+      hint: 'Free some space, or pass --models-dir on a larger disk, then run the command again.',
+      cause: error,
+    });
+  }
+  if (NOT_WRITABLE.has(code)) {
+    const why = code === 'EROFS' ? 'the file system is read-only' : 'permission denied';
+    return new ModelImportError('NOT_WRITABLE', `Could not ${action}${where}: ${why}.`, {
+      hint: 'Make the models folder writable by you (or pass --models-dir elsewhere), then run the command again.',
+      cause: error,
+      details: { path: e?.path, errno: code },
+    });
+  }
+  if (code === 'ENAMETOOLONG') {
+    return new ModelImportError('BAD_INPUT', `A file name is longer than this file system allows${where ? ` (${e!.path!.slice(0, 120)}…)` : ''}.`, {
+      hint: 'The repository lists a file name this disk cannot hold; report it to the repository owner.',
+      cause: error,
+    });
+  }
+  if (code === 'ELOOP') {
+    return new ModelImportError('UNSAFE_LOCAL_STATE', `${e?.path ?? 'A path'} is a symbolic link; model-import does not follow links inside its models folder.`, {
+      hint: 'Something other than model-import put it there; move it aside, then run the command again.',
+      cause: error,
+    });
+  }
+  if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST' || code === 'EINVAL' || code === 'ENOENT') {
+    return new ModelImportError('UNSAFE_LOCAL_STATE', `Could not ${action}${where}: the models folder is not in the state model-import left it (${code}).`, {
+      hint: 'Another program changed the models folder meanwhile; run the command again, or move the odd entry aside.',
+      cause: error,
+    });
+  }
+  if (code === 'EMFILE' || code === 'ENFILE' || code === 'ENOMEM') {
+    return new ModelImportError('DISK_SPACE', `The system ran out of resources (${code}) while trying to ${action}${where}.`, {
+      hint: 'Close other programs or raise the open-file limit (ulimit -n), then run the command again.',
+      cause: error,
+    });
+  }
+  if (code === 'EIO') {
+    return new ModelImportError('NOT_WRITABLE', `The disk reported an I/O error while trying to ${action}${where}.`, {
+      hint: 'Check the disk (dmesg), then run the command again.',
+      cause: error,
+    });
+  }
+  return error;
 }

@@ -55,7 +55,7 @@ async function failure(promise: Promise<unknown>): Promise<ModelImportError> {
 /** What a failed import may leave: nothing but the (empty) staging root and the partial-download folder. */
 async function assertNothingLeft(): Promise<void> {
   const tree = await listTree(modelsDir);
-  expect(tree.filter((p) => !p.startsWith('.partial'))).toEqual(tree.length ? ['.staging'] : []);
+  expect(tree.filter((p) => !p.startsWith('.blobs'))).toEqual(tree.length ? ['.staging'] : []);
   await expect(fs.stat(path.join(modelsDir, 'registry.json'))).rejects.toThrow();
 }
 
@@ -170,6 +170,21 @@ describe('architecture check before any download', () => {
     await expect(fs.stat(path.join(modelsDir, '.staging'))).rejects.toThrow();
   });
 
+  it('lists architectures only: keys a plugin taps but does not claim (model_type keys) stay out', async () => {
+    await makeTestModel(root, 'tiny', { architecture: 'MambaForCausalLM' });
+    const kernel = kernelWith({}, [], testArch({ architecture: 'OtherForCausalLM' }));
+    kernel.use({ name: 'claiming-arch', kind: 'architecture', claims: ['ClaimedForCausalLM'], apply: ({ hooks }) => {
+      for (const key of ['ClaimedForCausalLM', 'claimed']) {
+        hooks.recognize.for(key).tap('claiming-arch', () => undefined);
+        hooks.convert.for(key).tapPromise('claiming-arch', async () => undefined);
+      }
+    } });
+    expect(kernel.supportedArchitectures()).toEqual(['ClaimedForCausalLM', 'OtherForCausalLM']);
+    const error = await failure(run(kernel));
+    expect(error.code).toBe('UNSUPPORTED_ARCHITECTURE');
+    expect(error.message).toBe('Unsupported model: found architecture MambaForCausalLM. Supported architectures: ClaimedForCausalLM, OtherForCausalLM.');
+  });
+
   it('an adapter refuses a look-alike with its own message', async () => {
     await makeTestModel(root, 'tiny', { extra: { quantization_config: { quant_method: 'gptq' } } });
     const error = await failure(run(kernelWith()));
@@ -225,7 +240,7 @@ describe('duplicate names', () => {
     const registry = JSON.parse(await fs.readFile(path.join(modelsDir, 'registry.json'), 'utf8'));
     expect(Object.keys(registry.models).sort()).toEqual(['tiny', 'tiny-2']);
     expect(registry.models.tiny.created_at).toBe(overwritten.entry.created_at);
-    expect((await listTree(modelsDir)).filter((p) => !p.startsWith('.partial') && !p.includes('/'))).toEqual(['.staging', 'registry.json', 'tiny', 'tiny-2']);
+    expect((await listTree(modelsDir)).filter((p) => !p.startsWith('.blobs') && !p.includes('/'))).toEqual(['.staging', 'registry.json', 'tiny', 'tiny-2']);
   });
 
   it('an overwrite whose validation fails keeps the old model intact', async () => {
@@ -276,7 +291,7 @@ describe('registry safety', () => {
     await fs.rm(path.join(modelsDir, 'registry.json'), { recursive: true });
     await fs.writeFile(path.join(modelsDir, '.staging'), 'not a folder');
     const file = await failure(run(kernelWith()));
-    expect([file.code, file.exitCode]).toEqual(['REGISTRY_CORRUPT', 12]);
+    expect([file.code, file.exitCode]).toEqual(['UNSAFE_LOCAL_STATE', 12]);
     expect(file.message).toContain('.staging is in the way');
   });
 
@@ -294,15 +309,18 @@ describe('registry safety', () => {
     await assertNothingLeft();
   });
 
-  it('cleans staging folders left by a dead process, never a live one', async () => {
+  it('cleans staging folders left by a dead process, never a live one nor one it did not name', async () => {
     const stagingRoot = path.join(modelsDir, '.staging');
-    await fs.mkdir(path.join(stagingRoot, 'dead.1'), { recursive: true });
-    await fs.mkdir(path.join(stagingRoot, 'alive.1'), { recursive: true });
+    await fs.mkdir(path.join(stagingRoot, 'dead.1.0123abcd'), { recursive: true });
+    await fs.mkdir(path.join(stagingRoot, 'alive.1.0123abcd'), { recursive: true });
     const { hostname } = await import('node:os');
-    await fs.writeFile(path.join(stagingRoot, 'dead.1', 'owner.json'), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), startedAt: '' }));
-    await fs.writeFile(path.join(stagingRoot, 'alive.1', 'owner.json'), JSON.stringify({ pid: process.pid, host: hostname(), startedAt: '' }));
+    await fs.writeFile(path.join(stagingRoot, 'dead.1.0123abcd', 'owner.json'), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), startedAt: '' }));
+    await fs.writeFile(path.join(stagingRoot, 'alive.1.0123abcd', 'owner.json'), JSON.stringify({ pid: process.pid, host: hostname(), startedAt: '' }));
+    // Not of ours (no such name, a link to a user's folder): never removed, even with a dead owner inside.
+    await fs.mkdir(path.join(stagingRoot, 'users-notes'));
+    await fs.writeFile(path.join(stagingRoot, 'users-notes', 'owner.json'), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), startedAt: '' }));
     await run(kernelWith());
-    expect(await fs.readdir(stagingRoot)).toEqual(['alive.1']);
+    expect((await fs.readdir(stagingRoot)).sort()).toEqual(['alive.1.0123abcd', 'users-notes']);
   });
 });
 

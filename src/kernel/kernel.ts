@@ -15,12 +15,14 @@ import type { Prompter } from './prompter.js';
 import { Reporter, type StageName } from './reporter.js';
 import { Registry } from './registry.js';
 import { Staging } from './staging.js';
+import { BlobStore } from './blob-store.js';
 import { assertDiskSpace } from './disk-space.js';
 import { inventoryFolder, knownHashesByInode } from './inventory.js';
 import { writeMetadata } from './metadata.js';
 import { syncPath, syncTree } from '../util/sync-tree.js';
 import { assertModelName, deriveModelName, findName, nextFreeName } from './model-name.js';
 import { ValidationReport } from './validation-report.js';
+import { assertInside, ensureModelsFolder, entryFolder } from '../util/path-policy.js';
 import type {
   ArchitectureClaim,
   ImportOptions,
@@ -105,9 +107,19 @@ export class Kernel implements PluginHost {
     return this;
   }
 
-  /** Architectures some loaded plugin recognises, sorted: what the "unsupported" error lists. */
+  /**
+   * Architectures some loaded plugin recognises, sorted: what the "unsupported" error lists. A plugin that
+   * declares `claims` also taps keys it does not advertise (model_type keys for configs without
+   * `architectures`); those are left out, so the list names architectures only. A tap from a plugin without
+   * `claims` (or under a name no plugin has) is listed as it is.
+   */
   supportedArchitectures(): string[] {
-    return [...this.recognizeKeys].filter((key) => this.hooks.recognize.get(key)?.isUsed()).sort();
+    const claimsOf = new Map(this.plugins.map(({ plugin }) => [plugin.name, plugin.claims]));
+    const advertised = (key: string): boolean => (this.hooks.recognize.get(key)?.taps ?? []).some((tap) => {
+      const claims = claimsOf.get(tap.name);
+      return claims === undefined || claims.includes(key);
+    });
+    return [...this.recognizeKeys].filter((key) => this.hooks.recognize.get(key)?.isUsed() && advertised(key)).sort();
   }
 
   /** Finds the adapter for a config, or fails listing what is supported. Reads nothing but the config. */
@@ -140,6 +152,7 @@ export class Kernel implements PluginHost {
     };
     const registry = new Registry(options.modelsDir);
     if (options.name !== undefined) assertModelName(options.name);
+    await ensureModelsFolder(options.modelsDir); // a file or a dangling link there is refused before anything
     await registry.read(); // a corrupted registry stops the import before any request
     await Staging.cleanAbandoned(options.modelsDir);
     let replaceExisting = false;
@@ -170,18 +183,26 @@ export class Kernel implements PluginHost {
     await this.stage('authorize', context, async () => {
       await this.hooks.authorize.promise(plan, context);
       await this.acknowledgeLicense(plan, context);
-      const download = plan.files.reduce((sum, f) => sum + f.size, 0);
+      // Files the blob store already holds take no new space (a re-import under another name needs none for them).
+      const store = await BlobStore.open(options.modelsDir);
+      let download = 0;
+      for (const f of plan.files) if (!(f.sha256 && (await store.has(f.sha256, f.size)))) download += f.size;
       await assertDiskSpace(options.modelsDir, download, plan.claim.conversionScratchBytes(plan.files, options));
     });
 
     const staging = await Staging.begin(options.modelsDir, plan.modelName);
+    // Verified downloads go into the shared blob store, not the staging folder: whatever stops this import later
+    // (Ctrl-C in conversion or validation, a failed check) the rerun, or another name of the same model, links them.
+    const blobs = await BlobStore.open(options.modelsDir);
+    blobs.onFirstCopy = (why) => context.reporter.warn(`The blob store cannot hard-link: ${why}.`);
     let durable: Promise<unknown> | undefined;
     try {
       const fetched = await this.stage('fetch', context, async () => {
         const result = await this.hooks.fetch.promise(plan, {
           ...context,
           rawDir: staging.rawDir,
-          partialDir: staging.partialDir,
+          partialDir: blobs.partialDir,
+          blobs,
         });
         if (!result) {
           throw new ModelImportError('INTERNAL', `No plugin fetches models resolved by ${plan.resolvedBy}.`, {
@@ -209,7 +230,7 @@ export class Kernel implements PluginHost {
       durable = syncTree(staging.outDir, context.signal);
       durable.catch(() => {}); // awaited before the commit; an early failure must not be an unhandled rejection
 
-      const report = new ValidationReport();
+      const report = new ValidationReport(context.reporter);
       if (options.skipValidation) {
         context.reporter.emit({ type: 'stage', stage: 'validate', status: 'skipped', detail: '--skip-validation' });
         context.reporter.warn('Validation skipped (--skip-validation): the model is registered unchecked, and its metadata says so.');
@@ -279,10 +300,10 @@ export class Kernel implements PluginHost {
     const key = findName(name, Object.keys(data.models));
     if (!key) throw modelNotFound(name, io.options.modelsDir);
     const entry = data.models[key];
-    const modelDir = path.join(io.options.modelsDir, entry.path ?? key);
+    const modelDir = await entryFolder(io.options.modelsDir, entry, key);
     const config = JSON.parse(await fs.readFile(path.join(modelDir, 'config.json'), 'utf8')) as ModelConfig;
     const claim = this.claim(config);
-    const report = new ValidationReport();
+    const report = new ValidationReport(io.reporter);
     await this.hooks.validate.promise(
       { modelDir, mode: 'verify', config, claim, expectedFiles: entry.files ?? [], options: io.options, reporter: io.reporter, signal: io.signal },
       report,
@@ -396,8 +417,10 @@ export class Kernel implements PluginHost {
       }
       const final: ModelEntry = { ...entry, model_name: name, path: name };
       await writeMetadata(staging.outDir, final);
-      const target = path.join(registry.modelsDir, name);
-      const existingFolder = await fs.stat(target).catch(() => undefined);
+      // The new name's folder and the staged output: inside the models folder, no link on the way.
+      const target = await assertInside(registry.modelsDir, path.join(registry.modelsDir, name));
+      await assertInside(registry.modelsDir, staging.outDir);
+      const existingFolder = await fs.lstat(target).catch(() => undefined);
       if (existingFolder) {
         if (!(clash && replace)) {
           throw new ModelImportError('REGISTRY_CORRUPT', `The folder ${target} exists but is not in the registry.`, {

@@ -7,7 +7,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
-import { ModelImportError, isModelImportError } from './errors.js';
+import { ModelImportError, fileSystemError, isModelImportError } from './errors.js';
+import { ensureModelsFolder } from '../util/path-policy.js';
 import { writeFileAtomic } from './atomic-write.js';
 import type { ModelEntry } from './types.js';
 
@@ -46,7 +47,7 @@ export class Registry {
           hint: 'Move it aside; model-import will then start a new registry.',
         });
       }
-      throw error;
+      throw fileSystemError(error, 'read');
     }
     return this.parse(text);
   }
@@ -66,12 +67,15 @@ export class Registry {
     if (typeof data !== 'object' || data === null || Array.isArray(data)) corrupt('not a JSON object');
     const models = (data as { models?: unknown }).models;
     if (typeof models !== 'object' || models === null || Array.isArray(models)) corrupt('no "models" object');
+    for (const [name, entry] of Object.entries(models as object)) {
+      if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) corrupt(`the entry ${JSON.stringify(name)} is not an object`);
+    }
     return { ...empty(), ...(data as object), models: models as Record<string, ModelEntry> };
   }
 
   /** Runs `change` with the current data under the lock and writes what it returns. */
   async update<T>(change: (data: RegistryData) => Promise<T> | T): Promise<T> {
-    await fs.mkdir(this.modelsDir, { recursive: true });
+    await ensureModelsFolder(this.modelsDir);
     let release: (() => Promise<void>) | undefined;
     try {
       release = await lockfile.lock(this.file, {
@@ -82,6 +86,8 @@ export class Registry {
       });
     } catch (error) {
       if (isModelImportError(error)) throw error;
+      const mapped = fileSystemError(error, 'lock');
+      if (isModelImportError(mapped) && mapped.code !== 'UNSAFE_LOCAL_STATE') throw mapped;
       throw new ModelImportError('LOCKED', `Could not lock ${this.file}: ${(error as Error).message}.`, {
         hint: 'Another model-import is writing the registry; try again when it has finished.',
         cause: error,
@@ -90,7 +96,9 @@ export class Registry {
     try {
       const data = await this.read();
       const result = await change(data);
-      await writeFileAtomic(this.file, `${JSON.stringify(data, null, 2)}\n`);
+      await writeFileAtomic(this.file, `${JSON.stringify(data, null, 2)}\n`).catch((error: unknown) => {
+        throw fileSystemError(error, 'write');
+      });
       return result;
     } finally {
       await release().catch(() => undefined);

@@ -15,6 +15,7 @@ export type ReporterEvent =
   | { type: 'component'; report: ComponentReport }
   | { type: 'license'; id?: string; name?: string; link?: string; excerpt?: string; modelId: string }
   | { type: 'validation'; findings: Finding[] }
+  | { type: 'check'; status: 'start' | 'end'; validator: string; check: string; finding?: Finding }
   | { type: 'plan'; modelId: string; modelName: string; architecture: string; files: number; totalBytes: number };
 
 export type ReporterListener = (event: ReporterEvent) => void;

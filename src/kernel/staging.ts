@@ -9,9 +9,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { ModelImportError } from './errors.js';
 import { processAlive } from '../util/owner-lock.js';
+import { assertInside, ensureFolderInside } from '../util/path-policy.js';
+
+/** The names begin() gives staging folders: anything else in .staging was not made by us and is left alone. */
+const OUR_NAME = /^[^/]+\.[0-9]+\.[0-9a-f]{8}$/;
 
 export const STAGING_DIR = '.staging';
-export const PARTIAL_DIR = '.partial';
 const OWNER_FILE = 'owner.json';
 
 interface Owner {
@@ -46,21 +49,11 @@ export class Staging {
   get outDir(): string {
     return path.join(this.dir, 'out');
   }
-  get partialDir(): string {
-    return path.join(this.modelsDir, PARTIAL_DIR);
-  }
 
   static async begin(modelsDir: string, label: string): Promise<Staging> {
     const root = path.join(modelsDir, STAGING_DIR);
-    for (const dir of [root, path.join(modelsDir, PARTIAL_DIR)]) {
-      await fs.mkdir(dir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== 'EEXIST' && error.code !== 'ENOTDIR') throw error;
-        throw new ModelImportError('REGISTRY_CORRUPT', `${dir} is in the way: model-import needs a folder there.`, {
-          hint: 'Move that file aside, then run the command again.',
-          cause: error,
-        });
-      });
-    }
+    // A real folder, not a link: a planted .staging link would send our writes and deletes elsewhere.
+    await ensureFolderInside(modelsDir, root);
     const dir = path.join(root, `${label}.${process.pid}.${randomBytes(4).toString('hex')}`);
     await fs.mkdir(dir);
     open.add(dir);
@@ -87,14 +80,22 @@ export class Staging {
     const root = path.join(modelsDir, STAGING_DIR);
     let names: string[];
     try {
+      // A .staging that is a link (or below one) is refused before anything in it is read or removed.
+      await assertInside(modelsDir, root);
       names = await fs.readdir(root);
-    } catch {
+    } catch (error) {
+      if (error instanceof ModelImportError) throw error;
       return [];
     }
     const removed: string[] = [];
     for (const name of names) {
       const dir = path.join(root, name);
-      if (open.has(dir)) continue;
+      if (open.has(dir) || !OUR_NAME.test(name)) continue;
+      // Only real folders of ours: a planted link (to a folder of the user's) is never followed nor removed.
+      const self = await fs.lstat(dir).catch(() => undefined);
+      if (!self?.isDirectory()) continue;
+      const ownerStat = await fs.lstat(path.join(dir, OWNER_FILE)).catch(() => undefined);
+      if (ownerStat && !ownerStat.isFile()) continue;
       let owner: Owner | undefined;
       try {
         owner = JSON.parse(await fs.readFile(path.join(dir, OWNER_FILE), 'utf8')) as Owner;
@@ -106,8 +107,7 @@ export class Staging {
         abandoned = owner.host === os.hostname() && !processAlive(owner.pid);
       } else {
         // No readable owner: a process died between mkdir and writing owner.json. Give a live writer a minute.
-        const stat = await fs.stat(dir).catch(() => undefined);
-        abandoned = stat !== undefined && Date.now() - stat.mtimeMs > 60_000;
+        abandoned = Date.now() - self.mtimeMs > 60_000;
       }
       if (abandoned) {
         await fs.rm(dir, { recursive: true, force: true });

@@ -4,6 +4,7 @@
  * Everything a plugin receives or returns is declared here, so a plugin author reads one file to know the
  * contract. The kernel never looks inside `SourcePlan.data` or `ArchitectureClaim` beyond what is declared.
  */
+import type { BlobStore } from './blob-store.js';
 import type { Reporter } from './reporter.js';
 import type { Prompter } from './prompter.js';
 
@@ -174,6 +175,11 @@ export interface FetchContext extends StageContext {
   rawDir: string;
   /** Where partial downloads may be kept between runs so a rerun resumes (keyed by content hash). */
   partialDir: string;
+  /**
+   * The models folder's content-addressed store (the kernel always passes it): a source links files it already
+   * holds instead of downloading them, and commits what it verified so no later import fetches those bytes again.
+   */
+  blobs?: BlobStore;
 }
 
 export interface FetchedFile {

@@ -2,6 +2,7 @@
  * Validators collect findings; the kernel judges. A validator never decides on its own whether the import
  * may be registered: it reports pass / fail / warn / skip with figures, and any `fail` blocks registration.
  */
+import type { Reporter } from './reporter.js';
 import type { Finding, FindingStatus } from './types.js';
 
 export class ValidationReport {
@@ -9,8 +10,17 @@ export class ValidationReport {
   /** Figures validators want kept in metadata.validation.figures (max |Δ|, timings, memory, prompt). */
   readonly figures: Record<string, unknown> = {};
 
+  /** With a reporter, every check is shown as it starts (start()) and as it ends (its finding). */
+  constructor(private readonly reporter?: Reporter) {}
+
+  /** Says a long check begins (hashing, loading a graph, a forward pass), so the user is not left at a still line. */
+  start(validator: string, check: string): void {
+    this.reporter?.emit({ type: 'check', status: 'start', validator, check });
+  }
+
   add(finding: Finding): Finding {
     this.findings.push(finding);
+    this.reporter?.emit({ type: 'check', status: 'end', validator: finding.validator, check: finding.check, finding });
     return finding;
   }
 

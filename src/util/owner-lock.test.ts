@@ -33,3 +33,25 @@ it('is exclusive while its owner lives, and is taken over at once when the owner
   await release();
   expect(await fs.readdir(dir)).toEqual([]);
 });
+
+it('a dead lock taken over by many contenders at once: never two holders, never a live lock removed', async () => {
+  const target = path.join(dir, 'blob');
+  for (let round = 0; round < 10; round++) {
+    const dead = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+    await new Promise((resolve) => dead.on('exit', resolve));
+    await fs.writeFile(`${target}.lock`, JSON.stringify({ pid: dead.pid, host: os.hostname() }));
+    let holders = 0;
+    let most = 0;
+    await Promise.all(
+      Array.from({ length: 24 }, async () => {
+        const release = await acquireOwnerLock(target, { pollMs: 5 });
+        most = Math.max(most, ++holders);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        holders--;
+        await release();
+      }),
+    );
+    expect(most).toBe(1);
+    expect(await fs.readdir(dir)).toEqual([]);
+  }
+});

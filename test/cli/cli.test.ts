@@ -106,7 +106,7 @@ describe('model-import CLI', () => {
     expect(result.code, result.stderr).toBe(code);
     expect(result.stderr).toContain('nothing was registered');
     const left = await listTree(models());
-    expect(left.filter((p) => p !== '.staging' && !p.startsWith('.partial'))).toEqual([]);
+    expect(left.filter((p) => p !== '.staging' && !p.startsWith('.blobs'))).toEqual([]);
     await expect(fs.stat(path.join(models(), 'registry.json'))).rejects.toThrow();
   });
 
@@ -146,12 +146,43 @@ describe('model-import CLI', () => {
     expect(list.code).toBe(12);
   });
 
+  it('proposes the nearest command or flag for a typo', async () => {
+    const command = await runCli(['improt-model', 'x/y'], { cwd: project });
+    expect(command.code).toBe(2);
+    expect(command.stderr).toBe('error: Unknown command "improt-model".\nhint: Did you mean import-model? Run model-import --help for the commands.\n');
+    const flag = await runCli(['import-model', `test:${modelDir}`, '--skip-valdation'], { cwd: project });
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toBe('error: Unknown argument: skip-valdation\nhint: Did you mean --skip-validation? Run model-import --help for the commands and flags.\n');
+    const other = await runCli(['remove', 'tiny', '--yse'], { cwd: project });
+    expect(other.stderr).toContain('Did you mean --yes?');
+  });
+
+  it.each([
+    ['a file is in the way', async () => {
+      await fs.writeFile(path.join(project, 'not-a-folder'), '');
+      return path.join(project, 'not-a-folder', 'models');
+    }],
+    ['the folder cannot be created (even by root)', async () => `/sys/model-import-test-${process.pid}`],
+  ])('a models folder that cannot be written (%s): exit 12 with the path, before the license question', async (_why, folder) => {
+    const modelsDir = await folder();
+    const result = await runCli(['import-model', `test:${modelDir}`, '--models-dir', modelsDir], { cwd: project });
+    expect(result.code, result.stderr).toBe(12);
+    expect(result.stderr).toMatch(new RegExp(`^error: Cannot write to the models folder ${modelsDir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: [^\n]+\.\nhint: [^\n]*--models-dir[^\n]*\n$`));
+    expect(result.stderr).not.toMatch(/License|Unexpected|bug/);
+  });
+
   it('list, show, verify and remove', async () => {
     expect((await runCli(['import-model', `test:${modelDir}`, '--yes'], { cwd: project })).code).toBe(0);
     const list = await runCli(['list'], { cwd: project });
-    expect(list.stdout).toMatch(/tiny\s+test\/tiny\s+test\s+1,234/);
+    expect(list.stdout).toMatch(/^NAME +MODEL ID +PARAMS +SIZE +IMPORTED\n/);
+    expect(list.stdout).toMatch(/\ntiny +test\/tiny +1K +2\.00 MB +(just now|\d+ seconds ago)\n/);
+    for (const line of list.stdout.split('\n')) expect(line.length).toBeLessThan(80);
     const show = await runCli(['show', 'tiny'], { cwd: project });
-    expect(JSON.parse(show.stdout)._comments.model_name).toBeTruthy();
+    expect(show.stdout).toMatch(/^  name +tiny\n  model id +test\/tiny\n/);
+    expect(show.stdout).toMatch(/\n  parameters +1,234\n/);
+    expect(show.stdout).toMatch(/\n  validation +1 check passed\n/);
+    const showJson = await runCli(['show', 'tiny', '--json'], { cwd: project });
+    expect(JSON.parse(showJson.stdout)).toEqual({ ok: true, model: (await readRegistry()).models.tiny });
     const verify = await runCli(['verify', 'tiny'], { cwd: project });
     expect(verify.code, verify.stderr).toBe(0);
     expect(verify.stdout).toContain('files-present');

@@ -29,6 +29,11 @@ it('npm run demo imports the tiny model offline and lists it', async () => {
   expect(out).toContain('License accepted by --accept-license');
   expect(out).toMatch(/✔ weights: .*linked \(no copy\)/);
   expect(out).toMatch(/✔ pass\s+reference\s+max \|Δ\|/);
-  expect(out).toMatch(/demo-qwen\s+tiny-org\/qwen2-tiny\s+qwen2/);
+  expect(out).toMatch(/demo-qwen\s+tiny-org\/qwen2-tiny\s+\S+\s+[\d.]+ [KMG]?B\s+(just now|\d+ seconds ago)/);
   expect(out).toContain('"demo-qwen" is intact and runs.');
+  // The blob reuse: a second name of the same commit downloads nothing and shares the weights' inodes.
+  expect(out).toMatch(/0 B to download, [\d.]+ KB already here/);
+  expect(out).toContain('Weight bytes the hub served for the second import: 0.');
+  expect(out).toMatch(/model-00001-of-00002\.safetensors: one file on disk \(inode \d+, \d+ names: the blob/);
+  expect(out).toContain('Removed "demo-qwen-again"');
 });

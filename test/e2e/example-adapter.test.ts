@@ -131,10 +131,11 @@ describe('the example adapter installed from its folder', () => {
     const listing = await listPlugins();
     expect(listing.plugins.map((p) => p.name)).toEqual(['model-import/source-huggingface', 'model-import/arch-qwen', PACKAGE, 'model-import/validator-forward']);
     expect(listing.plugins.find((p) => p.name === PACKAGE)).toEqual({ name: PACKAGE, kind: 'architecture', origin: `package ${PACKAGE}`, claims: ['LlamaForCausalLM'] });
-    expect(listing.architectures).toEqual(expect.arrayContaining(['LlamaForCausalLM', 'llama', 'Qwen2ForCausalLM']));
+    expect(listing.architectures).toEqual(expect.arrayContaining(['LlamaForCausalLM', 'Qwen2ForCausalLM']));
+    expect(listing.architectures).not.toContain('llama'); // model_type keys are tapped, not listed
   });
 
-  it('imports a tiny Llama end to end: architecture_type llama, parameters from the headers, forward checks skipped', async () => {
+  it('imports a tiny Llama end to end: architecture_type llama, parameters from the headers, the forward pass validated', async () => {
     await makeProject(withAdapter());
     const result = await cli(['import-model', 'tiny-org/llama-tiny', '--yes', '--json']);
     expect(result.code, result.stderr).toBe(0);
@@ -144,15 +145,17 @@ describe('the example adapter installed from its folder', () => {
     expect(model.provenance).toEqual(expect.objectContaining({ architecture: 'LlamaForCausalLM', adapter: PACKAGE, commit: hub.commitOf('tiny-org/llama-tiny') }));
     expect(model.conversion.dtype).toBe('bf16');
     expect(model.conversion.components.map((c: { component: string; status: string }) => `${c.component}:${c.status}`)).toEqual([
-      'weights:ok', 'config:ok', 'generation-config:ok', 'tokenizer:ok', 'license:ok',
+      'weights:ok', 'config:ok', 'generation-config:ok', 'tokenizer:ok', 'license:ok', 'onnx:ok',
     ]);
     expect(model.conversion.components[0].detail).toMatch(/^20 tensors, bf16, 1 file\(s\) linked \(no copy\)$/);
 
-    // No `validation` in the claim: the forward validator skips its forward checks instead of failing, and the
-    // integrity checks still run and pass.
+    // The decoder kit gives the claim `validation`: the forward validator runs the ONNX graph against the kit's
+    // reference forward pass and it passes, as do the integrity checks.
     const findings = model.validation.findings as Array<{ validator: string; check: string; status: string; message?: string }>;
     expect(findings.filter((f) => f.status === 'fail')).toEqual([]);
-    expect(findings).toContainEqual(expect.objectContaining({ validator: 'model-import/validator-forward', check: 'forward', status: 'skip', message: expect.stringContaining('offers no ONNX graph') }));
+    expect(findings.filter((f) => f.status === 'skip')).toEqual([]);
+    expect(findings).toContainEqual(expect.objectContaining({ validator: 'model-import/validator-forward', check: 'reference', status: 'pass', figure: expect.stringMatching(/^max \|Δ\| .* ≤ 1e-4$/) }));
+    expect(findings).toContainEqual(expect.objectContaining({ validator: 'model-import/validator-forward', check: 'kv-cache', status: 'pass' }));
     expect(findings.some((f) => f.status === 'pass')).toBe(true);
     expect(model.validation.skipped).toBe(false);
 
@@ -160,7 +163,7 @@ describe('the example adapter installed from its folder', () => {
     for (const file of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'LICENSE', 'metadata.json']) {
       await fs.stat(path.join(dir, file));
     }
-    await expect(fs.stat(path.join(dir, 'onnx'))).rejects.toThrow();
+    await fs.stat(path.join(dir, 'onnx', 'model.onnx'));
     const verify = await cli(['verify', 'llama-tiny']);
     expect(verify.code, verify.stderr + verify.stdout).toBe(0);
   });
@@ -180,7 +183,7 @@ describe('the example adapter installed from its folder', () => {
     const before = (await listPlugins()).architectures;
     await writeConfig(BUILTINS);
     const after = (await listPlugins()).architectures;
-    expect(after).toEqual(before.filter((key) => key !== 'LlamaForCausalLM' && key !== 'llama'));
+    expect(after).toEqual(before.filter((key) => key !== 'LlamaForCausalLM'));
     expect(after).toContain('Qwen2ForCausalLM');
 
     const served = hub.weightBytesServed();
@@ -257,13 +260,14 @@ function findSpecifiers(file: string, text: string): Specifier[] {
 
 /** Why a specifier is not allowed in the example, or undefined when it is. */
 function disallowed(specifier: string, fromFile: string, packageRoot: string): string | undefined {
-  if (specifier === 'model-import') return undefined;
+  // The public entries: the kernel's and the decoder kit's.
+  if (['model-import', 'model-import/decoder-kit', 'model-import/decoder-kit/testing'].includes(specifier)) return undefined;
   if (specifier.startsWith('node:')) return undefined;
   if (specifier.startsWith('./') || specifier.startsWith('../')) {
     const target = path.resolve(path.dirname(fromFile), specifier);
     return target.startsWith(packageRoot + path.sep) ? undefined : `relative import leaves the package (${path.relative(packageRoot, target)})`;
   }
-  if (specifier.startsWith('model-import/')) return 'a path inside model-import: only the public entry point "model-import" may be imported';
+  if (specifier.startsWith('model-import/')) return 'a path inside model-import: only the public entries "model-import" and "model-import/decoder-kit" may be imported';
   return 'not model-import, a node: builtin or a file of the package';
 }
 
@@ -291,7 +295,7 @@ function violations(files: Array<{ file: string; text: string }>, root: string):
 describe('the example uses model-import only through its public entry point', () => {
   it('its sources import only "model-import", node: builtins and their own files', async () => {
     const files = await sourceFiles(EXAMPLE);
-    expect(files.map((f) => path.relative(EXAMPLE, f))).toEqual(expect.arrayContaining(['index.js', 'src/arch-llama.js', 'src/convert-llama.js']));
+    expect(files.map((f) => path.relative(EXAMPLE, f))).toEqual(expect.arrayContaining(['index.js', 'src/arch-llama.js', 'src/llama-family.js']));
     const texts = await Promise.all(files.map(async (file) => ({ file, text: await fs.readFile(file, 'utf8') })));
     const all = texts.flatMap(({ file, text }) => findSpecifiers(file, text).map((s) => s.specifier));
     expect(all).toContain('model-import'); // the scan sees the imports it is meant to judge
@@ -347,7 +351,7 @@ describe("the example's own checks", () => {
     expect(result.code, result.output).toBe(0);
   });
 
-  it('passes its own node:test suite (recognize, plan check, convert)', async () => {
+  it('passes its own node:test suite (family, recognize, convert)', async () => {
     const tests = (await fs.readdir(path.join(EXAMPLE, 'test'))).filter((f) => f.endsWith('.test.js')).map((f) => path.join('test', f));
     expect(tests.length).toBeGreaterThanOrEqual(3);
     const result = await run(process.execPath, ['--test', ...tests], EXAMPLE);

@@ -66,6 +66,29 @@ async function assertTokenNowhere(token: string): Promise<void> {
 }
 
 describe('import-model against the fake hub', () => {
+  it('validation and verify show each check as it starts and as it ends', async () => {
+    const imported = await cli(['import-model', 'tiny-org/qwen2-tiny', '--yes']);
+    expect(imported.code, imported.stderr).toBe(0);
+    const verify = await cli(['verify', 'qwen2-tiny']);
+    expect(verify.code, verify.stderr).toBe(0);
+    for (const stderr of [imported.stderr, verify.stderr]) {
+      for (const check of ['files', 'safetensors', 'load', 'logits', 'transformers.js']) {
+        // "… load" first, then "✔ load: session 0.2 s (0.3 s)", in that order.
+        expect(stderr, check).toMatch(new RegExp(`(^|\\n)  … ${check.replace('.', '\\.')}\\n(?:[^]*\\n)?  ✔ ${check.replace('.', '\\.')}[:(][^\\n]*\\(\\d+\\.\\d s\\)\\n`));
+      }
+    }
+    expect(verify.stderr).toMatch(/\n  ✔ sha256: /);
+  });
+
+  it('takes a pasted hub address (tree/<rev> page, trailing slash) under HF_ENDPOINT as the repo id and revision', async () => {
+    const result = await cli(['import-model', `${hub.url}/tiny-org/qwen2-tiny/tree/main/`, '--yes', '--json', '--skip-validation']);
+    expect(result.code, result.stderr).toBe(0);
+    const { model } = JSON.parse(result.stdout);
+    expect(model.model_id).toBe('tiny-org/qwen2-tiny');
+    expect(model.model_name).toBe('qwen2-tiny');
+    expect(model.provenance.revision).toBe('main');
+  });
+
   it('imports a tiny Qwen2: weights linked, ONNX graph, forward pass checked, registry entry', async () => {
     const result = await cli(['import-model', 'tiny-org/qwen2-tiny', '--yes', '--json']);
     expect(result.code, result.stderr).toBe(0);

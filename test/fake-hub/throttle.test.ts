@@ -76,9 +76,9 @@ describe('throttle', () => {
     hub.setThrottle(20 * MB);
     const fast = await timedDownload();
     expect(fast.seconds).toBeGreaterThan(0.2);
-    expect(fast.seconds).toBeLessThan(0.33);
+    expect(fast.seconds).toBeLessThan(0.7); // the old 5 MB/s rate would take 1 s
     hub.setThrottle(undefined);
-    expect((await timedDownload()).seconds).toBeLessThan(0.15);
+    expect((await timedDownload()).seconds).toBeLessThan(fast.seconds); // unthrottled beats 20 MB/s even when loaded
     hub.setThrottle(5 * MB);
     expect(() => hub.setThrottle(0)).toThrow(/> 0/);
   });
@@ -90,7 +90,7 @@ describe('throttle', () => {
     for (let sent = 0; sent < 0.5 * MB; sent += 20_000) await bucket.take(20_000);
     const seconds = (performance.now() - t0) / 1000;
     expect(seconds).toBeGreaterThan(0.23);
-    expect(seconds).toBeLessThan(0.3);
+    expect(seconds).toBeLessThan(0.6); // loose: a loaded machine runs timers late
     rate = undefined;
     const t1 = performance.now();
     await bucket.take(10 * MB);

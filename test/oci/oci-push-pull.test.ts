@@ -163,6 +163,32 @@ describe.skipIf(!available)('push and pull through docker-registry', () => {
     }
   });
 
+  it('imports a ModelPack artifact made by another tool (no record layer, no annotations of ours) when it holds a supported model', async () => {
+    const ours = await getJson(`${registry.url}/v2/team/qwen2-tiny/manifests/v1`);
+    const layers = ours.layers
+      .filter((l: { annotations: Record<string, string> }) => !l.annotations['io.model-import.record'] && !l.annotations['org.cncf.model.filepath'].startsWith('onnx/'))
+      .map((l: { mediaType: string; digest: string; size: number; annotations: Record<string, string> }) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size, annotations: { 'org.cncf.model.filepath': l.annotations['org.cncf.model.filepath'] } }));
+    const config = Buffer.from(JSON.stringify({ descriptor: { name: 'qwen2-tiny', family: 'qwen2', licenses: ['apache-2.0'] }, config: { format: 'safetensors' }, modelfs: { type: 'layers', diffIds: layers.map((l: { digest: string }) => l.digest) } }));
+    const configDigest = await putBlob('team/qwen2-tiny', config);
+    await putManifest('team/qwen2-tiny', 'other-tool', {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      artifactType: 'application/vnd.cncf.model.manifest.v1+json',
+      config: { mediaType: 'application/vnd.cncf.model.config.v1+json', digest: configDigest, size: config.length },
+      layers,
+    });
+    const models = path.join(project, 'models-other-tool');
+    const result = await cli(['import-model', `oci://${registry.host}/team/qwen2-tiny:other-tool`, '--yes', '--models-dir', models, '--name', 'from-other-tool', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const model = JSON.parse(result.stdout).model;
+    expect(model).toEqual(expect.objectContaining({ model_id: 'qwen2-tiny', source: 'oci', architecture_type: 'qwen2' }));
+    expect(model.license.id).toBe('apache-2.0');
+    expect(model.oci.upstream_source).toBeNull();
+    const a = await fs.readFile(path.join(modelsA(), 'qwen2-tiny', 'model.safetensors'));
+    const b = await fs.readFile(path.join(models, 'from-other-tool', 'model.safetensors'));
+    expect(Buffer.compare(a, b)).toBe(0);
+  });
+
   it('without credentials the registry\'s 401 is a clear error, exit 4', async () => {
     const result = await cli(['push', 'qwen2-tiny', `${registry.host}/team/nocreds:v1`, '--models-dir', modelsA()], {
       MODEL_IMPORT_REGISTRY_USERNAME: undefined,

@@ -70,7 +70,7 @@ export interface FolderExpectations {
 
 /**
  * The models folder holds only registry.json, registered model folders (each with metadata.json), .staging and
- * .partial; every registry entry has its folder; the registry is valid JSON.
+ * .blobs (the shared blob store and its partials); every registry entry has its folder; the registry is valid JSON.
  */
 export async function modelsFolderProblems(modelsDir: string, expect: FolderExpectations = {}): Promise<string[]> {
   const problems: string[] = [];
@@ -80,7 +80,7 @@ export async function modelsFolderProblems(modelsDir: string, expect: FolderExpe
   const registered = registry.models ?? {};
   for (const entry of await fs.readdir(modelsDir, { withFileTypes: true })) {
     const name = entry.name;
-    if (name === 'registry.json' || name === '.partial') continue;
+    if (name === 'registry.json' || name === '.blobs') continue;
     if (name === '.staging') {
       const left = await fs.readdir(path.join(modelsDir, name));
       if (expect.settled && left.length > 0) problems.push(`.staging not empty: ${left.join(', ')}`);

@@ -87,9 +87,9 @@ async function waitUntil(test: () => boolean, gone: Promise<unknown>, timeoutMs 
   return false;
 }
 
-/** Bytes the downloader recorded as on disk in models/.partial (the sidecars), i.e. what a rerun may skip. */
+/** Bytes the downloader recorded as on disk in models/.blobs/partial (the sidecars), i.e. what a rerun may skip. */
 async function keptPartialBytes(models: string): Promise<number> {
-  const dir = path.join(models, '.partial');
+  const dir = path.join(models, '.blobs', 'partial');
   let kept = 0;
   for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
     if (!name.endsWith('.json')) continue;

@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeSeededModel } from '../../plugins/arch-qwen/src/reference/testing/write-seeded-model.js';
+import { writeSeededModel } from '../../plugins/decoder-kit/testing.js';
 import type { RepoFiles } from '../fake-hub/index.js';
 import { makeTinyModel } from '../fixtures/tiny-models.js';
 

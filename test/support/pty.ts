@@ -34,6 +34,7 @@ export function runInPty(args: string[], options: { cwd: string; env?: Record<st
     env: { ...process.env, TERM: 'xterm-256color', NO_COLOR: '1', ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
+  child.stdin.on('error', () => {}); // keys typed after the CLI ended go nowhere, as on a real terminal
   let raw = '';
   const waiters: (() => void)[] = [];
   const onData = (d: Buffer) => {

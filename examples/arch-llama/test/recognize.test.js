@@ -26,7 +26,7 @@ const { recognize } = appliedHooks();
 /** @param {Record<string, unknown>} changes */
 const config = (changes) => /** @type {ModelConfig} */ ({ ...tinyLlamaConfig(), ...changes });
 
-test('claims a tiny Llama: type, family, parameters from the config, no validation support, no scratch space', () => {
+test('claims a tiny Llama: type, family, parameters from the config, the forward check offered, no scratch space', () => {
   const claim = recognize(tinyLlamaConfig(), stageContext());
   assert.ok(claim);
   assert.equal(claim.adapter, 'model-import-arch-llama');
@@ -35,9 +35,14 @@ test('claims a tiny Llama: type, family, parameters from the config, no validati
   assert.equal(claim.family, 'llama');
   assert.deepEqual(claim.warnings, []);
   assert.equal(claim.estimatedParameters, countElements(tinyLlamaTensors()));
-  // No forward graph: validators must see no `validation` at all, so they skip their forward checks.
-  assert.equal('validation' in claim, false);
+  // The kit's ONNX graph and reference forward: validators run the forward check.
+  assert.equal(claim.validation?.onnxGraph, 'onnx/model.onnx');
+  assert.equal(typeof claim.validation?.referenceForward, 'function');
   assert.equal(claim.conversionScratchBytes([{ path: 'model.safetensors', size: 1e9, role: 'weights' }], stageContext().options), 0);
+  // A dtype change rewrites the weights: the scratch space is the converted size.
+  assert.equal(claim.conversionScratchBytes([{ path: 'model.safetensors', size: 1e9, role: 'weights' }], stageContext({ dtype: 'f32' }).options), 2e9);
+  // Without the graph, no validation support.
+  assert.equal('validation' in (appliedHooks({ onnx: false }).recognize(tinyLlamaConfig()) ?? {}), false);
 });
 
 test('GQA, an explicit head_dim (nH·D ≠ H) and untied embeddings change the parameter count as the tensors do', () => {
@@ -53,17 +58,15 @@ test('a config without architectures is recognised by model_type "llama"', () =>
   assert.equal(claim?.architectureType, 'llama');
 });
 
-test('rope_scaling: null, "default" and Llama 3.1\'s "llama3" are handled; other types are refused, or accepted when listed', () => {
-  const llama3 = { rope_type: 'llama3', factor: 8.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 8192 };
-  assert.ok(recognize(config({ rope_scaling: llama3 })));
+test('rope_scaling null or "default" is accepted; scaled RoPE (llama3, linear, dynamic, yarn) is refused', () => {
+  assert.ok(recognize(config({ rope_scaling: null })));
   assert.ok(recognize(config({ rope_scaling: { type: 'default' } })));
   assert.ok(recognize(config({ rope_parameters: { rope_type: 'default', rope_theta: 500000 } })));
-  for (const rope of [{ type: 'linear', factor: 2 }, { rope_type: 'dynamic', factor: 2 }, { rope_type: 'yarn', factor: 4 }]) {
-    assertRefused(() => recognize(config({ rope_scaling: rope })), 'UNSUPPORTED_VARIANT', /rope_scaling has rope type "(linear|dynamic|yarn)"; this adapter handles "default", "llama3"/);
+  const llama3 = { rope_type: 'llama3', factor: 8.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 8192 };
+  for (const rope of [llama3, { type: 'linear', factor: 2 }, { rope_type: 'dynamic', factor: 2 }, { rope_type: 'yarn', factor: 4 }]) {
+    assertRefused(() => recognize(config({ rope_scaling: rope })), 'UNSUPPORTED_VARIANT', /rope_scaling is .*"(llama3|linear|dynamic|yarn)"/);
   }
-  assertRefused(() => recognize(config({ rope_parameters: { rope_type: 'longrope' } })), 'UNSUPPORTED_VARIANT', /rope_parameters has rope type "longrope"/);
-  const permissive = appliedHooks({ ropeTypes: ['default', 'llama3', 'linear'] });
-  assert.ok(permissive.recognize(config({ rope_scaling: { type: 'linear', factor: 2 } })));
+  assertRefused(() => recognize(config({ rope_parameters: { rope_type: 'longrope' } })), 'UNSUPPORTED_VARIANT', /rope_parameters.rope_type is "longrope"/);
 });
 
 test('look-alikes are refused with what was found and what is supported', () => {
@@ -71,10 +74,12 @@ test('look-alikes are refused with what was found and what is supported', () => 
     /quantization_config \(quant_method "gptq"\): a pre-quantized checkpoint; supported: LlamaForCausalLM/);
   assertRefused(() => recognize(config({ quantization_config: { load_in_4bit: true } })), 'UNSUPPORTED_VARIANT', /quant_method "unknown"/);
   assertRefused(() => recognize(config({ model_type: 'mistral' })), 'UNSUPPORTED_VARIANT', /model_type is "mistral"/);
-  assertRefused(() => recognize(config({ attention_bias: true })), 'UNSUPPORTED_VARIANT', /attention_bias is true/);
   assertRefused(() => recognize(config({ mlp_bias: true })), 'UNSUPPORTED_VARIANT', /mlp_bias is true/);
   assertRefused(() => recognize(config({ hidden_act: 'gelu' })), 'UNSUPPORTED_VARIANT', /hidden_act is "gelu"/);
   assertRefused(() => recognize(config({ vision_config: {} })), 'UNSUPPORTED_VARIANT', /vision_config/);
+  // attention_bias puts a bias on q, k, v and o (LlamaAttention): accepted, and the tensors say so.
+  const biased = recognize(config({ attention_bias: true }));
+  assert.equal(biased?.estimatedParameters, countElements(tinyLlamaTensors()) + 2 * (64 + 32 + 32 + 64));
 });
 
 test('broken or hostile sizes are refused before any arithmetic trusts them', () => {
@@ -86,14 +91,4 @@ test('broken or hostile sizes are refused before any arithmetic trusts them', ()
   assertRefused(() => recognize(config({ tie_word_embeddings: 'yes' })), 'UNSUPPORTED_VARIANT', /tie_word_embeddings is "yes"/);
   assertRefused(() => recognize(config({ hidden_size: 65_536, intermediate_size: 1_048_576, num_hidden_layers: 1_000 })),
     'UNSUPPORTED_VARIANT', /make 2\.\d+e\+14 parameters/);
-});
-
-test('--dtype other than the checkpoint\'s is refused at recognition (the weights are linked, not rewritten)', () => {
-  assert.ok(recognize(tinyLlamaConfig(), stageContext({ dtype: 'bf16' })));
-  assertRefused(() => recognize(tinyLlamaConfig(), stageContext({ dtype: 'f32' })), 'USAGE', /keeps the checkpoint's dtype \(bf16\); --dtype f32/);
-});
-
-test('bad factory options are a config error', () => {
-  assertRefused(() => archLlama(/** @type {any} */ ({ ropeType: ['x'] })), 'CONFIG_INVALID', /unknown option "ropeType"/);
-  assertRefused(() => archLlama(/** @type {any} */ ({ ropeTypes: 'llama3' })), 'CONFIG_INVALID', /ropeTypes must be a list/);
 });

@@ -21,7 +21,7 @@ import {
 import { archLlama } from '../index.js';
 
 /** @import { ArchitectureClaim, ComponentReport, ConvertResult, ImportOptions, ImportPlan, ModelConfig, StageContext } from 'model-import' */
-/** @import { ArchLlamaOptions } from '../src/arch-llama.js' */
+/** @import { DecoderPluginOptions as ArchLlamaOptions } from 'model-import/decoder-kit' */
 
 /** @typedef {{ name: string, dtype: string, shape: number[], data: Uint8Array }} Tensor */
 

@@ -1,9 +1,2 @@
-/** Options of the archQwen() factory. */
-export interface ArchQwenOptions {
-  /** Build onnx/model.onnx after the weights (default true). Without it the claim offers no validation graph. */
-  onnx?: boolean;
-  /** Largest model the reference forward is offered for (default 50 M parameters). */
-  maxReferenceParameters?: number;
-  /** Bytes per chunk when streaming tensors (default 8 MiB); bounds conversion memory. */
-  chunkBytes?: number;
-}
+/** Options of the archQwen() factory: the decoder kit's (onnx, maxReferenceParameters, chunkBytes). */
+export type { DecoderPluginOptions as ArchQwenOptions } from '../../decoder-kit/index.js';

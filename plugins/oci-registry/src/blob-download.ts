@@ -14,6 +14,8 @@ import { ModelImportError } from '../../../src/index.js';
 import { RetryTracker, asTransient, sleep, TransientError } from '../../source-huggingface/src/retry-policy.js';
 import { DEFAULT_RETRY, type RegistryClient } from './registry-client.js';
 
+const WRITE_BATCH = 1 << 20;
+
 export interface DownloadOptions {
   partialDir: string;
   onProgress?: (bytes: number) => void;
@@ -68,17 +70,41 @@ export async function downloadBlob(client: RegistryClient, digest: string, size:
         if (response.status !== 200) throw new ModelImportError('NETWORK', `${client.ref.registry} answered ${response.status} to a ranged GET of ${what}.`);
         continue;
       }
+      // Network chunks are small (16-64 KiB): gather them into 1 MiB writes, one write in flight while reading on.
+      let batch: Uint8Array[] = [];
+      let batched = 0;
+      let writing: Promise<unknown> = Promise.resolve();
+      const flush = async () => {
+        await writing;
+        if (batched === 0) return;
+        const data = batch.length === 1 ? batch[0] : Buffer.concat(batch, batched);
+        batch = [];
+        batched = 0;
+        writing = handle.write(data);
+        await writing;
+      };
       try {
         for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
           if (have + chunk.length > size) throw new ModelImportError('HASH_MISMATCH', `${what} is longer than its manifest says (${size} bytes).`, { hint: 'The registry serves other bytes than the manifest names; nothing was registered.' });
           hash.update(chunk);
-          await handle.write(chunk);
+          batch.push(chunk);
+          batched += chunk.length;
           have += chunk.length;
           downloaded += chunk.length;
           tracker.progressed();
           options.onProgress?.(chunk.length);
+          if (batched >= WRITE_BATCH) {
+            await writing;
+            const data = Buffer.concat(batch, batched);
+            batch = [];
+            batched = 0;
+            writing = handle.write(data);
+          }
         }
+        await flush();
       } catch (error) {
+        // What arrived is kept (it was hashed in order): a retry or a rerun resumes after it.
+        await flush();
         if (options.signal.aborted) throw options.signal.reason ?? error;
         const transient = asTransient(error);
         if (!transient) throw error;
@@ -93,7 +119,7 @@ export async function downloadBlob(client: RegistryClient, digest: string, size:
         await sleep(delay, options.signal);
       }
     }
-    await handle.sync();
+    // No fsync here: the kernel syncs the staged folder before it publishes the model.
   } finally {
     await handle.close();
   }

@@ -82,6 +82,10 @@ export async function pushModel(options: PushOptions): Promise<PushResult> {
   const ref = parseReference(options.target, { requireTag: true });
   if (ref.digest) throw new ModelImportError('USAGE', `Push to a tag, not a digest (${options.target}).`, { hint: 'Write registry/repository:tag.' });
   const maxLayer = options.maxLayerSize ?? DEFAULT_MAX_LAYER;
+  const parallel = options.parallel ?? DEFAULT_PARALLEL;
+  if (!Number.isSafeInteger(parallel) || parallel < 1 || parallel > 32) {
+    throw new ModelImportError('USAGE', `--parallel must be an integer from 1 to 32, got ${String(options.parallel)}.`, { hint: `Leave it out for the default (${DEFAULT_PARALLEL}).` });
+  }
   const files = entry.files.filter((f) => f.path !== 'metadata.json' && f.path !== RECORD_FILE);
   const blobs: (BlobSource & { path: string })[] = [];
   const layers: Descriptor[] = [];
@@ -125,7 +129,7 @@ export async function pushModel(options: PushOptions): Promise<PushResult> {
   // Big blobs first, so the longest transfer starts at once and small ones fill the other connections.
   const order = [...blobs].sort((a, b) => b.size - a.size);
   const unique = order.filter((b, i) => order.findIndex((o) => o.digest === b.digest) === i);
-  await runPool(unique, options.parallel ?? DEFAULT_PARALLEL, async (blob) => {
+  await runPool(unique, parallel, async (blob) => {
     const outcome = await uploadBlob(client, blob, {
       chunkSize: options.chunkSize ?? DEFAULT_CHUNK,
       stateDir: options.stateDir,

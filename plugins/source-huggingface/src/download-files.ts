@@ -3,7 +3,7 @@
  * connections; bytes go straight to their offset in a resumable partial file (bounded memory whatever the size),
  * are hashed in order as they land, and the file is renamed into rawDir only once its hash matches the hub's.
  */
-import { copyFile, mkdir } from 'node:fs/promises';
+import { chmod, copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
   formatBytes,
@@ -23,6 +23,7 @@ import { PartialFile } from './partial-file.js';
 import { ProxyEnv } from './proxy-env.js';
 import { ProxyError, proxyHint } from './proxy-tunnel.js';
 import { BatchWriter } from './batch-writer.js';
+import { findHfCacheBlob } from './hf-cache-blob.js';
 import { formatSeconds, HttpStatusError, RangeGet, READ_BUFFER_BYTES } from './range-get.js';
 import { abortReason, asTransient, RetryTracker, sleep, type TransientError } from './retry-policy.js';
 import type { FoundToken } from './token-discovery.js';
@@ -67,6 +68,8 @@ interface TargetState {
   finished: boolean;
   /** A retry was announced (once per file, so a flaky link does not flood the terminal). */
   warned: boolean;
+  /** Where the bytes are already on this machine: the models folder's blob store, or the user's HF cache blob. */
+  local?: { sha256: string; from: 'store' } | { sha256?: string; gitOid?: string; from: 'hf-cache'; file: string };
 }
 
 interface Job {
@@ -130,6 +133,7 @@ class Downloader {
       this.toPrepare.push(state);
     }
     this.open = this.states.length;
+    await this.findLocal();
     try {
       const workers = Array.from({ length: settings.connections }, () => this.worker());
       await Promise.all(workers);
@@ -144,6 +148,66 @@ class Downloader {
       files: plan.files.map((f) => ({ path: f.path, size: f.size, sha256: byPath.get(f.path)!.sha256! })),
       bytesDownloaded: this.bytesDownloaded,
     };
+  }
+
+  /** Marks the files whose bytes are already here and says the plan: "652.6 MB to download, 335.5 MB already here". */
+  private async findLocal(): Promise<void> {
+    const { blobs, env } = this.input.context;
+    if (!blobs) return;
+    let here = 0;
+    let fromCache = 0;
+    let total = 0;
+    for (const state of this.states) {
+      const { target } = state;
+      total += target.size;
+      const sha256 = target.sha256 ?? (target.gitOid ? await blobs.sha256OfGitOid(target.gitOid) : undefined);
+      if (sha256 && (await blobs.has(sha256, target.size))) {
+        state.local = { sha256, from: 'store' };
+      } else {
+        const file = await findHfCacheBlob(env, this.input.plan.modelId, target.key, target.size);
+        if (file) state.local = { ...(target.sha256 ? { sha256: target.sha256 } : { gitOid: target.gitOid }), from: 'hf-cache', file };
+      }
+      if (state.local) here += target.size;
+      if (state.local?.from === 'hf-cache') fromCache += target.size;
+    }
+    if (here === 0) return;
+    const cache = fromCache > 0 ? ` (${formatBytes(fromCache)} of it in the Hugging Face cache)` : '';
+    this.input.context.reporter.info(`${formatBytes(total - here)} to download, ${formatBytes(here)} already here${cache}.`, NAME);
+  }
+
+  /** Links a file the store has (or adopts from the HF cache after checking its hash). False: download it after all. */
+  private async fromLocal(state: TargetState): Promise<boolean> {
+    const { blobs } = this.input.context;
+    const local = state.local;
+    state.local = undefined;
+    if (!blobs || !local) return false;
+    let sha256 = local.sha256;
+    if (local.from === 'hf-cache') {
+      const { size } = state.target;
+      sha256 = local.sha256
+        ? (await blobs.adopt(local.file, local.sha256, size, this.signal)) ? local.sha256 : undefined
+        : await blobs.adoptGitBlob(local.file, local.gitOid!, size, this.signal);
+      if (!sha256) {
+        this.input.context.reporter.warn(`${state.target.paths[0]}: the copy in the Hugging Face cache does not match its hash; downloading it.`, NAME);
+        return false;
+      }
+    }
+    if (!sha256) return false;
+    const release = await blobs.lock(sha256, this.signal); // a gc in another process must not remove it meanwhile
+    try {
+      for (const dest of state.target.dests) {
+        if (!(await blobs.linkInto(sha256, dest))) return false;
+      }
+    } finally {
+      await release();
+    }
+    state.sha256 = sha256;
+    state.finished = true;
+    state.task.set(state.target.size);
+    state.task.end('done');
+    this.open--;
+    this.wake();
+    return true;
   }
 
   private buildTargets(): Target[] {
@@ -239,7 +303,17 @@ class Downloader {
 
   private async prepare(state: TargetState): Promise<void> {
     const { target } = state;
-    const partial = await PartialFile.open(this.input.context.partialDir, target.key, target.size, this.signal);
+    if (await this.fromLocal(state)) return;
+    let partial = await PartialFile.open(this.input.context.partialDir, target.key, target.size, this.signal);
+    const blobs = this.input.context.blobs;
+    const done = blobs && (target.sha256 ?? (target.gitOid ? await blobs.sha256OfGitOid(target.gitOid) : undefined));
+    if (blobs && done && (await blobs.has(done, target.size))) {
+      // Another import finished this file while we waited for its partial's lock: the (fresh) partial is not needed.
+      await partial.discard();
+      state.local = { sha256: done, from: 'store' };
+      if (await this.fromLocal(state)) return;
+      partial = await PartialFile.open(this.input.context.partialDir, target.key, target.size, this.signal);
+    }
     state.partial = partial;
     state.hasher = new OrderedHasher(partial.fh, target.size, partial.done, target.sha256 === undefined, this.signal);
     state.hasher.kick(); // resumed bytes are re-hashed from disk while the rest downloads
@@ -358,10 +432,23 @@ class Downloader {
         details: { path: target.paths[0], expected, actual },
       });
     }
-    await partial.complete(target.dests[0]);
-    for (const dest of target.dests.slice(1)) {
-      await mkdir(path.dirname(dest), { recursive: true });
-      await copyFile(target.dests[0], dest);
+    const blobs = this.input.context.blobs;
+    if (blobs) {
+      // Into the store first (a rename, before the partial's lock is released, so a waiting import finds it), then
+      // linked into this import: the verified bytes outlive the staging folder whatever happens next.
+      const blob = blobs.blobPath(digests.sha256);
+      await partial.complete(blob);
+      await chmod(blob, 0o444).catch(() => undefined);
+      if (target.gitOid) await blobs.rememberGitOid(target.gitOid, digests.sha256);
+      for (const dest of target.dests) {
+        if (!(await blobs.linkInto(digests.sha256, dest))) throw new Error(`blob ${digests.sha256} vanished from ${blobs.blobDir}`);
+      }
+    } else {
+      await partial.complete(target.dests[0]);
+      for (const dest of target.dests.slice(1)) {
+        await mkdir(path.dirname(dest), { recursive: true });
+        await copyFile(target.dests[0], dest);
+      }
     }
     state.sha256 = digests.sha256;
     state.finished = true;

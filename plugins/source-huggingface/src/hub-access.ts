@@ -2,9 +2,9 @@
  * Talking to one repo: the fetch for the hub library with our errors, the URL of a file pinned to a commit,
  * the token a gated or private repo needs (asked for only when nothing else gives one), and the access probe.
  */
-import { ModelImportError, type StageContext } from '../../../src/index.js';
+import { isModelImportError, ModelImportError, type StageContext } from '../../../src/index.js';
 import { hubError, tokenRequired } from './hub-errors.js';
-import { createHubFetch, fetchSmall } from './hub-fetch.js';
+import { RATE_LIMITED, createHubFetch, fetchSmall, formatWait } from './hub-fetch.js';
 import { NAME } from './names.js';
 import type { EffectiveSettings } from './options.js';
 import { ProxyEnv } from './proxy-env.js';
@@ -34,6 +34,11 @@ export function hubFetchFor(ref: RepoRef, what: string, token: FoundToken | unde
     userAgent: settings.userAgent,
     onFailure: (failure) => hubError(failure, { ...ref, what, token }),
     onRetry: (why, delay) => {
+      if (why.startsWith(RATE_LIMITED)) {
+        // A rate-limit wait is long: every reminder is shown, a countdown of what is left.
+        context.reporter.warn(`Reading ${what} of ${ref.repoId}: ${why}; waiting, ${formatWait(delay)} left.`, NAME);
+        return;
+      }
       if (warned) return;
       warned = true;
       context.reporter.warn(`Reading ${what} of ${ref.repoId}: ${why}; retrying in ${(delay / 1000).toFixed(1)} s.`, NAME);
@@ -57,6 +62,36 @@ export async function requireToken(ref: RepoRef, context: StageContext, optionTo
   const typed = explicitToken(answer, undefined);
   if (!typed) throw tokenRequired(ref.repoId, repoUrl, gated);
   return { ...typed, source: 'the prompt' };
+}
+
+/** Tries a token typed at the prompt gets: a typo or a stale clipboard should not end the import at once. */
+const PROMPT_ATTEMPTS = 3;
+
+/**
+ * The token for a gated or private repo, checked against the hub: the one given, found or typed (see
+ * requireToken). One typed at the prompt that the hub rejects is asked for again, up to PROMPT_ATTEMPTS times;
+ * the last refusal is the error (its hint names --token and HF_TOKEN).
+ */
+export async function tokenWithAccess(
+  ref: RepoRef,
+  commit: string,
+  known: FoundToken | undefined,
+  context: StageContext,
+  settings: EffectiveSettings,
+  options: { optionToken: string | undefined; gated: boolean; probePath?: string },
+): Promise<FoundToken> {
+  let token = known ?? (await requireToken(ref, context, options.optionToken, options.gated));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await probeAccess(ref, commit, token, context, settings, options.probePath);
+      return token;
+    } catch (error) {
+      const typed = token.source === 'the prompt';
+      if (!typed || attempt >= PROMPT_ATTEMPTS || !isModelImportError(error) || error.code !== 'TOKEN_INVALID') throw error;
+      context.reporter.warn(`The hub rejected that token as invalid (try ${attempt} of ${PROMPT_ATTEMPTS}).`, NAME);
+      token = await requireToken(ref, context, options.optionToken, options.gated);
+    }
+  }
 }
 
 /**

@@ -7,7 +7,8 @@
  */
 import { mkdir, open, readFile, rename, rm, stat, unlink, writeFile, copyFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { acquireOwnerLock } from '../../../src/index.js';
+import { NO_FOLLOW, acquireOwnerLock } from '../../../src/index.js';
+import { constants } from 'node:fs';
 import { IntervalSet } from './interval-set.js';
 
 const SIDECAR_VERSION = 1;
@@ -44,11 +45,12 @@ export class PartialFile {
     const unlock = await lockPartial(partPath, signal);
     try {
       const done = await readSidecar(sidecarPath, partPath, size);
-      if (done) return new PartialFile(partPath, sidecarPath, size, await open(partPath, 'r+'), done, unlock);
+      if (done) return new PartialFile(partPath, sidecarPath, size, await open(partPath, constants.O_RDWR | NO_FOLLOW), done, unlock);
       // No usable record: start over. Ranges are written at their offsets (the file grows sparse as needed; never
       // sized up front, so a listing that declares petabytes costs nothing before the hub is caught lying).
       await rm(sidecarPath, { force: true });
-      const fh = await open(partPath, 'w+');
+      // O_NOFOLLOW: a link planted in .partial under our name is refused (ELOOP), never written through.
+      const fh = await open(partPath, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | NO_FOLLOW);
       const fresh = new PartialFile(partPath, sidecarPath, size, fh, new IntervalSet(), unlock);
       await fresh.save();
       return fresh;
@@ -83,7 +85,7 @@ export class PartialFile {
     const body: Sidecar = { version: SIDECAR_VERSION, size: this.size, done: this.done.toJSON() };
     const next = this.saving.then(async () => {
       const tmp = `${this.sidecarPath}.${process.pid}.tmp`;
-      await writeFile(tmp, JSON.stringify(body));
+      await writeFile(tmp, JSON.stringify(body), { flag: constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | NO_FOLLOW });
       await rename(tmp, this.sidecarPath);
     });
     this.saving = next.catch(() => undefined);

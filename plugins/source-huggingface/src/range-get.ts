@@ -94,7 +94,15 @@ export class RangeGet {
       const location = await this.exchange(url, consume);
       if (location === undefined) return;
       if (hop >= MAX_REDIRECTS) throw new TransientError('too many redirects');
-      url = new URL(location, url);
+      // A redirect to an unreadable address or to file:/ftp:/data: is the hub's doing and will not change on retry.
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        throw badRedirect(url, 'an unreadable address');
+      }
+      if (next.protocol !== 'https:' && next.protocol !== 'http:') throw badRedirect(url, `a ${next.protocol} address`);
+      url = next;
     }
   }
 
@@ -409,4 +417,10 @@ function sizeChanged(url: string, listed: number, served: number): ModelImportEr
 
 export function formatSeconds(ms: number): string {
   return ms >= 1000 ? `${+(ms / 1000).toFixed(1)} s` : `${ms} ms`;
+}
+
+function badRedirect(url: URL, what: string): ModelImportError {
+  return new ModelImportError('NETWORK', `The hub redirected the download of ${url.pathname} to ${what}; only http(s) redirects are followed.`, {
+    hint: 'Check HF_ENDPOINT; a proxy or mirror may be misconfigured.',
+  });
 }

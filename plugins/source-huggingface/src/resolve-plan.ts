@@ -14,7 +14,7 @@ import {
   type SourcePlan,
   type StageContext,
 } from '../../../src/index.js';
-import { badListing, hubFetchFor, probeAccess, readPrefix, requireToken, resolveUrl, type RepoRef } from './hub-access.js';
+import { badListing, hubFetchFor, readPrefix, resolveUrl, tokenWithAccess, type RepoRef } from './hub-access.js';
 import { checkOffline, resolveEndpoint } from './hub-env.js';
 import { fetchSmall } from './hub-fetch.js';
 import { licenseExcerpt, licenseFromCard } from './license-info.js';
@@ -55,7 +55,7 @@ export async function resolvePlan(request: ImportRequest, context: StageContext,
     info = await readModelInfo(ref, token, context, settings);
   }
   const commit = typeof info.sha === 'string' ? info.sha.toLowerCase() : '';
-  if (!/^[0-9a-f]{40}$/.test(commit)) throw badListing(repoId, `revision ${revision} resolved to ${JSON.stringify(info.sha)}, not a commit sha`);
+  if (!/^[0-9a-f]{40}$/.test(commit)) throw badListing(repoId, `revision ${revision} resolved to ${JSON.stringify(info.sha) ?? 'nothing'}, not a commit sha`);
   const gated = info.gated === 'auto' || info.gated === 'manual' || info.gated === (true as unknown);
   const isPrivate = info.private === true;
 
@@ -70,8 +70,7 @@ export async function resolvePlan(request: ImportRequest, context: StageContext,
 
   // Gates guard file content: settle the token and check access before the first content byte, config included.
   if (gated || isPrivate) {
-    token ??= await requireToken(ref, context, options.token, gated);
-    await probeAccess(ref, commit, token, context, settings);
+    token = await tokenWithAccess(ref, commit, token, context, settings, { optionToken: options.token, gated });
   }
   const config = await readConfig(ref, commit, configEntry, token, context, settings);
 
@@ -121,7 +120,14 @@ async function listAll(ref: RepoRef, commit: string, token: FoundToken | undefin
   const entries = await withBodyRetries(context, settings, async () => {
     const out = [];
     const fetch = hubFetchFor(ref, 'file list', token, context, settings);
+    // A `Link: rel=next` that points back (at itself or an earlier page) would page forever: a path listed twice
+    // ends the listing, and so does a listing longer than any repository's.
+    const seen = new Set<string>();
     for await (const entry of listFiles({ repo: { type: 'model', name: ref.repoId }, recursive: true, revision: commit, hubUrl: ref.endpoint, fetch })) {
+      const key = typeof entry?.path === 'string' ? entry.path : '';
+      if (seen.has(key)) throw badListing(ref.repoId, `${JSON.stringify(key.slice(0, 200))} is listed twice (its pages link back to each other)`);
+      if (seen.size >= MAX_LISTED_ENTRIES) throw badListing(ref.repoId, `it lists more than ${MAX_LISTED_ENTRIES} entries`);
+      seen.add(key);
       out.push(entry);
     }
     return out;
@@ -203,6 +209,9 @@ export async function tryLicenseExcerpt(
 }
 
 /** The hub library reads bodies after our fetch returned; a drop there is retried here (same budget rules). */
+/** More files than any real repository lists (the largest have tens of thousands). */
+const MAX_LISTED_ENTRIES = 200_000;
+
 async function withBodyRetries<T>(context: StageContext, settings: EffectiveSettings, run: () => Promise<T>): Promise<T> {
   const tracker = new RetryTracker(settings.retry);
   for (;;) {
@@ -211,7 +220,14 @@ async function withBodyRetries<T>(context: StageContext, settings: EffectiveSett
     } catch (error) {
       if (context.signal.aborted || isModelImportError(error)) throw error;
       const transient = asTransient(error);
-      if (!transient) throw error;
+      if (!transient) {
+        // Deterministic: the answer came but the library could not use it (null, wrong shape, not JSON). Retrying
+        // would get the same answer for the whole budget.
+        throw new ModelImportError('NETWORK', `The hub's answer could not be used: ${(error as Error)?.message ?? String(error)}.`, {
+          hint: 'Check HF_ENDPOINT (a mirror or proxy may be misbehaving), then run the same command again.',
+          cause: error,
+        });
+      }
       const delay = tracker.failed(transient);
       if (delay === undefined) {
         throw new ModelImportError('NETWORK', `Could not read from the hub: ${transient.what}.`, {

@@ -44,6 +44,8 @@ export interface ForwardInput {
   onePass: boolean;
   /** How the graph runs, for the load figure ("session 1.2 s" / "27 segments of <= 128 MB"). */
   describe(decoder: Decoder): string;
+  /** Ctrl-C: checked before every onnxruntime call (a call already running cannot be stopped). */
+  signal?: AbortSignal;
 }
 
 export interface ForwardOutcome {
@@ -57,6 +59,7 @@ export interface ForwardOutcome {
 export async function checkForward(input: ForwardInput): Promise<ForwardOutcome | undefined> {
   const { report, support, promptIds, figures } = input;
   let decoder: Decoder;
+  report.start(VALIDATOR, 'load');
   try {
     decoder = await input.decoder;
   } catch (error) {
@@ -68,7 +71,9 @@ export async function checkForward(input: ForwardInput): Promise<ForwardOutcome 
     return undefined;
   }
   report.pass(VALIDATOR, 'load', input.describe(decoder));
+  const step = () => input.signal?.throwIfAborted();
   try {
+    step();
     const seq = promptIds.length;
     const kvCheck = decoder.hasCache && seq >= 2;
     const last = promptIds[seq - 1];
@@ -77,22 +82,26 @@ export async function checkForward(input: ForwardInput): Promise<ForwardOutcome 
       : { ids: [promptIds], mask: [ones(seq)] };
     const b = (next: number, past: KvCache | number): DecoderCall => ({ ids: [[next], [last]], mask: [ones(seq + 1), [0, ...ones(seq)]], past });
 
+    report.start(VALIDATOR, 'logits');
     const started = performance.now();
     let results = await runOrFail(report, 'logits', () => decoder.run(input.onePass && kvCheck ? [a, b(last, 0)] : [a]));
     if (!results) return undefined;
     const prompt = rowsOf(results[0], 0, 1);
     const tokens = [argmax(row(prompt.logits, prompt.dims, 0, seq - 1))];
     if (kvCheck && results.length === 1) {
-      const step = await runOrFail(report, 'logits', () => decoder.run([b(tokens[0], results![0].cache)]));
-      if (!step) return undefined;
-      results = [...results, ...step];
+      step();
+      const more = await runOrFail(report, 'logits', () => decoder.run([b(tokens[0], results![0].cache)]));
+      if (!more) return undefined;
+      results = [...results, ...more];
     }
     figures.promptPassMs = round(performance.now() - started);
     figures.sessionCreateMs = round(decoder.createMs);
     figures.logitsShape = prompt.dims;
     if (!checkLogits(report, 'logits', prompt.logits, prompt.dims, [1, seq], `${formatMs(figures.promptPassMs as number)}`)) return undefined;
 
+    step();
     await compareWithReference(input, prompt.logits, prompt.dims);
+    step();
 
     if (!decoder.hasCache) report.skip(VALIDATOR, 'kv-cache', 'the graph declares no past_key_values inputs');
     else if (!kvCheck) report.skip(VALIDATOR, 'kv-cache', 'the prompt has a single token: no prefix to cache');
@@ -116,6 +125,7 @@ async function greedy(input: ForwardInput, decoder: Decoder, tokens: number[], s
   let cache = start;
   const stepMs: number[] = [];
   while (tokens.length < input.maxNewTokens && !input.eosIds.includes(tokens.at(-1)!)) {
+    input.signal?.throwIfAborted();
     const started = performance.now();
     const mask = [ones(input.promptIds.length + tokens.length)];
     const step = await runOrFail(input.report, 'logits', () => decoder.run([{ ids: [[tokens.at(-1)!]], mask, past: cache }]));
@@ -178,6 +188,7 @@ async function compareWithReference(input: ForwardInput, logits: Float32Array, d
     );
     return;
   }
+  report.start(VALIDATOR, 'reference');
   const started = performance.now();
   let reference: ReferenceForwardOutput;
   try {

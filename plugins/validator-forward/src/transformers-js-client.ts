@@ -60,6 +60,11 @@ export class TransformersJsWorker {
     });
   }
 
+  /** Stops the child at once (Ctrl-C): whatever it was asked is answered with an error. */
+  kill(): void {
+    if (!this.exited) this.child.kill('SIGKILL');
+  }
+
   async close(): Promise<void> {
     if (this.exited) return;
     const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));

@@ -62,10 +62,20 @@ export async function validateModel(subject: ValidationSubject, report: Validati
   const worker = support && options.transformersJs !== false ? TransformersJsWorker.start() : undefined;
   const promptText = options.prompt ?? DEFAULT_PROMPT;
   const tokenizing = worker?.ask({ type: 'tokenize', modelDir: subject.modelDir, prompt: promptText }, timeoutMs);
+  // Ctrl-C: the transformers.js process goes at once, and every step below checks the signal before it starts
+  // (an onnxruntime call already running cannot be stopped: onnxruntime-node runs it on this thread).
+  const signal = subject.signal;
+  const stopWorker = () => worker?.kill();
+  signal?.addEventListener('abort', stopWorker, { once: true });
+  const step = () => signal?.throwIfAborted();
   try {
+    report.start(VALIDATOR, 'files');
     const files = await checkFiles(subject, report);
+    step();
+    report.start(VALIDATOR, 'safetensors');
     const weights = await checkSafetensors(subject, report, files.bad);
     const facts = weights.unreadable ? undefined : await checkConfigReading(subject, report);
+    step();
     if (!support) {
       report.skip(VALIDATOR, 'forward', `the ${subject.claim.adapter} adapter offers no ONNX graph for ${subject.claim.architecture}`);
       return;
@@ -87,7 +97,9 @@ export async function validateModel(subject: ValidationSubject, report: Validati
     const decoder = bounded ? SegmentedDecoder.open(graphPath, support.sessionOptions ?? {}, segmentBytes) : OrtDecoder.open(graphPath, support.sessionOptions);
     decoder.catch(() => undefined); // checkForward reports it
 
+    if (tokenizing) report.start(VALIDATOR, 'tokenizer');
     const prompt = await preparePrompt(tokenizing, promptText, options.fallbackIds ?? FALLBACK_IDS);
+    step();
     if (prompt.failure) report.fail(VALIDATOR, 'tokenizer', prompt.failure);
     else if (prompt.source === 'tokenizer') report.pass(VALIDATOR, 'tokenizer', `${prompt.ids.length} ids`);
     const figures: Record<string, unknown> = {
@@ -103,6 +115,7 @@ export async function validateModel(subject: ValidationSubject, report: Validati
     // transformers.js opens its session meanwhile (weights are mapped, not read, until it runs).
     const loading = worker && !bounded ? worker.ask({ type: 'load' }, timeoutMs) : undefined;
 
+    step();
     const outcome = await checkForward({
       subject,
       report,
@@ -114,11 +127,13 @@ export async function validateModel(subject: ValidationSubject, report: Validati
       figures,
       decoder,
       onePass: bounded,
+      signal,
       describe: (opened) =>
         opened instanceof SegmentedDecoder
           ? `${opened.plan.segments} segments of ≤ ${formatBytes(Math.max(segmentBytes, opened.plan.largestSegmentBytes))} (budget ${budgetText})`
           : `session ${formatMs(opened.createMs)}`,
     });
+    step();
     if (outcome) {
       figures.nextToken = outcome.tokens[0];
       if (options.logitsFile) await writeFile(options.logitsFile, new Uint8Array(outcome.logits.buffer, outcome.logits.byteOffset, outcome.logits.byteLength));
@@ -127,6 +142,7 @@ export async function validateModel(subject: ValidationSubject, report: Validati
       } else if (!worker || !loading) {
         report.skip(VALIDATOR, 'transformers.js', 'switched off (transformersJs: false)');
       } else {
+        report.start(VALIDATOR, 'transformers.js');
         await checkTransformersJs({ report, worker, loading, promptIds: prompt.ids, expected: outcome.tokens, timeoutMs, figures });
       }
     } else if (loading) {

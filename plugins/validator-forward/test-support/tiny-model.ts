@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHooks, type ArchitectureClaim, type ModelConfig } from '../../../src/index.js';
 import { archQwen, type ArchQwenOptions } from '../../arch-qwen/index.js';
-import { buildDecoderGraphForFolder } from '../../arch-qwen/src/onnx/build-decoder-graph.js';
+import { buildDecoderGraphForFolder } from '../../decoder-kit/index.js';
 import { makeTinyModel, writeRepoFiles, type TinyModelOptions } from '../../../test/fixtures/tiny-models.js';
 
 export interface TinyModelDirOptions extends TinyModelOptions {

@@ -11,6 +11,9 @@ import { formatBytes, formatCount } from '../render/format.js';
 import { loadSession, type GlobalArgs } from '../setup.js';
 import { printJson, reportError } from '../output.js';
 import { parseSize } from '../parse-size.js';
+import { terminalSafe } from '../../util/terminal-text.js';
+import { parseRepoArgument } from '../repo-argument.js';
+import { checkModelsDir } from '../check-models-dir.js';
 
 export interface ImportArgs extends GlobalArgs {
   repoId: string;
@@ -26,30 +29,55 @@ export interface ImportArgs extends GlobalArgs {
   maxMemory?: string;
 }
 
+/**
+ * How long the pipeline may take to wind down after Ctrl-C before the command stops it itself. A plugin deep in
+ * synchronous native work (onnxruntime-node runs a session on the main thread) cannot see the abort until that
+ * call returns; the timer fires then, at the latest, whatever the plugin does next.
+ */
+const WIND_DOWN_MS = 300;
+
 export async function importModelCommand(args: ImportArgs): Promise<number> {
   const secrets = [args.token, process.env.HF_TOKEN, process.env.HUGGING_FACE_HUB_TOKEN];
   const controller = new AbortController();
+  let detach = () => {};
+  let stage: string | undefined;
   let signals = 0;
+  let finished = false;
+  /** Leaves now: bars kept on screen, the staging folder removed, one line said. */
+  const leave = (code: 'INTERRUPTED' | 'TERMINATED', line?: string): never => {
+    detach();
+    removeOpenStagingSync();
+    if (line) process.stderr.write(`${line}\n`);
+    else reportError(interruptionError(code), { json: args.json, debug: false, secrets });
+    process.exit(code === 'TERMINATED' ? 143 : 130);
+  };
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
-    if (signals > 1) {
-      // A second Ctrl-C: stop waiting for plugins to wind down, but still leave no half model behind.
-      removeOpenStagingSync();
-      process.exit(signal === 'SIGTERM' ? 143 : 130);
-    }
     const code = signal === 'SIGTERM' ? 'TERMINATED' : 'INTERRUPTED';
+    if (signals > 1) {
+      // A second Ctrl-C: stop waiting for plugins to wind down, but still leave no half model behind, and say so.
+      leave(code, `${code === 'TERMINATED' ? 'Terminated' : 'Interrupted'} again: stopped at once; nothing was registered.`);
+    }
     controller.abort(interruptionError(code));
+    // Registering is a few renames under the registry lock: it finishes, or its own abort check undoes it.
+    setTimeout(() => {
+      if (!finished && stage !== 'register') leave(code);
+    }, WIND_DOWN_MS).unref();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  let detach = () => {};
   try {
     const session = await loadSession(args);
+    session.reporter.subscribe((event) => {
+      if (event.type === 'stage' && event.status === 'start') stage = event.stage;
+    });
+    const repo = parseRepoArgument(args.repoId, { revision: args.revision, endpoints: [process.env.HF_ENDPOINT, session.settings.hubEndpoint as string | undefined] });
+    await checkModelsDir(session.modelsDir);
     detach = args.json ? attachJsonRenderer(session.reporter) : attachTerminalRenderer(session.reporter);
     const options: ImportOptions = {
       modelsDir: session.modelsDir,
       name: args.name,
-      revision: args.revision,
+      revision: repo.revision,
       token: args.token,
       yes: Boolean(args.yes),
       acceptLicense: Boolean(args.acceptLicense),
@@ -60,20 +88,22 @@ export async function importModelCommand(args: ImportArgs): Promise<number> {
       maxMemory: args.maxMemory ? parseSize(args.maxMemory, '--max-memory') : undefined,
     };
     const entry = await session.kernel.importModel(
-      { spec: args.repoId, options },
+      { spec: repo.spec, options },
       { reporter: session.reporter, prompter: session.prompter, signal: controller.signal, settings: session.settings },
     );
+    finished = true;
     detach();
     if (args.json) {
       printJson({ ok: true, model: entry });
     } else {
       process.stdout.write(
-        `Imported ${entry.model_id} as "${entry.model_name}" (${formatCount(entry.model_size)} parameters, ${formatBytes(entry.file_size)}) in ${session.modelsDir}/${entry.path}\n` +
+        terminalSafe(`Imported ${entry.model_id} as "${entry.model_name}" (${formatCount(entry.model_size)} parameters, ${formatBytes(entry.file_size)}) in ${session.modelsDir}/${entry.path}\n`) +
           `Refer to it in a training or inference config as:  model: ${entry.model_name}\n`,
       );
     }
     return 0;
   } catch (error) {
+    finished = true;
     detach();
     return reportError(error, { json: args.json, debug: args.debug, secrets });
   } finally {

@@ -4,9 +4,13 @@ import { Registry } from '../../kernel/registry.js';
 import { modelNotFound } from '../../kernel/kernel.js';
 import { findName } from '../../kernel/model-name.js';
 import { Staging } from '../../kernel/staging.js';
+import { BlobStore } from '../../kernel/blob-store.js';
 import { ModelImportError } from '../../kernel/errors.js';
 import { loadSession, type GlobalArgs } from '../setup.js';
 import { printJson, reportError } from '../output.js';
+import { terminalSafe } from '../../util/terminal-text.js';
+import { entryFolder } from '../../util/path-policy.js';
+import { formatBytes } from '../../util/format-bytes.js';
 
 /** Removes a model: the registry entry and the folder go together, under the registry lock. */
 export async function removeCommand(args: GlobalArgs & { name: string; yes?: boolean }): Promise<number> {
@@ -25,7 +29,8 @@ export async function removeCommand(args: GlobalArgs & { name: string; yes?: boo
         const current = findName(args.name, Object.keys(data.models));
         if (!current) throw modelNotFound(args.name, session.modelsDir);
         const entry = data.models[current];
-        const folder = path.join(session.modelsDir, entry.path ?? current);
+        // The entry's path is local state: checked (relative, inside, no link) before anything is renamed.
+        const folder = await entryFolder(session.modelsDir, entry, current);
         // Move the folder out of sight first (one rename), so a crash leaves no half-removed model visible.
         await fs.rename(folder, staging.trashPath(current)).catch((error: NodeJS.ErrnoException) => {
           if (error.code !== 'ENOENT') throw error;
@@ -33,8 +38,10 @@ export async function removeCommand(args: GlobalArgs & { name: string; yes?: boo
         delete data.models[current];
         return entry;
       });
-      if (args.json) printJson({ ok: true, removed });
-      else process.stdout.write(`Removed "${removed.model_name}" (${removed.model_id}).\n`);
+      await staging.remove(); // the removed folder's links go first, so its blobs' link counts drop
+      const freed = await freeUnusedBlobs(session.modelsDir, registry);
+      if (args.json) printJson({ ok: true, removed, blobs_freed: freed.removed.length, bytes_freed: freed.bytesFreed });
+      else process.stdout.write(terminalSafe(`Removed "${removed.model_name}" (${removed.model_id}); ${formatBytes(freed.bytesFreed)} of blobs no other model uses freed.\n`));
       return 0;
     } finally {
       await staging.remove();
@@ -42,4 +49,13 @@ export async function removeCommand(args: GlobalArgs & { name: string; yes?: boo
   } catch (error) {
     return reportError(error, args);
   }
+}
+
+/** gc on remove: blobs that no model folder links and no registered model lists among its source files. */
+async function freeUnusedBlobs(modelsDir: string, registry: Registry) {
+  const keep = new Set<string>();
+  for (const entry of Object.values((await registry.read()).models)) {
+    for (const file of entry.provenance?.source_files ?? []) if (file.sha256) keep.add(file.sha256);
+  }
+  return (await BlobStore.open(modelsDir)).gc(keep);
 }

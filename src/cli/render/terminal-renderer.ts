@@ -8,6 +8,7 @@ import type { Reporter, ReporterEvent } from '../../kernel/reporter.js';
 import type { Finding } from '../../kernel/types.js';
 import { formatBytes, formatDuration, table } from './format.js';
 import { Speedometer } from './speedometer.js';
+import { terminalSafe } from '../../util/terminal-text.js';
 
 interface Task {
   label: string;
@@ -15,6 +16,7 @@ interface Task {
   done: number;
   group?: string;
   bar?: cliProgress.SingleBar;
+  speed: Speedometer;
 }
 
 interface Group {
@@ -47,12 +49,17 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
   /** The plan announces the download size up front, so the overall bar is right from its first byte. */
   let plannedBytes: number | undefined;
   let fetchStarted = 0;
+  const checkStarted = new Map<string, number>();
+  let checksShown = false;
 
-  const write = (line: string) => {
+  // Every line quotes the hub (names, license, file names): escape control and bidi characters, one choke point.
+  const write = (raw: string) => {
+    const line = terminalSafe(raw);
     if (multibar) multibar.log(`${line}\n`);
     else stream.write(`${line}\n`);
   };
 
+  const layout = barLayout(stream.columns || 80);
   const ensureMultibar = () => {
     multibar ??= new cliProgress.MultiBar(
       {
@@ -61,28 +68,39 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
         hideCursor: true,
         autopadding: true,
         fps: 8,
-        barsize: 24,
-        format: ' {label} |{bar}| {percentage}% | {doneText}/{totalText} | {speedText} | ETA {etaText}',
+        barsize: layout.barsize,
+        format: layout.format,
+        // Wrapping stays on: cli-progress trims each bar to the width itself, and lines printed above the bars
+        // (license text, warnings) wrap instead of being cut at the right edge.
+        linewrap: true,
       },
       cliProgress.Presets.shades_classic,
     );
     return multibar;
   };
 
-  const stopBars = () => {
+  /**
+   * Stops the bars. `keep` leaves them on screen as they were (an interruption or a failure: the user sees how
+   * far it got); otherwise they are erased (a finished download, replaced by its summary line).
+   */
+  const stopBars = (keep = false) => {
+    if (multibar && keep) (multibar as unknown as { options: { clearOnComplete: boolean } }).options.clearOnComplete = false;
     multibar?.stop();
     multibar = undefined;
     for (const group of groups.values()) group.bar = undefined;
     for (const task of tasks.values()) task.bar = undefined;
   };
 
-  const payload = (label: string, done: number, total: number, speed?: Speedometer) => ({
-    label: label.length > 28 ? `…${label.slice(-27)}` : label.padEnd(28),
+  const payload = (rawLabel: string, done: number, total: number, speed?: Speedometer, label = terminalSafe(rawLabel, true)) => ({
+    label: label.length > layout.label ? `…${label.slice(-(layout.label - 1))}` : label.padEnd(layout.label),
     doneText: formatBytes(done),
     totalText: formatBytes(total),
     speedText: speed ? `${formatBytes(speed.bytesPerSecond())}/s` : '',
     etaText: speed ? formatDuration(speed.etaSeconds(done, total)) : '--',
   });
+
+  /** "download (total)", or just "total" where the label column is narrow. */
+  const groupLabel = (name: string) => (layout.label >= 16 ? `${name} (total)` : 'total');
 
   const groupOf = (name: string) => {
     let group = groups.get(name);
@@ -98,9 +116,9 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
     group.speed.sample(group.done);
     const total = Math.max(group.total, 1);
     if (fancy) {
-      if (!group.bar) group.bar = ensureMultibar().create(total, group.done, payload(`${name} (total)`, group.done, group.total, group.speed));
+      if (!group.bar) group.bar = ensureMultibar().create(total, group.done, payload(groupLabel(name), group.done, group.total, group.speed));
       group.bar.setTotal(total);
-      group.bar.update(group.done, payload(`${name} (total)`, group.done, group.total, group.speed));
+      group.bar.update(group.done, payload(groupLabel(name), group.done, group.total, group.speed));
       return;
     }
     const percent = Math.floor((group.done / total) * 100);
@@ -110,7 +128,7 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
       group.lastPercent = percent;
       group.lastLine = now;
       stream.write(
-        `  ${name}: ${percent}% of ${formatBytes(group.total)} (${formatBytes(group.done)}), ${formatBytes(group.speed.bytesPerSecond())}/s, ETA ${formatDuration(group.speed.etaSeconds(group.done, group.total))}\n`,
+        `  ${terminalSafe(name, true)}: ${percent}% of ${formatBytes(group.total)} (${formatBytes(group.done)}), ${formatBytes(group.speed.bytesPerSecond())}/s, ETA ${formatDuration(group.speed.etaSeconds(group.done, group.total))}\n`,
       );
     }
   };
@@ -121,8 +139,9 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
         if (event.status === 'start') write(`${STAGE_TITLES[event.stage] ?? event.stage}...`);
         else if (event.status === 'skipped') write(`${STAGE_TITLES[event.stage] ?? event.stage}: skipped (${event.detail ?? ''})`);
         else if (event.status === 'failed') {
-          stopBars();
-          write(`${SYMBOL.failed} ${event.stage} failed`);
+          // No line of its own: the reason follows (an error, or a neutral line for a choice or Ctrl-C), and an
+          // internal stage name means nothing to the user.
+          stopBars(true);
         } else if (event.stage === 'fetch') {
           stopBars();
           const group = groups.get('download') ?? groups.get('copy');
@@ -150,7 +169,7 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
         write(`${event.level === 'warn' ? `${SYMBOL.warning} warning` : '  info'}: ${event.text}`);
         break;
       case 'task-start': {
-        const task: Task = { label: event.label, total: event.total, done: 0, group: event.group };
+        const task: Task = { label: event.label, total: event.total, done: 0, group: event.group, speed: new Speedometer() };
         tasks.set(event.id, task);
         if (event.group) {
           const isNew = !groups.has(event.group);
@@ -162,7 +181,7 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
           if (!group.fixedTotal) group.total += event.total;
           updateGroup(event.group);
         }
-        if (fancy) task.bar = ensureMultibar().create(Math.max(event.total, 1), 0, payload(event.label, 0, event.total));
+        if (fancy) task.bar = ensureMultibar().create(Math.max(event.total, 1), 0, payload(event.label, 0, event.total, task.speed));
         break;
       }
       case 'task-progress': {
@@ -170,7 +189,8 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
         if (!task) break;
         const delta = event.done - task.done;
         task.done = event.done;
-        task.bar?.update(Math.min(event.done, Math.max(task.total, 1)), payload(task.label, event.done, task.total));
+        task.speed.sample(event.done);
+        task.bar?.update(Math.min(event.done, Math.max(task.total, 1)), payload(task.label, event.done, task.total, task.speed));
         if (task.group) {
           groupOf(task.group).done += delta;
           updateGroup(task.group);
@@ -194,17 +214,60 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
         for (const warning of r.warnings) write(`      ${SYMBOL.warning} ${warning}`);
         break;
       }
+      case 'check': {
+        // Each check as it starts and ends, so a long one (hashing, a forward pass) is not a still line.
+        const key = `${event.validator}/${event.check}`;
+        if (event.status === 'start') {
+          checkStarted.set(key, Date.now());
+          write(`  … ${event.check}`);
+          break;
+        }
+        const f = event.finding;
+        if (!f) break;
+        const began = checkStarted.get(key);
+        checkStarted.delete(key);
+        checksShown = true;
+        const took = began === undefined ? '' : ` (${formatSeconds((Date.now() - began) / 1000)})`;
+        const text = f.status === 'pass' ? (f.figure ?? '') : [f.message, f.figure].filter(Boolean).join('; ');
+        write(`  ${SYMBOL[f.status]} ${f.check}${text ? `: ${text}` : ''}${took}`);
+        break;
+      }
       case 'validation':
-        write(renderFindings(event.findings));
+        // Already shown check by check; the table is for validators that reported nothing live.
+        if (!checksShown) write(renderFindings(event.findings));
         break;
     }
   };
 
   const unsubscribe = reporter.subscribe(onEvent);
+  // Bars still on screen when the renderer is detached belong to work that did not finish: keep them.
   return () => {
     unsubscribe();
-    stopBars();
+    stopBars(true);
   };
+}
+
+/**
+ * The bar line for a terminal `columns` wide, always one column short of it (a line exactly as wide as the
+ * terminal leaves the cursor in the pending-wrap state and the next redraw lands a line low). The percentage
+ * and the size come first, so they survive the narrowest layout; speed and ETA go when there is no room.
+ */
+export function barLayout(columns: number): { format: string; barsize: number; label: number } {
+  // Widest cells: "100%", "999.9 MB/999.9 MB", "999.9 MB/s", "59m59s".
+  if (columns >= 108) {
+    return { label: 28, barsize: 24, format: ' {label} |{bar}| {percentage}% | {doneText}/{totalText} | {speedText} | ETA {etaText}' };
+  }
+  if (columns >= 72) {
+    // 1 + label + 1 + bar + " 100% " + 17 + 1 + 10 + " ETA " + 6 = label + bar + 46
+    const label = 16;
+    return { label, barsize: columns - 1 - label - 46, format: ' {label} {bar} {percentage}% {doneText}/{totalText} {speedText} ETA {etaText}' };
+  }
+  // 1 + label + " 100% " + 17 = label + 24
+  return { label: Math.max(6, columns - 1 - 24), barsize: 0, format: ' {label} {percentage}% {doneText}/{totalText}' };
+}
+
+function formatSeconds(seconds: number): string {
+  return seconds < 10 ? `${seconds.toFixed(1)} s` : formatDuration(seconds);
 }
 
 export function renderFindings(findings: Finding[]): string {

@@ -3,9 +3,8 @@
  * explicit head_dim (nH·D may differ from H). reference/qwen-family.md §2.2.
  */
 import type { ModelConfig } from '../../../../src/index.js';
-import type { FieldReader } from './config-fields.js';
-import type { QwenDims } from './qwen-dims.js';
-import { LIMITS, Qwen2Family } from './qwen2-family.js';
+import { Qwen2Family } from './qwen2-family.js';
+import { LIMITS, type DecoderDims, type FieldReader } from '../../../decoder-kit/index.js';
 
 /** Qwen3Config's class default: a config without head_dim runs with 128 in transformers, not H / nH. */
 const QWEN3_DEFAULT_HEAD_DIM = 128;
@@ -16,7 +15,7 @@ export class Qwen3Family extends Qwen2Family {
   override readonly members: string = 'Qwen3 dense';
 
   /** attention_bias (false in every release) puts a bias on q, k, v and o alike. */
-  protected override readAttention(r: FieldReader): Pick<QwenDims, 'qkvBias' | 'oBias' | 'qkNorm'> {
+  protected override readAttention(r: FieldReader): Pick<DecoderDims, 'qkvBias' | 'oBias' | 'qkNorm'> {
     const bias = r.optionalBool('attention_bias', false);
     return { qkvBias: bias, oBias: bias, qkNorm: true };
   }

@@ -1,10 +1,6 @@
 /** Qwen3MoeForCausalLM (model_type "qwen3_moe"): Qwen3 attention and routed experts without a shared expert. */
-import type { FieldReader } from './config-fields.js';
-import type { MoeDims, QwenDims } from './qwen-dims.js';
-import { LIMITS } from './qwen2-family.js';
 import { Qwen3Family } from './qwen3-family.js';
-import { moeLayerGroups, readMoeDims } from './moe-layers.js';
-import type { TensorGroup } from '../inventory/tensor-spec.js';
+import { LIMITS, moeLayerGroups, readMoeDims, type DecoderDims, type FieldReader, type MoeDims, type TensorGroup } from '../../../decoder-kit/index.js';
 
 export class Qwen3MoeFamily extends Qwen3Family {
   override readonly architecture: string = 'Qwen3MoeForCausalLM';
@@ -15,11 +11,11 @@ export class Qwen3MoeFamily extends Qwen3Family {
     return r.optionalInt('intermediate_size', LIMITS.intermediate, 0);
   }
 
-  protected override readMoe(r: FieldReader, dims: QwenDims): MoeDims {
+  protected override readMoe(r: FieldReader, dims: DecoderDims): MoeDims {
     return readMoeDims(r, dims, { architecture: this.architecture, supported: this.supported, sharedExpert: false });
   }
 
-  protected override mlpGroups(layer: number, p: string, d: QwenDims): TensorGroup[] {
+  protected override mlpGroups(layer: number, p: string, d: DecoderDims): TensorGroup[] {
     return moeLayerGroups(layer, p, d, false);
   }
 }

@@ -28,9 +28,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { InferenceSession } from 'onnxruntime-node';
-import { writeSeededModel, QWEN25_05B_CONFIG } from '../reference/testing/write-seeded-model.js';
-import { buildDecoderGraph } from './build-decoder-graph.js';
-import { defaultSessionOptions } from './session-options.js';
+import { writeSeededModel, QWEN25_05B_CONFIG } from '../../../decoder-kit/testing.js';
+import { buildDecoderGraph, defaultSessionOptions } from '../../../decoder-kit/index.js';
 
 /** Session-option variants worth comparing; `designed` is what the graph is meant to be opened with. */
 const VARIANTS: Record<string, InferenceSession.SessionOptions> = {

@@ -5,7 +5,7 @@
  *   concat(past [B,C,K], xᵀ [B,C,T]) -> depthwise Conv (no pads) -> drop the first output -> SiLU -> [B,T,C]
  *   present = the last K columns of the concat
  */
-import type { GraphBuilder } from '../../../arch-qwen/src/onnx/graph-builder.js';
+import type { GraphBuilder } from '../onnx/graph-builder.js';
 
 /** Slice end meaning "to the end" (ORT clamps; 2^53 - 1 survives the int64 constant round trip exactly). */
 export const TO_END = Number.MAX_SAFE_INTEGER;

@@ -6,7 +6,7 @@
  * ([B, C, K]). All zeros means "no history", which is the same as the left zero-padding of the first call.
  * Output t sees the K inputs ending at x_t; SiLU follows (the layer's hidden_act, silu in every Qwen checkpoint).
  */
-import { silu } from './scalar-math.js';
+import { silu } from '../reference/tensor-math.js';
 
 export interface ConvResult {
   /** [B, T, C] after SiLU. */

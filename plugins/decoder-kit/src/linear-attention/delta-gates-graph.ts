@@ -1,5 +1,5 @@
 /** ONNX for g = -exp(A_log)·softplus(a + dt_bias) and beta = sigmoid(b) (reference: delta-gates.ts). */
-import type { GraphBuilder } from '../../../arch-qwen/src/onnx/graph-builder.js';
+import type { GraphBuilder } from '../onnx/graph-builder.js';
 
 export interface DeltaGatesGraphInput {
   /** [B, T, Hv] float projections. */

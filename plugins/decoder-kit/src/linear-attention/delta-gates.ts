@@ -4,7 +4,8 @@
  *   g    = -exp(A_log) · softplus(a + dt_bias)   a log-decay, always ≤ 0 (the state is multiplied by exp(g))
  *   beta = sigmoid(b)                           the delta rule's write strength
  */
-import { sigmoid, softplus } from './scalar-math.js';
+import { sigmoid } from '../reference/tensor-math.js';
+import { softplus } from './scalar-math.js';
 
 export interface DeltaGates {
   /** [N, Hv] log-decay. */

@@ -8,7 +8,7 @@
  *   S ← S·exp(g);  e = (v − kᵀS)·beta;  S ← S + k⊗e;  o = qᵀS
  * with k as both a row [1, Dk] and a column [Dk, 1] so both products are MatMuls.
  */
-import { DataType, type GraphBuilder } from '../../../arch-qwen/src/onnx/graph-builder.js';
+import { DataType, type GraphBuilder } from '../onnx/graph-builder.js';
 import { bodyGraph, type PendingSubgraphs } from './subgraphs.js';
 
 export interface DeltaRuleGraphInput {

@@ -1,5 +1,5 @@
 /** ONNX for the gated output norm (reference: gated-rms-norm.ts): x / sqrt(mean(x²) + eps) · w · silu(z). */
-import type { GraphBuilder } from '../../../arch-qwen/src/onnx/graph-builder.js';
+import type { GraphBuilder } from '../onnx/graph-builder.js';
 
 export interface GatedRmsNormGraphInput {
   /** [..., Dv] float */

@@ -3,7 +3,7 @@
  * normalise first, scale by the plain weight (this norm is *not* zero-centred, unlike the layer norms), then gate
  * with SiLU of the z projection: y = x · rsqrt(mean(x²) + eps) · w · silu(z), over each value head's Dv values.
  */
-import { silu } from './scalar-math.js';
+import { silu } from '../reference/tensor-math.js';
 
 export function gatedRmsNorm(x: Float32Array, z: Float32Array, weight: Float32Array, eps: number): Float32Array {
   const dim = weight.length;

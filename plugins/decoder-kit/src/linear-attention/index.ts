@@ -9,4 +9,9 @@ export { deltaGatesGraph, type DeltaGatesGraphInput } from './delta-gates-graph.
 export { deltaRuleGraph, type DeltaRuleGraphInput } from './delta-rule-graph.js';
 export { gatedRmsNormGraph, type GatedRmsNormGraphInput } from './gated-rms-norm-graph.js';
 export { prepareQueryKeyGraph, type QueryKeyGraphInput } from './query-key-norm-graph.js';
-export { bodyGraph, PendingSubgraphs } from './subgraphs.js';
+export { bodyGraph, PendingSubgraphs, prefixLocalNames } from './subgraphs.js';
+export { gatedDeltaNet, linearAttentionSizes, type GatedDeltaNetWeights, type LinearAttentionDims, type LinearAttentionState } from './gated-delta-net.js';
+export { gatedDeltaNetGraph, gemmProjection, type GatedDeltaNetGraphInput, type GatedDeltaNetGraphWeights, type Projection } from './gated-delta-net-graph.js';
+export { readHybridLayout, type HybridLayerType, type HybridLayout } from './read-hybrid-layout.js';
+export { chunkedDeltaRuleGraph, type ChunkedDeltaRuleGraphInput } from './chunked-delta-rule-graph.js';
+export { adaptiveDeltaRuleGraph } from './adaptive-delta-rule-graph.js';

@@ -4,7 +4,7 @@
  */
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { DataType, GraphBuilder } from '../../../arch-qwen/src/onnx/graph-builder.js';
+import { DataType, GraphBuilder } from '../onnx/graph-builder.js';
 import { causalConv1d } from './causal-conv.js';
 import { causalConvGraph } from './causal-conv-graph.js';
 import { deltaGates } from './delta-gates.js';

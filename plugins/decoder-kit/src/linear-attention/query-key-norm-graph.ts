@@ -2,7 +2,7 @@
  * ONNX for the q/k preparation (reference: query-key-norm.ts): repeat key heads interleaved to the value heads,
  * L2-normalise over the head dim with eps inside the root (x / sqrt(Σx² + 1e-6)), scale q by 1/sqrt(Dk).
  */
-import type { GraphBuilder } from '../../../arch-qwen/src/onnx/graph-builder.js';
+import type { GraphBuilder } from '../onnx/graph-builder.js';
 
 export interface QueryKeyGraphInput {
   /** [B, T, Hk, Dk] float */

@@ -1,12 +1,4 @@
-/** Scalar activations of the linear-attention reference, in float64 like the rest of the oracle. */
-
-export function silu(z: number): number {
-  return z / (1 + Math.exp(-z));
-}
-
-export function sigmoid(z: number): number {
-  return 1 / (1 + Math.exp(-z));
-}
+/** The one scalar activation the linear-attention reference needs beyond the kit's tensor-math (silu, sigmoid). */
 
 /** torch.nn.functional.softplus with its default threshold 20 (above it the input is returned unchanged). */
 export function softplus(z: number): number {

@@ -1,23 +1,56 @@
 /**
- * Scan/Loop need a graph-valued attribute, which GraphBuilder (arch-qwen/src/onnx/graph-builder.ts, soon
- * decoder-kit's) does not write: its attribute values are numbers, lists, strings and floats. Rather than edit
+ * Scan/Loop need a graph-valued attribute, which GraphBuilder (decoder-kit/src/onnx/graph-builder.ts)
+ * does not write: its attribute values are numbers, lists, strings and floats. Rather than edit
  * that shared file, the pieces here record "node producing <output> gets attribute <name> = <graph>" and the
  * caller applies the records to the encoded model once. When GraphBuilder grows a graph attribute, this file
  * goes away and the pieces pass the body directly.
  */
 import onnxProto from 'onnx-proto';
-import { GraphBuilder } from '../../../arch-qwen/src/onnx/graph-builder.js';
+import { GraphBuilder } from '../onnx/graph-builder.js';
 
 const { onnx } = onnxProto;
 type GraphProto = onnxProto.onnx.IGraphProto;
 
-/** A body graph built with the ordinary builder: its inputs, nodes and outputs, lifted out of a ModelProto. */
-export function bodyGraph(name: string, build: (body: GraphBuilder) => void): GraphProto {
+/**
+ * A body graph built with the ordinary builder: its inputs, nodes and outputs, lifted out of a ModelProto.
+ * `nested` collects graph attributes of the body's own nodes (a Scan inside an If branch).
+ */
+export function bodyGraph(name: string, build: (body: GraphBuilder, nested: PendingSubgraphs) => void): GraphProto {
   const body = new GraphBuilder();
-  build(body);
-  const model = onnx.ModelProto.decode(body.encode({ opset: 17, irVersion: 8, producer: 'model-import', graphName: name }));
+  const nested = new PendingSubgraphs();
+  build(body, nested);
+  const model = onnx.ModelProto.decode(nested.apply(body.encode({ opset: 17, irVersion: 8, producer: 'model-import', graphName: name })));
   if (!model.graph) throw new Error(`body graph ${name} came back empty`);
   return model.graph;
+}
+
+/**
+ * Prefixes every name a graph defines (inputs, initializers, node outputs) and every use of those names, also
+ * inside nested graphs; names from the enclosing scope are left alone. A body built by its own GraphBuilder
+ * numbers its constants from zero, so without this two bodies (or a body and the main graph) could both define
+ * `i64_c0`, which onnxruntime rejects.
+ */
+export function prefixLocalNames(graph: GraphProto, prefix: string): GraphProto {
+  const local = new Set<string>();
+  for (const v of graph.input ?? []) if (v.name) local.add(v.name);
+  for (const t of graph.initializer ?? []) if (t.name) local.add(t.name);
+  for (const n of graph.node ?? []) for (const o of n.output ?? []) if (o) local.add(o);
+  const rename = (name: string) => (local.has(name) ? `${prefix}${name}` : name);
+  const renameUses = (g: GraphProto): void => {
+    for (const n of g.node ?? []) {
+      n.input = (n.input ?? []).map(rename);
+      for (const a of n.attribute ?? []) if (a.g) renameUses(a.g);
+    }
+  };
+  for (const v of graph.input ?? []) v.name = rename(v.name ?? '');
+  for (const v of graph.output ?? []) v.name = rename(v.name ?? '');
+  for (const t of graph.initializer ?? []) t.name = rename(t.name ?? '');
+  for (const n of graph.node ?? []) {
+    n.output = (n.output ?? []).map(rename);
+    n.name = n.name ? `${prefix}${n.name}` : n.name;
+  }
+  renameUses(graph);
+  return graph;
 }
 
 export class PendingSubgraphs {

@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import { Kernel, createHooks, isModelImportError, type ArchitectureClaim, type ModelConfig, type PlannedFile } from '../../../src/index.js';
+import { archQwen } from '../index.js';
+import { qwen25_05b, qwen2MoeTiny, qwen3_06b, qwen3MoeTiny } from '../test/configs.js';
+
+function hooksWithPlugin() {
+  const hooks = createHooks();
+  archQwen().apply({ hooks });
+  return hooks;
+}
+
+function recognize(config: ModelConfig, key = config.architectures?.[0] ?? String(config.model_type)): ArchitectureClaim | undefined {
+  return hooksWithPlugin().recognize.for(key).call(config, undefined);
+}
+
+function refusal(config: ModelConfig, key?: string): { code: string; message: string } {
+  try {
+    recognize(config, key);
+  } catch (error) {
+    if (!isModelImportError(error)) throw error;
+    expect(error.message).not.toContain('\n');
+    return { code: error.code, message: error.message };
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('recognize', () => {
+  it('claims Qwen2.5-0.5B with its parameter count and a validation graph', () => {
+    const claim = recognize(qwen25_05b())!;
+    expect(claim).toMatchObject({
+      adapter: 'model-import/arch-qwen',
+      architecture: 'Qwen2ForCausalLM',
+      architectureType: 'qwen2',
+      family: 'qwen',
+      warnings: [],
+      estimatedParameters: 494_032_768,
+    });
+    expect(claim.validation).toMatchObject({ tolerance: 1e-4, onnxGraph: 'onnx/model.onnx' });
+    expect(typeof claim.validation!.referenceForward).toBe('function');
+  });
+
+  it('gives every claim its own session options (consumers may write into them)', () => {
+    const a = recognize(qwen25_05b())!.validation!.sessionOptions as { extra: { session: Record<string, string> } };
+    a.extra.session.poisoned = '1';
+    const b = recognize(qwen25_05b())!.validation!.sessionOptions as { extra: { session: Record<string, string> } };
+    expect(b.extra.session.poisoned).toBeUndefined();
+    expect(b).toMatchObject({ graphOptimizationLevel: 'all' });
+  });
+
+  it('claims Qwen3-0.6B (head_dim 128, nH·D ≠ H) with 596,049,920 parameters', () => {
+    const claim = recognize(qwen3_06b())!;
+    expect(claim.architectureType).toBe('qwen3');
+    expect(claim.estimatedParameters).toBe(596_049_920);
+  });
+
+  it('claims both MoE families, the v5 spellings (dtype, rope_parameters, layer_types) included', () => {
+    expect(recognize(qwen2MoeTiny())!.architectureType).toBe('qwen2_moe');
+    const claim = recognize(qwen3MoeTiny())!;
+    expect(claim.architectureType).toBe('qwen3_moe');
+    expect(claim.warnings).toEqual([]);
+  });
+
+  it('recognises a config without architectures under its model_type key', () => {
+    const config = qwen25_05b();
+    delete config.architectures;
+    const claim = recognize(config, 'qwen2')!;
+    expect(claim.architecture).toBe('qwen2');
+    expect(claim.estimatedParameters).toBe(494_032_768);
+  });
+
+  it('accepts dtype instead of torch_dtype and warns when both disagree', () => {
+    const config = qwen25_05b();
+    delete config.torch_dtype;
+    config.dtype = 'float32';
+    expect(recognize(config)!.warnings).toEqual([]);
+    config.torch_dtype = 'bfloat16';
+    expect(recognize(config)!.warnings.join()).toContain('torch_dtype bfloat16 and dtype float32');
+  });
+
+  it('does not answer keys it does not own', () => {
+    const hooks = hooksWithPlugin();
+    expect(hooks.recognize.get('LlamaForCausalLM')).toBeUndefined();
+  });
+
+  it("lists only the four architecture names in the kernel's unsupported-architecture error (no model_type keys)", () => {
+    const kernel = new Kernel().use(archQwen());
+    expect(kernel.supportedArchitectures()).toEqual(['Qwen2ForCausalLM', 'Qwen2MoeForCausalLM', 'Qwen3ForCausalLM', 'Qwen3MoeForCausalLM']);
+    expect(() => kernel.claim({ architectures: ['MambaForCausalLM'], model_type: 'mamba' }))
+      .toThrow('Supported architectures: Qwen2ForCausalLM, Qwen2MoeForCausalLM, Qwen3ForCausalLM, Qwen3MoeForCausalLM.');
+    expect(kernel.claim({ ...qwen25_05b(), architectures: undefined }).architecture).toBe('qwen2'); // model_type keys still answer
+  });
+
+  it('lists the four architectures as claims', () => {
+    expect(archQwen().claims).toEqual(['Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'Qwen2MoeForCausalLM', 'Qwen3MoeForCausalLM']);
+  });
+});
+
+describe('refusals (UNSUPPORTED_VARIANT, one line saying what was found and what is supported)', () => {
+  const cases: Array<[string, (c: ModelConfig) => void, RegExp]> = [
+    ['GPTQ', (c) => (c.quantization_config = { quant_method: 'gptq', bits: 4 }), /quantization_config \(quant_method "gptq"\)/],
+    ['AWQ', (c) => (c.quantization_config = { quant_method: 'awq' }), /"awq"/],
+    ['FP8', (c) => (c.quantization_config = { quant_method: 'fp8', fmt: 'e4m3' }), /"fp8"/],
+    ['YaRN rope_scaling', (c) => (c.rope_scaling = { type: 'yarn', factor: 4 }), /rope_scaling is .*yarn/],
+    ['dynamic rope_parameters', (c) => (c.rope_parameters = { rope_type: 'dynamic', rope_theta: 1e6 }), /rope_type is "dynamic"/],
+    ['sliding window', (c) => (c.use_sliding_window = true), /use_sliding_window is true/],
+    ['sliding layer_types', (c) => (c.layer_types = ['full_attention', 'sliding_attention']), /layer_types contains "sliding_attention"/],
+    ['gelu', (c) => (c.hidden_act = 'gelu'), /hidden_act is "gelu"/],
+    ['vision-language model_type', (c) => (c.model_type = 'qwen2_vl'), /model_type is "qwen2_vl"/],
+    ['missing model_type', (c) => delete c.model_type, /no model_type/],
+    ['vision_config', (c) => (c.vision_config = { depth: 32 }), /vision_config/],
+    ['hidden_size > 65536', (c) => (c.hidden_size = 1 << 20), /hidden_size is 1048576/],
+    ['1001 layers', (c) => (c.num_hidden_layers = 1001), /num_hidden_layers is 1001/],
+    ['vocab > 10M', (c) => (c.vocab_size = 10_000_001), /vocab_size is 10000001/],
+    ['non-integer size', (c) => (c.intermediate_size = 4864.5), /intermediate_size is 4864.5/],
+    ['zero heads', (c) => (c.num_attention_heads = 0), /num_attention_heads is 0/],
+    ['negative size', (c) => (c.hidden_size = -896), /hidden_size is -896/],
+    ['string size', (c) => (c.hidden_size = '896'), /hidden_size is "896"/],
+    ['heads not a multiple of kv heads', (c) => (c.num_key_value_heads = 3), /14 is not a multiple of num_key_value_heads 3/],
+    ['hidden not a multiple of heads', (c) => (c.num_attention_heads = 13, c.num_key_value_heads = 13), /hidden_size 896 is not a multiple of num_attention_heads 13/],
+    ['missing vocab_size', (c) => delete c.vocab_size, /no vocab_size/],
+    ['odd head_dim', (c) => (c.head_dim = 63), /head_dim 63 is odd/],
+    ['non-boolean tie', (c) => (c.tie_word_embeddings = 'yes'), /tie_word_embeddings is "yes"/],
+    ['absurd product of sane sizes', (c) => Object.assign(c, { hidden_size: 65536, intermediate_size: 1_000_000, num_hidden_layers: 1000, num_attention_heads: 512, num_key_value_heads: 512 }), /parameters/],
+  ];
+  for (const [name, mutate, pattern] of cases) {
+    it(name, () => {
+      const config = qwen25_05b();
+      mutate(config);
+      const { code, message } = refusal(config);
+      expect(code).toBe('UNSUPPORTED_VARIANT');
+      expect(message).toMatch(pattern);
+      expect(message).toContain('supported: Qwen2ForCausalLM');
+    });
+  }
+
+  it('refuses MoE configs with impossible routing', () => {
+    const config = qwen3MoeTiny();
+    config.num_experts_per_tok = 8;
+    expect(refusal(config).message).toMatch(/num_experts_per_tok 8 exceeds num_experts 4/);
+    const missing = qwen2MoeTiny();
+    delete missing.shared_expert_intermediate_size;
+    expect(refusal(missing).message).toMatch(/no shared_expert_intermediate_size/);
+    const layers = qwen2MoeTiny();
+    layers.mlp_only_layers = [5];
+    expect(refusal(layers).message).toMatch(/mlp_only_layers is \[5\]/);
+  });
+
+  it('leaves Qwen v1 (QWenLMHeadModel, remote code) untapped, so the kernel reports it unsupported', () => {
+    const hooks = hooksWithPlugin();
+    expect(hooks.recognize.get('QWenLMHeadModel')).toBeUndefined();
+    expect(hooks.convert.get('QWenLMHeadModel')).toBeUndefined();
+  });
+});
+
+describe('conversionScratchBytes', () => {
+  const files: PlannedFile[] = [
+    { path: 'config.json', size: 700, role: 'config' },
+    { path: 'model.safetensors', size: 988_097_824, role: 'weights' },
+  ];
+  const claim = recognize(qwen25_05b())!;
+  const base = { modelsDir: '/m', yes: true, acceptLicense: true, skipValidation: false };
+
+  it('is 0 when the files can be linked', () => {
+    expect(claim.conversionScratchBytes(files, base)).toBe(0);
+    expect(claim.conversionScratchBytes(files, { ...base, dtype: 'bf16' })).toBe(0);
+    expect(claim.conversionScratchBytes(files, { ...base, maxShardSize: 2e9 })).toBe(0);
+  });
+
+  it('is the converted size for a dtype change, resharding or .bin', () => {
+    expect(claim.conversionScratchBytes(files, { ...base, dtype: 'f32' })).toBe(2 * 988_097_824);
+    expect(claim.conversionScratchBytes(files, { ...base, maxShardSize: 5e8 })).toBe(988_097_824);
+    const bin: PlannedFile[] = [{ path: 'pytorch_model.bin', size: 1000, role: 'weights' }];
+    expect(claim.conversionScratchBytes(bin, base)).toBe(1000);
+  });
+});

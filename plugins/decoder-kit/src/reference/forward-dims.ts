@@ -1,0 +1,185 @@
+/**
+ * The config facts the forward math needs (reference/qwen-family.md §0, §1, §2.3), read on their own so the
+ * reference pass and the graph builder stay independent of the recognition code they are meant to check.
+ * Recognition has already refused hostile configs; this still fails with a clear message on anything it cannot
+ * compute, because the validator may call it on a folder it did not import.
+ */
+import { ModelImportError, type ModelConfig } from '../../../../src/index.js';
+
+export type ForwardFamily = 'qwen2' | 'qwen3' | 'qwen2_moe' | 'qwen3_moe' | 'llama';
+
+export interface ForwardMoe {
+  experts: number;
+  topK: number;
+  moeIntermediate: number;
+  /** 0 when there is no shared expert (qwen3_moe). */
+  sharedIntermediate: number;
+  decoderSparseStep: number;
+  mlpOnlyLayers: number[];
+  normTopkProb: boolean;
+}
+
+export interface ForwardDims {
+  family: ForwardFamily;
+  hidden: number;
+  intermediate: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  vocab: number;
+  tied: boolean;
+  ropeTheta: number;
+  rmsNormEps: number;
+  qkvBias: boolean;
+  oBias: boolean;
+  qkNorm: boolean;
+  moe?: ForwardMoe;
+  /** Facts that do not stop the computation but limit where it is exact. */
+  notes: string[];
+}
+
+const FAMILIES: Record<string, ForwardFamily> = {
+  qwen2: 'qwen2',
+  Qwen2ForCausalLM: 'qwen2',
+  qwen3: 'qwen3',
+  Qwen3ForCausalLM: 'qwen3',
+  qwen2_moe: 'qwen2_moe',
+  Qwen2MoeForCausalLM: 'qwen2_moe',
+  qwen3_moe: 'qwen3_moe',
+  Qwen3MoeForCausalLM: 'qwen3_moe',
+  // LlamaConfig defaults (configuration_llama.py): attention_bias and mlp_bias false, rms_norm_eps 1e-6,
+  // rope_theta 10000, head_dim hidden_size / num_attention_heads, tie_word_embeddings false.
+  llama: 'llama',
+  LlamaForCausalLM: 'llama',
+};
+
+function unsupported(message: string): never {
+  throw new ModelImportError('UNSUPPORTED_VARIANT', message, {
+    hint: 'The forward pass covers qwen2, qwen3, qwen2_moe, qwen3_moe and llama with default RoPE.',
+  });
+}
+
+function int(config: ModelConfig, key: string, fallback?: number): number {
+  const value = config[key];
+  if (value === undefined || value === null) {
+    if (fallback !== undefined) return fallback;
+    unsupported(`config.json has no ${key}`);
+  }
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    unsupported(`config field ${key} is ${JSON.stringify(value)}, expected a non-negative integer`);
+  }
+  return value;
+}
+
+function num(config: ModelConfig, key: string, fallback: number): number {
+  const value = config[key];
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    unsupported(`config field ${key} is ${JSON.stringify(value)}, expected a positive number`);
+  }
+  return value;
+}
+
+function bool(config: ModelConfig, key: string, fallback: boolean): boolean {
+  const value = config[key];
+  return typeof value === 'boolean' ? value : fallback;
+}
+
+/** Reads the shapes and constants of a qwen2/qwen3(/MoE) or llama config, applying the documented defaults. */
+export function readForwardDims(config: ModelConfig): ForwardDims {
+  const key = config.model_type ?? config.architectures?.[0] ?? '';
+  const family = FAMILIES[key] ?? FAMILIES[config.architectures?.[0] ?? ''];
+  if (!family) unsupported(`model_type ${JSON.stringify(config.model_type)} is not a decoder the forward pass covers (Qwen2/Qwen3 and MoE, Llama)`);
+  if (config.mlp_bias === true) unsupported('mlp_bias is true: MLP biases are not implemented');
+
+  const rope = (config.rope_parameters ?? undefined) as { rope_type?: string; rope_theta?: number } | undefined;
+  const scaling = config.rope_scaling as { type?: string; rope_type?: string } | null | undefined;
+  const ropeType = rope?.rope_type ?? scaling?.rope_type ?? scaling?.type ?? 'default';
+  if (ropeType !== 'default') unsupported(`RoPE type ${JSON.stringify(ropeType)} is not implemented (only "default")`);
+  const ropeTheta = typeof rope?.rope_theta === 'number' ? rope.rope_theta : num(config, 'rope_theta', 10000);
+
+  const hidden = int(config, 'hidden_size');
+  const heads = int(config, 'num_attention_heads');
+  const kvHeads = int(config, 'num_key_value_heads', heads);
+  const headDim = int(config, 'head_dim', Math.floor(hidden / heads));
+  if (heads === 0 || kvHeads === 0 || heads % kvHeads !== 0) {
+    unsupported(`num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`);
+  }
+  if (headDim === 0 || headDim % 2 !== 0) unsupported(`head_dim ${headDim} must be even for RoPE`);
+  const act = config.hidden_act ?? 'silu';
+  if (act !== 'silu') unsupported(`hidden_act ${JSON.stringify(act)} is not implemented (only "silu")`);
+
+  const isQwen3 = family === 'qwen3' || family === 'qwen3_moe';
+  const attentionBias = bool(config, 'attention_bias', false);
+  const qkvBias = family === 'qwen2' ? true : family === 'qwen2_moe' ? bool(config, 'qkv_bias', true) : attentionBias;
+
+  let moe: ForwardMoe | undefined;
+  if (family === 'qwen2_moe' || family === 'qwen3_moe') {
+    const mlpOnly = config.mlp_only_layers;
+    moe = {
+      experts: int(config, 'num_experts'),
+      topK: int(config, 'num_experts_per_tok'),
+      moeIntermediate: int(config, 'moe_intermediate_size'),
+      sharedIntermediate: family === 'qwen2_moe' ? int(config, 'shared_expert_intermediate_size', 0) : 0,
+      decoderSparseStep: Math.max(1, int(config, 'decoder_sparse_step', 1)),
+      mlpOnlyLayers: Array.isArray(mlpOnly) ? mlpOnly.filter((v): v is number => typeof v === 'number') : [],
+      normTopkProb: bool(config, 'norm_topk_prob', family === 'qwen3_moe'),
+    };
+    if (moe.topK > moe.experts) unsupported(`num_experts_per_tok ${moe.topK} exceeds num_experts ${moe.experts}`);
+  }
+
+  const notes: string[] = [];
+  if (config.use_sliding_window === true) {
+    notes.push(`use_sliding_window is true: sliding-window attention is not applied, so results are exact only up to ${String(config.sliding_window)} tokens`);
+  }
+  return {
+    family,
+    hidden,
+    intermediate: int(config, 'intermediate_size', moe ? 0 : undefined),
+    layers: int(config, 'num_hidden_layers'),
+    heads,
+    kvHeads,
+    headDim,
+    vocab: int(config, 'vocab_size'),
+    tied: bool(config, 'tie_word_embeddings', false),
+    ropeTheta,
+    rmsNormEps: num(config, 'rms_norm_eps', 1e-6),
+    qkvBias,
+    // Qwen3 and Llama put attention_bias on o_proj as well; Qwen2(-MoE) never has an o_proj bias.
+    oBias: (isQwen3 || family === 'llama') && attentionBias,
+    qkNorm: isQwen3,
+    moe,
+    notes,
+  };
+}
+
+/** A layer is sparse iff it is not in mlp_only_layers and (i+1) is a multiple of decoder_sparse_step (§2.3). */
+export function isSparseLayer(dims: ForwardDims, layer: number): boolean {
+  const moe = dims.moe;
+  if (!moe || moe.experts === 0) return false;
+  return !moe.mlpOnlyLayers.includes(layer) && (layer + 1) % moe.decoderSparseStep === 0;
+}
+
+/**
+ * inv_freq exactly as transformers computes it: the exponent (2i)/d formed in float32 from an integer range, the
+ * power and the reciprocal rounded to float32 (§4 RoPE).
+ */
+export function ropeInverseFrequencies(dims: Pick<ForwardDims, 'headDim' | 'ropeTheta'>): Float32Array {
+  const half = dims.headDim / 2;
+  const out = new Float32Array(half);
+  for (let i = 0; i < half; i++) {
+    const exponent = Math.fround(Math.fround(2 * i) / dims.headDim);
+    out[i] = Math.fround(1 / Math.fround(Math.pow(dims.ropeTheta, exponent)));
+  }
+  return out;
+}
+
+/** position_ids as HF and transformers.js make them: cumsum(mask) - 1, padded slots set to 1 (§4). */
+export function positionIdsFromMask(mask: readonly number[]): number[] {
+  let sum = 0;
+  return mask.map((m) => {
+    sum += m;
+    return m === 0 ? 1 : sum - 1;
+  });
+}
