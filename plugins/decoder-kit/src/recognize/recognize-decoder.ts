@@ -2,6 +2,7 @@
 import type { ArchitectureClaim, ModelConfig, ValidationSupport } from '../../../../src/index.js';
 import type { DecoderFamily } from '../family/decoder-family.js';
 import { conversionScratchBytes } from './conversion-scratch-bytes.js';
+import { dimsFacts } from '../config/dims-facts.js';
 import type { DecoderPluginOptions } from '../decoder-plugin-options.js';
 import { defaultSessionOptions } from '../onnx/session-options.js';
 
@@ -22,7 +23,7 @@ export function recognizeDecoder(adapter: string, family: DecoderFamily, key: st
     estimatedParameters: family.countParameters(dims),
     conversionScratchBytes: (files, importOptions) => conversionScratchBytes(files, importOptions, dims.configDtype),
   };
-  if (family.hasOnnxGraph && options.onnx !== false) claim.validation = validationSupport(family, options);
+  if (family.hasOnnxGraph && options.onnx !== false) claim.validation = { ...validationSupport(family, options), configFacts: dimsFacts(dims) };
   return claim;
 }
 
