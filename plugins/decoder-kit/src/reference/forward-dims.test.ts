@@ -83,3 +83,14 @@ describe('RoPE and positions', () => {
     expect(positionIdsFromMask([0, 0, 1, 1, 1])).toEqual([1, 1, 0, 1, 2]);
   });
 });
+
+describe('readForwardDims: transformers config-class defaults', () => {
+  const base = { hidden_size: 64, num_attention_heads: 4, num_key_value_heads: 2, num_hidden_layers: 2, vocab_size: 320, intermediate_size: 96 };
+  it('Qwen3 without head_dim: 128 (Qwen3Config); Qwen3-MoE without head_dim: hidden // heads', () => {
+    expect(readForwardDims({ model_type: 'qwen3', ...base }).headDim).toBe(128);
+    expect(readForwardDims({ model_type: 'qwen3_moe', ...base, num_experts: 4, num_experts_per_tok: 2, moe_intermediate_size: 32 }).headDim).toBe(16);
+  });
+  it('Qwen3-MoE without norm_topk_prob: false (Qwen3MoeConfig)', () => {
+    expect(readForwardDims({ model_type: 'qwen3_moe', ...base, num_experts: 4, num_experts_per_tok: 2, moe_intermediate_size: 32 }).moe?.normTopkProb).toBe(false);
+  });
+});

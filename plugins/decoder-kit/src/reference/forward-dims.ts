@@ -102,7 +102,8 @@ export function readForwardDims(config: ModelConfig): ForwardDims {
   const hidden = int(config, 'hidden_size');
   const heads = int(config, 'num_attention_heads');
   const kvHeads = int(config, 'num_key_value_heads', heads);
-  const headDim = int(config, 'head_dim', Math.floor(hidden / heads));
+  // Qwen3Config defaults head_dim to 128; Qwen2Config, Qwen2MoeConfig and Qwen3MoeConfig have none (hidden // heads).
+  const headDim = int(config, 'head_dim', family === 'qwen3' ? 128 : Math.floor(hidden / heads));
   if (heads === 0 || kvHeads === 0 || heads % kvHeads !== 0) {
     unsupported(`num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`);
   }
@@ -124,7 +125,8 @@ export function readForwardDims(config: ModelConfig): ForwardDims {
       sharedIntermediate: family === 'qwen2_moe' ? int(config, 'shared_expert_intermediate_size', 0) : 0,
       decoderSparseStep: Math.max(1, int(config, 'decoder_sparse_step', 1)),
       mlpOnlyLayers: Array.isArray(mlpOnly) ? mlpOnly.filter((v): v is number => typeof v === 'number') : [],
-      normTopkProb: bool(config, 'norm_topk_prob', family === 'qwen3_moe'),
+      // Qwen2MoeConfig and Qwen3MoeConfig both default norm_topk_prob to False.
+      normTopkProb: bool(config, 'norm_topk_prob', false),
     };
     if (moe.topK > moe.experts) unsupported(`num_experts_per_tok ${moe.topK} exceeds num_experts ${moe.experts}`);
   }
