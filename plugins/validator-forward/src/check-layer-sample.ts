@@ -7,8 +7,10 @@
  */
 import { open } from 'node:fs/promises';
 import {
+  checkFp8Layout,
   convertFloatBytes,
   dequantizeFp8Rows,
+  isModelImportError,
   readSafetensorsHeader,
   readTensor,
   safeJoin,
@@ -21,7 +23,7 @@ import {
 import { formatDelta } from './format.js';
 import { LayerSlices, SliceError } from './layer-slices.js';
 import { VALIDATOR } from './name.js';
-import { ReferenceLayers } from './reference-reading/reference-layer.js';
+import { MissingTensorError, ReferenceLayers } from './reference-reading/reference-layer.js';
 
 const CHECK = 'layer sample';
 const SEQ = 5;
@@ -63,6 +65,7 @@ export async function checkLayerSample(
   figures: Record<string, unknown>,
   budgetBytes = Infinity,
 ): Promise<void> {
+  const started = performance.now();
   const index = await weightIndex(subject);
   const weight = async (name: string): Promise<Float32Array | undefined> => {
     const entry = index.get(name);
@@ -70,12 +73,15 @@ export async function checkLayerSample(
     const bytes = await readTensor(entry.file, entry.info);
     if (entry.info.dtype === 'F8_E4M3') {
       const scale = index.get(`${name.replace(/\.weight$/, '')}.weight_scale_inv`);
-      if (!scale) throw new Error(`${name} is FP8 without a weight_scale_inv`);
+      if (!scale) throw new MissingTensorError(`${name} is FP8 without a weight_scale_inv`);
       const scales = new Float32Array(convertFloatBytes(await readTensor(scale.file, scale.info), scale.info.dtype as 'F32', 'F32').slice().buffer);
       const shape = entry.info.shape;
       const rows = shape.slice(0, -1).reduce((n, d) => n * d, 1);
       const grid = scale.info.shape;
-      const block: [number, number] = [Math.ceil(shape[shape.length - 2]! / grid[grid.length - 2]!), Math.ceil(shape[shape.length - 1]! / grid[grid.length - 1]!)];
+      // FineGrainedFP8Config's weight_block_size, [128, 128] by default (the grid alone cannot tell a ragged block).
+      const declared = (subject.config.quantization_config as { weight_block_size?: unknown } | undefined)?.weight_block_size;
+      const block: [number, number] = Array.isArray(declared) && declared.length === 2 ? [Number(declared[0]), Number(declared[1])] : [128, 128];
+      checkFp8Layout(name, { shape, scaleShape: grid, block });
       return dequantizeFp8Rows({ shape, scaleShape: grid, block }, bytes, scales, 0, rows);
     }
     const f32 = convertFloatBytes(bytes, entry.info.dtype as 'F32' | 'BF16' | 'F16', 'F32', name);
@@ -154,11 +160,16 @@ export async function checkLayerSample(
       skippedHead = true;
     }
   } catch (error) {
+    if (isModelImportError(error) || error instanceof MissingTensorError) {
+      report.fail(VALIDATOR, CHECK, error.message);
+      return;
+    }
     if (!(error instanceof SliceError)) throw error;
     report.skip(VALIDATOR, CHECK, `the graph cannot be cut into layers: ${error.message}`);
     return;
   }
   figures.layerSample = results;
+  figures.layerSampleMs = Math.round(performance.now() - started);
   const text = Object.entries(results).map(([k, v]) => `${k} ${formatDelta(v)}`).join(', ') +
     (skippedHead ? ' (head not sampled: its float32 weights do not fit the memory budget)' : '');
   if (failed) report.fail(VALIDATOR, CHECK, `graph and reference disagree beyond ${support.tolerance} (relative): ${text}`);

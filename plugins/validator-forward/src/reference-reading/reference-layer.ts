@@ -6,6 +6,9 @@
  */
 import type { ConfigFacts } from '../../../../src/index.js';
 
+/** A tensor the validator's reading needs is not in the checkpoint (a finding, not a crash). */
+export class MissingTensorError extends Error {}
+
 export type WeightGetter = (name: string) => Promise<Float32Array | undefined>;
 
 function rmsNorm(x: Float32Array, width: number, w: Float32Array, eps: number): Float32Array {
@@ -39,7 +42,7 @@ export class ReferenceLayers {
 
   private async need(name: string): Promise<Float32Array> {
     const w = await this.weight(name);
-    if (!w) throw new Error(`the checkpoint has no ${name}`);
+    if (!w) throw new MissingTensorError(`the checkpoint has no ${name}`);
     return w;
   }
 
