@@ -439,12 +439,17 @@ class Downloader {
     if (blobs) {
       // Into the store first (a rename, before the partial's lock is released, so a waiting import finds it), then
       // linked into this import: the verified bytes outlive the staging folder whatever happens next.
-      const blob = blobs.blobPath(digests.sha256);
-      await partial.complete(blob);
-      await blobs.seal(digests.sha256);
-      if (target.gitOid) await blobs.rememberGitOid(target.gitOid, digests.sha256);
-      for (const dest of target.dests) {
-        if (!(await blobs.linkInto(digests.sha256, dest))) throw new Error(`blob ${digests.sha256} vanished from ${blobs.blobDir}`);
+      // The blob's lock is held until it is linked: a gc in another process never sees it unlinked in between.
+      const release = await blobs.lock(digests.sha256, this.signal);
+      try {
+        await partial.complete(blobs.blobPath(digests.sha256));
+        await blobs.seal(digests.sha256);
+        if (target.gitOid) await blobs.rememberGitOid(target.gitOid, digests.sha256);
+        for (const dest of target.dests) {
+          if (!(await blobs.linkInto(digests.sha256, dest))) throw new Error(`blob ${digests.sha256} vanished from ${blobs.blobDir}`);
+        }
+      } finally {
+        await release();
       }
     } else {
       await partial.complete(target.dests[0]);
