@@ -62,8 +62,9 @@ export async function importModelCommand(args: ImportArgs): Promise<number> {
       // A second Ctrl-C: stop waiting for plugins to wind down, but still leave no half model behind, and say so.
       leave(code, `${code === 'TERMINATED' ? 'Terminated' : 'Interrupted'} again: stopped at once; nothing was registered.`);
     }
-    if (stage && LEAVE_AT_ONCE.has(stage)) leave(code);
+    // Abort first: its listeners run now, synchronously (validator-forward kills its transformers.js process).
     controller.abort(interruptionError(code));
+    if (stage && LEAVE_AT_ONCE.has(stage)) leave(code);
     // Registering is a few renames under the registry lock: it finishes, or its own abort check undoes it.
     setTimeout(() => {
       if (!finished && stage !== 'register') leave(code);
