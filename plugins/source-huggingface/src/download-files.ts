@@ -321,7 +321,10 @@ class Downloader {
     state.partial = partial;
     state.hasher = new OrderedHasher(partial.fh, target.size, partial.done, target.sha256 === undefined, this.signal);
     state.hasher.kick(); // resumed bytes are re-hashed from disk while the rest downloads
-    if (partial.resumedBytes) state.task.set(partial.resumedBytes);
+    if (partial.resumedBytes) {
+      this.input.context.reporter.info(`${target.paths[0]}: resuming: ${formatBytes(partial.resumedBytes)} already here.`, NAME);
+      state.task.resumeFrom(partial.resumedBytes);
+    }
     state.chunk = chunkSizeFor(target.size, this.input.settings.chunkSize, this.input.settings.connections);
     state.gaps = partial.done.missing(target.size);
     state.outstanding = 0;
