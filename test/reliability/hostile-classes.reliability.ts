@@ -102,9 +102,11 @@ describe('1: local state is not trusted', () => {
 
   it('a partial download that is a link is never written through', async () => {
     const p = await project();
-    await fs.mkdir(path.join(p.models, '.partial'), { recursive: true });
+    // Partials live in the blob store's partial folder (.blobs/partial), keyed by the file's hash.
+    const partialDir = path.join(p.models, '.blobs', 'partial');
+    await fs.mkdir(partialDir, { recursive: true });
     const tree = (await (await fetch(`${real.url}/api/models/${QWEN2_TINY}/tree/main?recursive=true`)).json()) as { oid: string; lfs?: { oid: string } }[];
-    for (const e of tree) for (const key of [e.lfs?.oid, e.oid]) if (key) await fs.symlink(path.join(p.outside, 'precious.bin'), path.join(p.models, '.partial', `${key}.part`)).catch(() => undefined);
+    for (const e of tree) for (const key of [e.lfs?.oid, e.oid]) if (key) await fs.symlink(path.join(p.outside, 'precious.bin'), path.join(partialDir, `${key}.part`)).catch(() => undefined);
     const before = await snapshotTree(p.outside);
     const result = await run(p, importArgs);
     expectClean(result, [12]);
