@@ -42,15 +42,22 @@ export async function ctrlCDuringValidation(bin: string, repo: string, env: Reco
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   const exitMs = performance.now() - sentAt;
   await new Promise((resolve) => setTimeout(resolve, 1000));
-  let leftovers = false;
-  try {
-    process.kill(-child.pid!, 0);
-    leftovers = true;
-    process.kill(-child.pid!, 'SIGKILL');
-  } catch {
-    // the group is gone
-  }
+  const leftovers = (await liveGroupMembers(child.pid!)).length > 0;
+  if (leftovers) process.kill(-child.pid!, 'SIGKILL');
   await fs.rm(path.resolve(modelsDir), { recursive: true, force: true });
   if (sentAt <= 0) throw new Error(`the import ended (exit ${code}) before validation started`);
   return { exitMs, code, leftovers };
+}
+
+/** Processes of the group still running (zombies waiting for init to reap them are dead, not leftovers). */
+async function liveGroupMembers(pgid: number): Promise<number[]> {
+  const live: number[] = [];
+  for (const name of await fs.readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = await fs.readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
+    // pid (comm) state ppid pgrp ...: comm may hold spaces, so read after the last ")".
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z') live.push(Number(name));
+  }
+  return live;
 }

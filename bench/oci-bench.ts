@@ -34,6 +34,16 @@ export async function prepareOciSource(input: OciBenchInput): Promise<{ modelsDi
   return { modelsDir, files: entry.files };
 }
 
+/**
+ * Every step writes about 1 GB (the registry's storage, or our models folder); the page cache here throttles
+ * writers once a few GB are dirty, which would punish whichever step comes later. So each timed step starts
+ * after `sync`, with no dirty pages left by the one before.
+ */
+async function settled<T>(step: () => Promise<T>): Promise<T> {
+  await measure('sync', []);
+  return step();
+}
+
 export async function ociBenchRun(input: OciBenchInput, source: { modelsDir: string; files: FileEntry[] }): Promise<void> {
   const registry = await startRegistry();
   const env = { MODEL_IMPORT_REGISTRY_USERNAME: registry.username, MODEL_IMPORT_REGISTRY_PASSWORD: registry.password, DOCKER_CONFIG: path.join(input.benchDir, 'no-docker') };
@@ -49,27 +59,27 @@ export async function ociBenchRun(input: OciBenchInput, source: { modelsDir: str
           `curl -sf -u "$AUTH" -X PUT -H 'content-type: application/octet-stream' -T "${file}" "$loc&digest=sha256:${f.sha256}" -o /dev/null`;
       })
       .join('\n');
-    const curlPut = await measure('bash', ['-c', `set -euo pipefail\n${script}`], { env: { AUTH: auth } });
+    const curlPut = await settled(() => measure('bash', ['-c', `set -euo pipefail\n${script}`], { env: { AUTH: auth } }));
     input.push('oci.curl.put.ms', curlPut.wallMs);
 
     const target = `${registry.host}/bench/m:v1`;
-    const push = await measure(process.execPath, [input.bin, 'push', 'bench', target, '--models-dir', source.modelsDir, '--json'], { env });
+    const push = await settled(() => measure(process.execPath, [input.bin, 'push', 'bench', target, '--models-dir', source.modelsDir, '--json'], { env }));
     input.push('oci.push.ms', push.wallMs);
     input.push('oci.push.rss', push.peakRssBytes);
-    const again = await measure(process.execPath, [input.bin, 'push', 'bench', target, '--models-dir', source.modelsDir, '--json'], { env });
+    const again = await settled(() => measure(process.execPath, [input.bin, 'push', 'bench', target, '--models-dir', source.modelsDir, '--json'], { env }));
     input.push('oci.repush.ms', again.wallMs);
 
     // The same push with larger chunks into a second fresh registry: what the registry's cost per request is.
     const big = await startRegistry({ username: registry.username, password: registry.password });
     try {
-      const bigPush = await measure(process.execPath, [input.bin, 'push', 'bench', `${big.host}/bench/m:v1`, '--models-dir', source.modelsDir, '--json', '--chunk-size', '32MiB'], { env });
+      const bigPush = await settled(() => measure(process.execPath, [input.bin, 'push', 'bench', `${big.host}/bench/m:v1`, '--models-dir', source.modelsDir, '--json', '--chunk-size', '32MiB'], { env }));
       input.push('oci.push.32m.ms', bigPush.wallMs);
     } finally {
       await big.close();
     }
 
     const weights = source.files.find((f) => f.path === 'model.safetensors')!;
-    const curlGet = await measure('bash', ['-c', `set -o pipefail; curl -sfL -u "$AUTH" "${registry.url}/v2/bench/m/blobs/sha256:${weights.sha256}" | tee "${scratch}" | openssl dgst -sha256`], { env: { AUTH: auth } });
+    const curlGet = await settled(() => measure('bash', ['-c', `set -o pipefail; curl -sfL -u "$AUTH" "${registry.url}/v2/bench/m/blobs/sha256:${weights.sha256}" | tee "${scratch}" | openssl dgst -sha256`], { env: { AUTH: auth } }));
     input.push('oci.curl.get.ms', curlGet.wallMs);
 
     const pullDir = path.join(input.benchDir, 'models-oci-pull');
@@ -78,7 +88,7 @@ export async function ociBenchRun(input: OciBenchInput, source: { modelsDir: str
     let fetchMs = NaN;
     let inFetch = false;
     let fetchRss = 0;
-    const pull = await measure(process.execPath, [input.bin, 'import-model', `oci://${target}`, '--yes', '--json', '--models-dir', pullDir], {
+    const pull = await settled(() => measure(process.execPath, [input.bin, 'import-model', `oci://${target}`, '--yes', '--json', '--models-dir', pullDir], {
       env,
       onStderrLine: (line) => {
         if (!line.startsWith('{')) return;
@@ -95,7 +105,7 @@ export async function ociBenchRun(input: OciBenchInput, source: { modelsDir: str
       onRss: (bytes) => {
         if (inFetch) fetchRss = Math.max(fetchRss, bytes);
       },
-    });
+    }));
     input.push('oci.pull.fetch.ms', fetchMs);
     input.push('oci.pull.fetch.rss', fetchRss);
     input.push('oci.pull.ms', pull.wallMs);

@@ -3,7 +3,7 @@
  * one line plus a hint on stderr (the stack only with --debug), and the documented exit status.
  */
 import { EXIT, ModelImportError, exitCodeOf, fileSystemError, isModelImportError, redactSecrets } from '../kernel/errors.js';
-import { terminalSafe } from '../util/terminal-text.js';
+import { jsonSafe, terminalSafe } from '../util/terminal-text.js';
 
 export interface OutputMode {
   json?: boolean;
@@ -13,7 +13,7 @@ export interface OutputMode {
 }
 
 export function printJson(document: unknown): void {
-  process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+  process.stdout.write(`${jsonSafe(JSON.stringify(document, null, 2))}\n`);
 }
 
 /** Endings the user chose or asked for: printed as a plain line, not as an error (exit codes unchanged). */

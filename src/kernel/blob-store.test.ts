@@ -79,3 +79,26 @@ it('never follows symlinks: a planted blob link is not a blob, and a symlinked s
   await expect(BlobStore.open(path.join(dir, 'models2'))).rejects.toThrow(/symlink/);
   expect(await fs.readdir(other)).toEqual([]);
 });
+
+it('a blob changed through a model folder link is not trusted again: re-hashed, dropped from the store', async () => {
+  const store = await BlobStore.open(dir);
+  const file = path.join(dir, 'downloaded');
+  await fs.writeFile(file, bytes);
+  await store.commit(file, sha(bytes));
+  expect(await store.trusted(sha(bytes), bytes.byteLength)).toBe(true);
+  const model = path.join(dir, 'model', 'weights');
+  await store.linkInto(sha(bytes), model);
+  const flipped = Buffer.from(bytes);
+  flipped[3] ^= 1;
+  await fs.chmod(model, 0o644); // what a user (or root, whom 0444 does not stop) could do
+  await fs.writeFile(model, flipped);
+  expect(await store.trusted(sha(bytes), bytes.byteLength)).toBe(false);
+  expect(await store.has(sha(bytes))).toBe(false);
+  expect(await fs.readFile(model)).toEqual(flipped); // the model's own file is left for verify to report
+  // Unsealed but right (e.g. adopted by a link from the HF cache): trusted after hashing.
+  const again = path.join(dir, 'again');
+  await fs.writeFile(again, bytes);
+  await store.commit(again, sha(bytes));
+  await fs.utimes(store.blobPath(sha(bytes)), new Date(), new Date());
+  expect(await store.trusted(sha(bytes), bytes.byteLength)).toBe(true);
+});

@@ -18,6 +18,11 @@ import { ModelImportError } from './errors.js';
 export const BLOBS_DIR = '.blobs';
 const SHA256 = /^[0-9a-f]{64}$/;
 const GIT_SHA1 = /^[0-9a-f]{40}$/;
+/**
+ * Blobs we wrote get this mtime. Any write into a blob (through a model folder's link: the same inode) sets its mtime
+ * to now, so a blob whose mtime is not this is re-hashed before it is reused, never trusted blindly.
+ */
+const SEALED_MTIME_S = 946_684_800; // 2000-01-01T00:00:00Z
 
 export type Placement = 'linked' | 'copied';
 
@@ -104,6 +109,28 @@ export class BlobStore {
     return stat !== undefined && stat.isFile() && (size === undefined || stat.size === size);
   }
 
+  /**
+   * Whether the blob may be linked into a new import: sealed and untouched (mtime still the seal), or else hashed
+   * now and found right. A blob whose bytes changed is dropped from the store (our name only) and reported false.
+   */
+  async trusted(sha256: string, size: number, signal?: AbortSignal): Promise<boolean> {
+    const file = this.blobPath(sha256);
+    const stat = await fs.lstat(file).catch(() => undefined);
+    if (!stat?.isFile() || stat.size !== size) return false;
+    if (Math.floor(stat.mtimeMs / 1000) === SEALED_MTIME_S) return true;
+    const actual = await hashNoFollow(file, signal);
+    if (actual.sha256 === sha256 && actual.size === size) return true;
+    await fs.unlink(file).catch(() => undefined);
+    return false;
+  }
+
+  /** Marks a blob we wrote: read-only (edits in place through a model folder fail) and the seal mtime. */
+  async seal(sha256: string): Promise<void> {
+    const file = this.blobPath(sha256);
+    await fs.chmod(file, 0o444);
+    await fs.utimes(file, SEALED_MTIME_S, SEALED_MTIME_S);
+  }
+
   /** The sha256 recorded for a file known only by its git blob id, if its blob is still here. */
   async sha256OfGitOid(gitOid: string): Promise<string | undefined> {
     const record = path.join(this.gitDir, checkHex(gitOid, GIT_SHA1, 'git blob id'));
@@ -124,8 +151,8 @@ export class BlobStore {
     } else if (await this.has(sha256)) {
       await fs.rm(file, { force: true });
     } else {
-      await fs.chmod(file, 0o444); // a blob is shared by every model that links it: edits in place must fail
       await fs.rename(file, dest);
+      await this.seal(sha256); // a blob is shared by every model that links it: edits in place must fail
     }
     if (gitOid) await this.rememberGitOid(gitOid, sha256);
     return dest;
@@ -197,16 +224,20 @@ export class BlobStore {
     // HF cache snapshots are symlinks into blobs/; the caller passes the blob itself, which must be a plain file.
     if (!outside?.isFile() || outside.size !== size) return undefined;
     const tmp = path.join(this.tmpDir, `adopt-${process.pid}-${randomBytes(6).toString('hex')}`);
+    let copied = false;
     try {
       try {
         await fs.link(external, tmp);
       } catch {
         await fs.copyFile(external, tmp, constants.COPYFILE_EXCL);
-        await fs.chmod(tmp, 0o444);
+        copied = true;
       }
       const actual = await hashNoFollow(tmp, signal, size);
       if (actual.size !== size || !matches(actual)) return undefined;
       await fs.rename(tmp, this.blobPath(actual.sha256));
+      // A hard link shares the HF cache's inode: its mode and times are the cache's, never changed from here (it is
+      // then re-hashed whenever it is reused, see trusted()).
+      if (copied) await this.seal(actual.sha256);
       return actual.sha256;
     } finally {
       await fs.rm(tmp, { force: true });

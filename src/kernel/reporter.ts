@@ -10,7 +10,8 @@ export type ReporterEvent =
   | { type: 'stage'; stage: StageName; status: 'start' | 'done' | 'failed' | 'skipped'; detail?: string }
   | { type: 'message'; level: 'info' | 'warn'; text: string; source?: string }
   | { type: 'task-start'; id: string; label: string; total: number; group?: string }
-  | { type: 'task-progress'; id: string; done: number; total: number }
+  /** `resumed`: these bytes were already here (a resumed download), not new work: no speed counts them. */
+  | { type: 'task-progress'; id: string; done: number; total: number; resumed?: boolean }
   | { type: 'task-end'; id: string; status: 'done' | 'failed' | 'resumed'; done: number }
   | { type: 'component'; report: ComponentReport }
   | { type: 'license'; id?: string; name?: string; link?: string; excerpt?: string; modelId: string }
@@ -26,6 +27,8 @@ export interface TaskHandle {
   advance(amount: number): void;
   /** Set what is done (e.g. after a retry restarts a range). */
   set(done: number): void;
+  /** Bytes that were already here when the task began (a resumed download): done, but not counted as speed. */
+  resumeFrom(done: number): void;
   end(status?: 'done' | 'failed' | 'resumed'): void;
 }
 
@@ -70,6 +73,11 @@ export class Reporter {
         if (ended) return;
         done = value;
         this.emit({ type: 'task-progress', id, done, total });
+      },
+      resumeFrom: (value) => {
+        if (ended) return;
+        done = value;
+        this.emit({ type: 'task-progress', id, done, total, resumed: true });
       },
       end: (status = 'done') => {
         if (ended) return;

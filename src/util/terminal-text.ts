@@ -16,3 +16,11 @@ function escape(ch: string): string {
 export function terminalSafe(text: string, oneLine = false): string {
   return String(text).replace(oneLine ? UNSAFE_WITH_NEWLINE : UNSAFE, escape);
 }
+
+// JSON.stringify escapes C0 but leaves DEL, C1 and the bidi characters raw; they can only occur inside strings.
+const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** JSON text with the characters JSON.stringify leaves raw escaped as \uXXXX: same value, safe on a terminal. */
+export function jsonSafe(json: string): string {
+  return json.replace(JSON_UNSAFE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

@@ -94,6 +94,21 @@ describe('blob store', () => {
     expect(await blobNames()).toEqual([]);
   });
 
+  it('a blob altered through a model folder is not reused: the next import downloads it again', async () => {
+    expect((await cli(['import-model', TINY, '--yes', '--name', 'one'])).code).toBe(0);
+    const weights = files[TINY]['model.safetensors'];
+    const damaged = Buffer.from(weights);
+    damaged[damaged.byteLength - 1] ^= 0xff;
+    await fs.writeFile(path.join(models(), 'one', 'model.safetensors'), damaged); // the same inode as the blob
+    const second = await fetchBytesDuring(() => cli(['import-model', TINY, '--yes', '--name', 'two']));
+    expect(second.result.code, second.result.stderr).toBe(0);
+    expect(second.result.stderr).toContain('was altered since it was verified; downloading it again');
+    expect(second.bytes).toBe(weights.byteLength);
+    expect(await fs.readFile(path.join(models(), 'two', 'model.safetensors'))).toEqual(Buffer.from(weights));
+    const verify = await cli(['verify', 'one']);
+    expect(verify.code).not.toBe(0); // the damaged model is still reported by verify
+  });
+
   it('two imports of the same file at once download it once: the second waits, then links the blob', async () => {
     hub.setThrottle(150_000); // the first holds the partial's lock long enough for the second to wait on it
     try {

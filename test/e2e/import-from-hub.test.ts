@@ -80,6 +80,19 @@ describe('import-model against the fake hub', () => {
     expect(verify.stderr).toMatch(/\n  ✔ sha256: /);
   });
 
+  it('a rerun after a cut download says it resumes, and how much was already here', async () => {
+    const builtins = ['source-local', 'source-huggingface', 'arch-qwen', 'validator-forward'].map((p) => `model-import/${p}`);
+    await fs.writeFile(path.join(project, 'model-import.config.json'), JSON.stringify({ plugins: builtins, settings: { retryBudgetMs: 1500 } }));
+    hub.inject({ kind: 'drop-after', bytes: 100_000, path: /\.safetensors$/, times: 1 });
+    hub.inject({ kind: 'status', status: 503, path: /\.safetensors$/, times: 1_000 });
+    const cut = await cli(['import-model', 'tiny-org/qwen2-tiny', '--yes', '--skip-validation']);
+    expect(cut.code, cut.stderr).toBe(8);
+    hub.clearFaults();
+    const rerun = await cli(['import-model', 'tiny-org/qwen2-tiny', '--yes', '--skip-validation']);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(rerun.stderr).toMatch(/info: model\.safetensors: resuming: 100\.0 KB already here\.\n/);
+  });
+
   it('takes a pasted hub address (tree/<rev> page, trailing slash) under HF_ENDPOINT as the repo id and revision', async () => {
     const result = await cli(['import-model', `${hub.url}/tiny-org/qwen2-tiny/tree/main/`, '--yes', '--json', '--skip-validation']);
     expect(result.code, result.stderr).toBe(0);

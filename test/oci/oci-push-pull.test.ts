@@ -189,6 +189,15 @@ describe.skipIf(!available)('push and pull through docker-registry', () => {
     expect(Buffer.compare(a, b)).toBe(0);
   });
 
+  it('refuses a file over the layer limit before sending anything (exit 11, with the reshard hint)', async () => {
+    const result = await cli(['push', 'qwen2-tiny', `${registry.host}/team/too-big:v1`, '--models-dir', modelsA(), '--max-layer-size', '1KB']);
+    expect(result.code, result.stderr).toBe(11);
+    expect(result.stderr).toContain('over the registry layer limit');
+    expect(result.stderr).toContain('--max-shard-size');
+    const response = await fetch(`${registry.url}/v2/team/too-big/tags/list`, { headers: { authorization: basic() } });
+    expect(response.status).toBe(404);
+  });
+
   it('without credentials the registry\'s 401 is a clear error, exit 4', async () => {
     const result = await cli(['push', 'qwen2-tiny', `${registry.host}/team/nocreds:v1`, '--models-dir', modelsA()], {
       MODEL_IMPORT_REGISTRY_USERNAME: undefined,

@@ -10,6 +10,8 @@ export interface FolderSourceOptions {
   failAt?: 'resolve' | 'authorize' | 'fetch';
   /** Milliseconds to wait between 64 KB chunks while fetching (lets a test interrupt mid-download). */
   chunkDelayMs?: number;
+  /** Milliseconds of busy work (the event loop blocked, as by a native call) per chunk. */
+  chunkBusyMs?: number;
   license?: { id?: string; name?: string; link?: string };
   /** Declare every file this many times larger than it is (a listing that would not fit on the disk). */
   inflateSizes?: number;
@@ -68,6 +70,9 @@ export function folderSource(options: FolderSourceOptions = {}): ModelImportPlug
               await handle.write(chunk);
               task.advance(chunk.length);
               if (options.chunkDelayMs) await new Promise((resolve) => setTimeout(resolve, options.chunkDelayMs));
+              for (const until = Date.now() + (options.chunkBusyMs ?? 0); Date.now() < until; ) {
+                // blocked, as in a native call on this thread
+              }
             }
             if (options.failAt === 'fetch') throw new ModelImportError('NETWORK', `injected failure in fetch of ${file.path}`);
           } finally {

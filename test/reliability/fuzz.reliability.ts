@@ -15,7 +15,8 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { QWEN2_TINY, standardRepos, startFakeHub, type FakeHub } from '../fake-hub/index.js';
 import { REPO_ROOT, runCli, type CliResult } from '../support/cli.js';
@@ -24,9 +25,12 @@ import { startFuzzHub, EVIL_TEXT, type FuzzHub } from './fuzz-hub.js';
 import { baseSeed, makeRng, type Rng } from './seeded-random.js';
 import { snapshotTree, diffSnapshots } from './tree-snapshot.js';
 import { BUILTIN_PLUGINS } from './test-project.js';
+import { runPool } from './run-pool.js';
 
 const CASES = Number(process.env.FUZZ_CASES ?? 500);
 const CLI_SAMPLE = 25;
+/** Cases mostly wait on the stall and retry clocks: several run side by side, in worker processes. */
+const WORKERS = 4;
 const SETTINGS = { stallTimeoutMs: 250, retryBudgetMs: 700, retryBaseDelayMs: 20, retryMaxDelayMs: 100 };
 /** Stall 0.25 s and budget 0.7 s per request; a case is a handful of requests plus conversion. */
 const HANG_LIMIT_MS = 20_000;
@@ -38,8 +42,6 @@ let root: string;
 let seed: number;
 let configFile: string;
 let knownKeys: string[] = [];
-type Main = (argv: string[]) => Promise<number>;
-let main: Main;
 
 beforeAll(async () => {
   seed = baseSeed();
@@ -51,7 +53,6 @@ beforeAll(async () => {
   await fs.writeFile(configFile, JSON.stringify({ plugins: BUILTIN_PLUGINS, settings: SETTINGS }));
   const tree = (await (await fetch(`${real.url}/api/models/${QWEN2_TINY}/tree/main?recursive=true`)).json()) as { oid?: string; lfs?: { oid?: string } }[];
   knownKeys = tree.flatMap((e) => [e.lfs?.oid, e.oid].filter((k): k is string => typeof k === 'string'));
-  main = ((await import(pathToFileURL(path.join(REPO_ROOT, 'dist/src/cli/main.js')).href)) as { main: Main }).main;
 });
 
 afterAll(async () => {
@@ -178,36 +179,49 @@ interface Outcome {
 
 const UNSAFE_PRINTED = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
 
-/** Runs the CLI's main in this process with stdout and stderr captured. */
-async function runInProcess(kase: Case): Promise<{ result: CliResult; threw?: unknown; hung: boolean }> {
-  let stdout = '';
-  let stderr = '';
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  const saved: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(kase.env)) {
-    saved[k] = process.env[k];
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
+interface WorkerResult {
+  id: number;
+  code: number | null;
+  hung?: boolean;
+  threw?: string;
+  stdout: string;
+  stderr: string;
+}
+
+/** A worker process (fuzz-worker.ts) running cases in-process one at a time; replaced when a case hangs in it. */
+class Worker {
+  private child = this.start();
+  private waiting = new Map<number, (r: WorkerResult) => void>();
+  private restarts = 0;
+
+  private start() {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'test/reliability/fuzz-worker.ts')], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const result = JSON.parse(line) as WorkerResult;
+      this.waiting.get(result.id)?.(result);
+      this.waiting.delete(result.id);
+    });
+    child.on('exit', (code) => {
+      for (const [id, resolve] of this.waiting) resolve({ id, code: null, threw: `the worker died (exit ${code})`, stdout: '', stderr: '' });
+      this.waiting.clear();
+      if (this.child === child && ++this.restarts < 20) this.child = this.start();
+    });
+    return child;
   }
-  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const hang = new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), HANG_LIMIT_MS)));
-    const code = await Promise.race([main(kase.argv), hang]);
-    if (code === 'hung') return { result: { code: null, signal: null, stdout, stderr }, hung: true };
-    return { result: { code, signal: null, stdout, stderr }, hung: false };
-  } catch (threw) {
-    return { result: { code: null, signal: null, stdout, stderr }, threw, hung: false };
-  } finally {
-    clearTimeout(timer);
-    process.stdout.write = out;
-    process.stderr.write = err;
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+
+  run(kase: Case): Promise<WorkerResult> {
+    if (this.child.exitCode !== null) return Promise.resolve({ id: kase.index, code: null, threw: 'no worker left', stdout: '', stderr: '' });
+    const env = Object.fromEntries(Object.entries(kase.env).map(([k, v]) => [k, v ?? null]));
+    return new Promise((resolve) => {
+      this.waiting.set(kase.index, resolve);
+      this.child.stdin!.write(`${JSON.stringify({ id: kase.index, argv: kase.argv, env, hangMs: HANG_LIMIT_MS })}\n`);
+    });
+  }
+
+  stop(): void {
+    const child = this.child;
+    this.child = undefined as never;
+    child.stdin!.end();
   }
 }
 
@@ -238,31 +252,40 @@ async function check(kase: Case, result: CliResult, outsideBefore: Map<string, s
 it(`fuzz: ${CASES} seeded cases of a hostile hub and hostile local state, no violation`, async () => {
   const outcomes: Outcome[] = [];
   const started = Date.now();
-  for (let index = 0; index < CASES; index++) {
-    const rng = makeRng((seed ^ Math.imul(index + 7, 0x27d4eb2f)) >>> 0);
-    const dir = path.join(root, `case-${index}`);
-    const kase: Case = {
-      index,
-      dir,
-      models: path.join(dir, 'models'),
-      outside: path.join(dir, 'outside'),
-      argv: [],
-      state: '',
-      env: { HF_ENDPOINT: `${fuzz.url}/c${index}`, HF_HOME: path.join(dir, 'hf-home'), HF_TOKEN: undefined, HUGGING_FACE_HUB_TOKEN: undefined, HF_TOKEN_PATH: undefined, HF_HUB_OFFLINE: undefined },
-    };
-    await fs.mkdir(dir, { recursive: true });
-    kase.state = await plantState(rng, kase);
-    kase.argv = argvFor(rng, kase);
-    const outsideBefore = await snapshotTree(kase.outside);
-    const t0 = Date.now();
-    const { result, threw, hung } = await runInProcess(kase);
-    const problems: string[] = [];
-    if (hung) problems.push(`no end after ${HANG_LIMIT_MS / 1000} s`);
-    if (threw) problems.push(`main threw: ${(threw as Error)?.message ?? String(threw)}`);
-    problems.push(...(await check(kase, result, outsideBefore)));
-    outcomes.push({ kase, code: hung ? 'hung' : threw ? 'threw' : (result.code as number), problems, ms: Date.now() - t0 });
-    if (!process.env.RELIABILITY_KEEP && problems.length === 0) await fs.rm(dir, { recursive: true, force: true });
-  }
+  const workers = Array.from({ length: WORKERS }, () => new Worker());
+  const idle = [...workers];
+  await runPool(
+    Array.from({ length: CASES }, (_, i) => i),
+    WORKERS,
+    async (index) => {
+      const rng = makeRng((seed ^ Math.imul(index + 7, 0x27d4eb2f)) >>> 0);
+      const dir = path.join(root, `case-${index}`);
+      const kase: Case = {
+        index,
+        dir,
+        models: path.join(dir, 'models'),
+        outside: path.join(dir, 'outside'),
+        argv: [],
+        state: '',
+        env: { HF_ENDPOINT: `${fuzz.url}/c${index}`, HF_HOME: path.join(dir, 'hf-home'), HF_TOKEN: undefined, HUGGING_FACE_HUB_TOKEN: undefined, HF_TOKEN_PATH: undefined, HF_HUB_OFFLINE: undefined },
+      };
+      await fs.mkdir(dir, { recursive: true });
+      kase.state = await plantState(rng, kase);
+      kase.argv = argvFor(rng, kase);
+      const outsideBefore = await snapshotTree(kase.outside);
+      const t0 = Date.now();
+      const worker = idle.pop()!;
+      const { code, hung, threw, stdout, stderr } = await worker.run(kase).finally(() => idle.push(worker));
+      const result: CliResult = { code, signal: null, stdout, stderr };
+      const problems: string[] = [];
+      if (hung) problems.push(`no end after ${HANG_LIMIT_MS / 1000} s`);
+      if (threw) problems.push(`main threw: ${threw}`);
+      problems.push(...(await check(kase, result, outsideBefore)));
+      outcomes.push({ kase, code: hung ? 'hung' : threw ? 'threw' : (result.code as number), problems, ms: Date.now() - t0 });
+      if (!process.env.RELIABILITY_KEEP && problems.length === 0) await fs.rm(dir, { recursive: true, force: true });
+    },
+  );
+  for (const worker of workers) worker.stop();
   const inProcessMs = Date.now() - started;
 
   // A sample through the real CLI (a child process each): the same generated cases, replayed.
@@ -293,7 +316,7 @@ it(`fuzz: ${CASES} seeded cases of a hostile hub and hostile local state, no vio
   const kinds = [...fuzz.kinds].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');
   const slowest = Math.max(...all.map((o) => o.ms));
   console.log(
-    `fuzz: seed ${seed}: ${all.length} cases (${outcomes.length} in-process in ${(inProcessMs / 1000).toFixed(1)} s, ${cliOutcomes.length} CLI child processes), ` +
+    `fuzz: seed ${seed}: ${all.length} cases (${outcomes.length} in-process in ${WORKERS} workers in ${(inProcessMs / 1000).toFixed(1)} s, ${cliOutcomes.length} CLI child processes), ` +
       `${bad.length} with violations; exits ${[...codes].sort().map(([c, n]) => `${c} x${n}`).join(', ')}; slowest case ${(slowest / 1000).toFixed(1)} s`,
   );
   console.log(`fuzz: hub answers by kind: ${kinds}`);

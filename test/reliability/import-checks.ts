@@ -16,17 +16,24 @@ export const sha256 = (bytes: Uint8Array): string => createHash('sha256').update
 /** The last `error:` line of stderr, for reports. */
 export function errorLine(stderr: string): string {
   const lines = stderr.trimEnd().split('\n');
-  return lines.filter((l) => l.startsWith('error: ')).at(-1) ?? lines.at(-1) ?? '';
+  // The error line, or the neutral line before the hint (Ctrl-C, cancel), or the last line.
+  const hintAt = lines.findLastIndex((l) => l.startsWith('hint: '));
+  return lines.filter((l) => l.startsWith('error: ')).at(-1) ?? (hintAt > 0 ? lines[hintAt - 1] : undefined) ?? lines.at(-1) ?? '';
 }
+
+const NEUTRAL_EXIT_CODES = new Set([6, 10, 130, 143]);
 
 /** A failed run that ends with exactly one `error: ...` line and one `hint: ...` line, a documented code, no stack. */
 export function cleanFailureProblems(result: CliResult, allowedCodes: ReadonlySet<number> = CLEAN_FAILURE_CODES): string[] {
   const problems: string[] = [];
   if (result.code === null) problems.push(`ended by signal ${result.signal}`);
   else if (!allowedCodes.has(result.code)) problems.push(`exit code ${result.code} (expected one of ${[...allowedCodes].join(', ')})`);
-  if (!/(^|\n)error: [^\n]+\nhint: [^\n]+\n$/.test(result.stderr)) problems.push(`stderr does not end with "error: ...\\nhint: ...": ${JSON.stringify(result.stderr.slice(-300))}`);
+  // Ctrl-C, SIGTERM, a cancel or a declined license are said as a plain line (no "error:"), then the hint.
+  const neutral = result.code !== null && NEUTRAL_EXIT_CODES.has(result.code);
+  const ending = neutral ? /(^|\n)[^\n]+\nhint: [^\n]+\n$/ : /(^|\n)error: [^\n]+\nhint: [^\n]+\n$/;
+  if (!ending.test(result.stderr)) problems.push(`stderr does not end with "${neutral ? '' : 'error: '}...\\nhint: ...": ${JSON.stringify(result.stderr.slice(-300))}`);
   const errors = result.stderr.match(/^error: /gm)?.length ?? 0;
-  if (errors !== 1) problems.push(`${errors} "error:" lines`);
+  if (errors !== (neutral ? 0 : 1)) problems.push(`${errors} "error:" lines`);
   if (/^\s+at \S/m.test(result.stderr)) problems.push('stack trace on stderr');
   if (/\bundefined\b|\[object Object\]/.test(errorLine(result.stderr))) problems.push(`error line shows a programming value: ${errorLine(result.stderr)}`);
   return problems;

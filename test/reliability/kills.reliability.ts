@@ -4,7 +4,7 @@
  * valid JSON, no half model is visible and no process of the import survives; the same command run again
  * succeeds with bit-exact weights, and after a kill mid-download it fetches fewer weight bytes (it resumed).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -87,10 +87,19 @@ async function waitUntil(test: () => boolean, gone: Promise<unknown>, timeoutMs 
   return false;
 }
 
-/** Bytes the downloader recorded as on disk in models/.blobs/partial (the sidecars), i.e. what a rerun may skip. */
-async function keptPartialBytes(models: string): Promise<number> {
+/**
+ * Weight bytes a rerun may skip: what the downloader recorded as on disk in models/.blobs/partial (the sidecars),
+ * plus the weight files already verified into the blob store (a kill in conversion or validation keeps them all, so
+ * the rerun must fetch nothing).
+ */
+async function keptPartialBytes(models: string, files: RepoFiles): Promise<number> {
   const dir = path.join(models, '.blobs', 'partial');
   let kept = 0;
+  for (const [name, bytes] of Object.entries(files)) {
+    if (!/\.(safetensors|bin)$/.test(name)) continue;
+    const blob = path.join(models, '.blobs', 'sha256', createHash('sha256').update(bytes).digest('hex'));
+    if ((await fs.lstat(blob).catch(() => undefined))?.isFile()) kept += bytes.byteLength;
+  }
   for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
     if (!name.endsWith('.json')) continue;
     try {
@@ -156,7 +165,7 @@ describe('imports killed at random moments', () => {
       child.kill(kill.signal);
       const first = await done;
       const servedFirst = hub.weightBytesServed(kill.repoId);
-      const kept = await keptPartialBytes(project.models);
+      const kept = await keptPartialBytes(project.models, kill.files);
 
       // What the kill left: a valid registry, no half model, and no process of the import still running.
       const after = await readRegistry(project.models);

@@ -16,12 +16,14 @@ import { ARCHITECTURE, MODEL_TYPE } from './names.js';
 export class LlamaFamily extends DecoderFamily {
   architecture = ARCHITECTURE;
   modelType = MODEL_TYPE;
-  members = 'Llama 2, Llama 3.0, TinyLlama, SmolLM';
+  members = 'Llama 2, Llama 3.x, TinyLlama, SmolLM';
   familyName = 'llama';
+  /** Llama 3.1+ ships rope_type "llama3" (modeling_rope_utils.py `_compute_llama3_parameters`); the kit computes it. */
+  ropeTypes = ['default', 'llama3'];
 
   /**
    * The kit's refusals, plus mlp_bias (LlamaConfig.mlp_bias puts a bias on gate/up/down, which the kit's MLP
-   * block does not have). Llama 3.1+'s rope_type "llama3" is refused by the kit until its rotary block exists.
+   * block does not have).
    * @param {ModelConfig} config
    * @param {string[]} warnings
    * @override

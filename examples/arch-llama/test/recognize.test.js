@@ -58,13 +58,15 @@ test('a config without architectures is recognised by model_type "llama"', () =>
   assert.equal(claim?.architectureType, 'llama');
 });
 
-test('rope_scaling null or "default" is accepted; scaled RoPE (llama3, linear, dynamic, yarn) is refused', () => {
+test('rope_scaling null, "default" and Llama 3.1\'s "llama3" are accepted; other scaled RoPE is refused', () => {
   assert.ok(recognize(config({ rope_scaling: null })));
   assert.ok(recognize(config({ rope_scaling: { type: 'default' } })));
   assert.ok(recognize(config({ rope_parameters: { rope_type: 'default', rope_theta: 500000 } })));
   const llama3 = { rope_type: 'llama3', factor: 8.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 8192 };
-  for (const rope of [llama3, { type: 'linear', factor: 2 }, { rope_type: 'dynamic', factor: 2 }, { rope_type: 'yarn', factor: 4 }]) {
-    assertRefused(() => recognize(config({ rope_scaling: rope })), 'UNSUPPORTED_VARIANT', /rope_scaling is .*"(llama3|linear|dynamic|yarn)"/);
+  assert.ok(recognize(config({ rope_scaling: llama3 }))?.validation, 'llama3 keeps the forward check');
+  assert.ok(recognize(config({ rope_parameters: { ...llama3, rope_theta: 500000 } })));
+  for (const rope of [{ type: 'linear', factor: 2 }, { rope_type: 'dynamic', factor: 2 }, { rope_type: 'yarn', factor: 4 }]) {
+    assertRefused(() => recognize(config({ rope_scaling: rope })), 'UNSUPPORTED_VARIANT', /rope_scaling is .*"(linear|dynamic|yarn)".*rope_scaling null or rope_type "llama3"/);
   }
   assertRefused(() => recognize(config({ rope_parameters: { rope_type: 'longrope' } })), 'UNSUPPORTED_VARIANT', /rope_parameters.rope_type is "longrope"/);
 });

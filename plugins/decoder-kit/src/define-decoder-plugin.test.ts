@@ -59,6 +59,18 @@ describe('defineDecoderPlugin', () => {
     expect(hooksFor(noGraph).recognize.for('zeta').call(config, undefined)!.validation).toBeUndefined();
   });
 
+  it('offers no graph (no validation) for dims that ask for blocks the whole-decoder builder does not wire yet', () => {
+    class GatedZeta extends ZetaFamily {
+      override readDims(config: Parameters<DecoderFamily['readDims']>[0]) {
+        const read = super.readDims(config);
+        read.dims.attentionOutputGate = true;
+        return read;
+      }
+    }
+    const plugin = defineDecoderPlugin({ name: 'test/zeta', families: [new GatedZeta()] });
+    expect(hooksFor(plugin).recognize.for('ZetaForCausalLM').call(config, undefined)!.validation).toBeUndefined();
+  });
+
   it('refuses a look-alike through the base class checks (one line, UNSUPPORTED_VARIANT)', () => {
     expect(() => hooksFor().recognize.for('ZetaForCausalLM').call({ ...config, hidden_act: 'gelu' }, undefined))
       .toThrow(/ZetaForCausalLM: hidden_act is "gelu"; supported: ZetaForCausalLM \(model_type "zeta": Zeta\)/);

@@ -98,15 +98,25 @@ export function sourceOci(options: SourceOciOptions = {}): ModelImportPlugin {
         // Pinned to the digest resolved above: a tag moved meanwhile cannot mix two artifacts.
         const client = await clientFor(data.ref, context.env, context.signal);
         let bytesDownloaded = 0;
-        const fetched = await runPool(plan.files, options.parallel ?? 4, async (file): Promise<FetchedFile> => {
-          const layer = data.layers[file.path];
-          const task = context.reporter.task(file.path, file.size, 'download');
-          const result = await downloadBlob(client, layer.digest, layer.size, { partialDir: context.partialDir, signal: context.signal, onProgress: (n) => task.advance(n) });
+        // Files with the same content share one blob (and one partial file): fetch each digest once, copy the rest.
+        const byDigest = new Map<string, string[]>();
+        for (const file of plan.files) {
+          const digest = data.layers[file.path].digest;
+          byDigest.set(digest, [...(byDigest.get(digest) ?? []), file.path]);
+        }
+        await runPool([...byDigest.entries()], options.parallel ?? 4, async ([digest, paths]) => {
+          const size = data.layers[paths[0]].size;
+          const task = context.reporter.task(paths[0], size, 'download');
+          const result = await downloadBlob(client, digest, size, { partialDir: context.partialDir, signal: context.signal, onProgress: (n) => task.advance(n) });
           task.end();
           bytesDownloaded += result.downloaded;
-          const target = safeJoin(context.rawDir, file.path);
-          await fs.mkdir(path.dirname(target), { recursive: true });
-          await fs.rename(result.file, target);
+          const targets = paths.map((p) => safeJoin(context.rawDir, p));
+          for (const target of targets) await fs.mkdir(path.dirname(target), { recursive: true });
+          for (const target of targets.slice(1)) await fs.copyFile(result.file, target);
+          await fs.rename(result.file, targets[0]);
+        });
+        const fetched: FetchedFile[] = plan.files.map((file) => {
+          const layer = data.layers[file.path];
           return { path: file.path, size: layer.size, sha256: layer.digest.slice('sha256:'.length) };
         });
         return { files: fetched, bytesDownloaded };

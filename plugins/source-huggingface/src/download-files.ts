@@ -3,7 +3,7 @@
  * connections; bytes go straight to their offset in a resumable partial file (bounded memory whatever the size),
  * are hashed in order as they land, and the file is renamed into rawDir only once its hash matches the hub's.
  */
-import { chmod, copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
   formatBytes,
@@ -193,6 +193,10 @@ class Downloader {
       }
     }
     if (!sha256) return false;
+    if (local.from === 'store' && !(await blobs.trusted(sha256, state.target.size, this.signal))) {
+      this.input.context.reporter.warn(`${state.target.paths[0]}: its blob in ${blobs.blobDir} was altered since it was verified; downloading it again.`, NAME);
+      return false;
+    }
     const release = await blobs.lock(sha256, this.signal); // a gc in another process must not remove it meanwhile
     try {
       for (const dest of state.target.dests) {
@@ -317,7 +321,10 @@ class Downloader {
     state.partial = partial;
     state.hasher = new OrderedHasher(partial.fh, target.size, partial.done, target.sha256 === undefined, this.signal);
     state.hasher.kick(); // resumed bytes are re-hashed from disk while the rest downloads
-    if (partial.resumedBytes) state.task.set(partial.resumedBytes);
+    if (partial.resumedBytes) {
+      this.input.context.reporter.info(`${target.paths[0]}: resuming: ${formatBytes(partial.resumedBytes)} already here.`, NAME);
+      state.task.resumeFrom(partial.resumedBytes);
+    }
     state.chunk = chunkSizeFor(target.size, this.input.settings.chunkSize, this.input.settings.connections);
     state.gaps = partial.done.missing(target.size);
     state.outstanding = 0;
@@ -436,12 +443,17 @@ class Downloader {
     if (blobs) {
       // Into the store first (a rename, before the partial's lock is released, so a waiting import finds it), then
       // linked into this import: the verified bytes outlive the staging folder whatever happens next.
-      const blob = blobs.blobPath(digests.sha256);
-      await partial.complete(blob);
-      await chmod(blob, 0o444).catch(() => undefined);
-      if (target.gitOid) await blobs.rememberGitOid(target.gitOid, digests.sha256);
-      for (const dest of target.dests) {
-        if (!(await blobs.linkInto(digests.sha256, dest))) throw new Error(`blob ${digests.sha256} vanished from ${blobs.blobDir}`);
+      // The blob's lock is held until it is linked: a gc in another process never sees it unlinked in between.
+      const release = await blobs.lock(digests.sha256, this.signal);
+      try {
+        await partial.complete(blobs.blobPath(digests.sha256));
+        await blobs.seal(digests.sha256);
+        if (target.gitOid) await blobs.rememberGitOid(target.gitOid, digests.sha256);
+        for (const dest of target.dests) {
+          if (!(await blobs.linkInto(digests.sha256, dest))) throw new Error(`blob ${digests.sha256} vanished from ${blobs.blobDir}`);
+        }
+      } finally {
+        await release();
       }
     } else {
       await partial.complete(target.dests[0]);

@@ -148,7 +148,8 @@ async function fetchFollowing(url: URL, init: RequestInit | undefined, options: 
  */
 async function directFetch(url: URL, init: RequestInit, stallMs: number): Promise<Response> {
   const clock = new AbortController();
-  const stalled = () => clock.abort(new TransientError(`no answer for ${Math.round(stallMs / 1000)} s`));
+  const seconds = stallMs >= 10_000 ? String(Math.round(stallMs / 1000)) : String(Math.round(stallMs / 100) / 10);
+  const stalled = () => clock.abort(new TransientError(`no answer for ${seconds} s`));
   let timer = setTimeout(stalled, stallMs);
   const signal = init.signal ? AbortSignal.any([init.signal, clock.signal]) : clock.signal;
   let res: Response;

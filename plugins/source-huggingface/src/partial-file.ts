@@ -5,7 +5,7 @@
  * the hub's hash. One process at a time owns a partial (a lock beside it, taken over once its owner is dead): two
  * imports of the same file run one after the other instead of writing the same bytes and racing to rename them.
  */
-import { mkdir, open, readFile, rename, rm, stat, unlink, writeFile, copyFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile, copyFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { NO_FOLLOW, acquireOwnerLock } from '../../../src/index.js';
 import { constants } from 'node:fs';
@@ -44,6 +44,7 @@ export class PartialFile {
     const sidecarPath = path.join(dir, `${key}.json`);
     const unlock = await lockPartial(partPath, signal);
     try {
+      await removeStaleRecordTemps(dir, `${key}.json.`);
       const done = await readSidecar(sidecarPath, partPath, size);
       if (done) return new PartialFile(partPath, sidecarPath, size, await open(partPath, constants.O_RDWR | NO_FOLLOW), done, unlock);
       // No usable record: start over. Ranges are written at their offsets (the file grows sparse as needed; never
@@ -156,3 +157,14 @@ async function readSidecar(sidecarPath: string, partPath: string, size: number):
   }
 }
 
+
+/**
+ * A record temp file left by an earlier owner killed between its write and its rename. We hold the partial's lock
+ * now, so nobody else writes these names; they are ours by name (`<key>.json.<pid>.tmp`), never anyone else's.
+ */
+async function removeStaleRecordTemps(dir: string, prefix: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    if (name.startsWith(prefix) && /^\d+\.tmp$/.test(name.slice(prefix.length))) await rm(path.join(dir, name), { force: true });
+  }
+}

@@ -30,11 +30,16 @@ export interface ImportArgs extends GlobalArgs {
 }
 
 /**
- * How long the pipeline may take to wind down after Ctrl-C before the command stops it itself. A plugin deep in
- * synchronous native work (onnxruntime-node runs a session on the main thread) cannot see the abort until that
- * call returns; the timer fires then, at the latest, whatever the plugin does next.
+ * How long a download may take to wind down after Ctrl-C (its partial files' bookkeeping is written on abort)
+ * before the command stops it itself.
  */
-const WIND_DOWN_MS = 300;
+const WIND_DOWN_MS = 1000;
+/**
+ * Stages with nothing to save on the way out: everything they made lives in the staging folder, which leave()
+ * removes. Ctrl-C there leaves at once, which also means as soon as a plugin's synchronous native call returns
+ * (onnxruntime-node runs sessions on the main thread, so no JS, no signal handler, runs during one).
+ */
+const LEAVE_AT_ONCE = new Set(['convert', 'validate']);
 
 export async function importModelCommand(args: ImportArgs): Promise<number> {
   const secrets = [args.token, process.env.HF_TOKEN, process.env.HUGGING_FACE_HUB_TOKEN];
@@ -58,7 +63,9 @@ export async function importModelCommand(args: ImportArgs): Promise<number> {
       // A second Ctrl-C: stop waiting for plugins to wind down, but still leave no half model behind, and say so.
       leave(code, `${code === 'TERMINATED' ? 'Terminated' : 'Interrupted'} again: stopped at once; nothing was registered.`);
     }
+    // Abort first: its listeners run now, synchronously (validator-forward kills its transformers.js process).
     controller.abort(interruptionError(code));
+    if (stage && LEAVE_AT_ONCE.has(stage)) leave(code);
     // Registering is a few renames under the registry lock: it finishes, or its own abort check undoes it.
     setTimeout(() => {
       if (!finished && stage !== 'register') leave(code);

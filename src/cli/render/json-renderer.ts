@@ -3,6 +3,7 @@
  * stdout is kept for the single result document the command prints at the end.
  */
 import type { Reporter, ReporterEvent } from '../../kernel/reporter.js';
+import { jsonSafe } from '../../util/terminal-text.js';
 
 export function attachJsonRenderer(reporter: Reporter, stream: NodeJS.WritableStream = process.stderr): () => void {
   const lastProgress = new Map<string, number>();
@@ -12,6 +13,6 @@ export function attachJsonRenderer(reporter: Reporter, stream: NodeJS.WritableSt
       if (now - (lastProgress.get(event.id) ?? 0) < 500 && event.done < event.total) return;
       lastProgress.set(event.id, now);
     }
-    stream.write(`${JSON.stringify({ ...event, time: new Date().toISOString() })}\n`);
+    stream.write(`${jsonSafe(JSON.stringify({ ...event, time: new Date().toISOString() }))}\n`);
   });
 }

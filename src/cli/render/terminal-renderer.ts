@@ -17,6 +17,8 @@ interface Task {
   group?: string;
   bar?: cliProgress.SingleBar;
   speed: Speedometer;
+  /** Bytes that were already here (resumed): in the percentage, not in the speed. */
+  resumed: number;
 }
 
 interface Group {
@@ -28,6 +30,8 @@ interface Group {
   lastPercent: number;
   /** The total came from the plan; tasks do not add to it. */
   fixedTotal: boolean;
+  /** Bytes that were already here (resumed downloads): in the percentage, not in the speed. */
+  resumed: number;
 }
 
 const STAGE_TITLES: Record<string, string> = {
@@ -105,7 +109,7 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
   const groupOf = (name: string) => {
     let group = groups.get(name);
     if (!group) {
-      group = { total: 0, done: 0, speed: new Speedometer(), lastLine: 0, lastPercent: -1, fixedTotal: false };
+      group = { total: 0, done: 0, speed: new Speedometer(), lastLine: 0, lastPercent: -1, fixedTotal: false, resumed: 0 };
       groups.set(name, group);
     }
     return group;
@@ -113,7 +117,7 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
 
   const updateGroup = (name: string) => {
     const group = groupOf(name);
-    group.speed.sample(group.done);
+    group.speed.sample(group.done - group.resumed);
     const total = Math.max(group.total, 1);
     if (fancy) {
       if (!group.bar) group.bar = ensureMultibar().create(total, group.done, payload(groupLabel(name), group.done, group.total, group.speed));
@@ -169,7 +173,7 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
         write(`${event.level === 'warn' ? `${SYMBOL.warning} warning` : '  info'}: ${event.text}`);
         break;
       case 'task-start': {
-        const task: Task = { label: event.label, total: event.total, done: 0, group: event.group, speed: new Speedometer() };
+        const task: Task = { label: event.label, total: event.total, done: 0, group: event.group, speed: new Speedometer(), resumed: 0 };
         tasks.set(event.id, task);
         if (event.group) {
           const isNew = !groups.has(event.group);
@@ -189,10 +193,12 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
         if (!task) break;
         const delta = event.done - task.done;
         task.done = event.done;
-        task.speed.sample(event.done);
+        if (event.resumed) task.resumed += delta;
+        task.speed.sample(event.done - task.resumed);
         task.bar?.update(Math.min(event.done, Math.max(task.total, 1)), payload(task.label, event.done, task.total, task.speed));
         if (task.group) {
           groupOf(task.group).done += delta;
+          if (event.resumed) groupOf(task.group).resumed += delta;
           updateGroup(task.group);
         }
         break;
@@ -258,9 +264,9 @@ export function barLayout(columns: number): { format: string; barsize: number; l
     return { label: 28, barsize: 24, format: ' {label} |{bar}| {percentage}% | {doneText}/{totalText} | {speedText} | ETA {etaText}' };
   }
   if (columns >= 72) {
-    // 1 + label + 1 + bar + " 100% " + 17 + 1 + 10 + " ETA " + 6 = label + bar + 46
+    // 1 + label + 1 + bar + " 100% " + 17 + 1 + 10 + " ETA " + 6 = label + bar + 47
     const label = 16;
-    return { label, barsize: columns - 1 - label - 46, format: ' {label} {bar} {percentage}% {doneText}/{totalText} {speedText} ETA {etaText}' };
+    return { label, barsize: columns - 1 - label - 47, format: ' {label} {bar} {percentage}% {doneText}/{totalText} {speedText} ETA {etaText}' };
   }
   // 1 + label + " 100% " + 17 = label + 24
   return { label: Math.max(6, columns - 1 - 24), barsize: 0, format: ' {label} {percentage}% {doneText}/{totalText}' };

@@ -67,7 +67,15 @@ async function parseCheckpoint(zip: ZipArchive, file: string, options: ReadTorch
     if (order !== 'little') throw badCheckpoint(file, `stores tensors in ${JSON.stringify(order)} byte order: only little-endian is supported`);
   }
   const pickle = await zip.readEntry(zip.entries.get(pickles[0])!, options.maxPickleBytes ?? 64 << 20);
-  const root = loadPickle(pickle, file, pickles[0]);
+  let root: unknown;
+  try {
+    root = loadPickle(pickle, file, pickles[0]);
+  } catch (error) {
+    // Structures built to exhaust the reader (lists nested past the stack, self-references that cannot become
+    // text, arrays past the engine's length) are hostile input, not a bug in model-import.
+    if (error instanceof RangeError || error instanceof TypeError) throw badCheckpoint(file, `${pickles[0]} builds a structure no checkpoint has (${error.message}): refused, nothing executed`);
+    throw error;
+  }
   if (!(root instanceof PickleDict)) {
     throw badCheckpoint(file, 'does not hold a state dict (a dict of tensors) at its top level', 'Only checkpoints saved as state dicts (what save_pretrained writes) are supported.');
   }

@@ -129,9 +129,10 @@ export function rotaryTablesGraph(g: GraphBuilder, positionIds: string, params: 
     g.op('Unsqueeze', [g.op('Cast', [positionIds], { to: FLOAT }), g.int64s([-1])]),
     g.float32s(params.invFreq),
   ], {}, 'rope_angle'); // [B, S, rotaryDim/2]
-  const factor = g.float32s([params.attentionFactor], []);
-  const cosHalf = g.op('Mul', [g.op('Cos', [angle]), factor]);
-  const sinHalf = g.op('Mul', [g.op('Sin', [angle]), factor]);
+  // The factor is 1 except for YaRN: no Mul then, so default RoPE keeps its plain Cos/Sin pattern.
+  const scaled = (x: string) => (params.attentionFactor === 1 ? x : g.op('Mul', [x, g.float32s([params.attentionFactor], [])]));
+  const cosHalf = scaled(g.op('Cos', [angle]));
+  const sinHalf = scaled(g.op('Sin', [angle]));
   return {
     cos: g.op('Concat', [cosHalf, cosHalf], { axis: -1 }, 'rope_cos'),
     sin: g.op('Concat', [g.op('Neg', [sinHalf]), sinHalf], { axis: -1 }, 'rope_signed_sin'),

@@ -1,14 +1,17 @@
 /**
  * What a family's DecoderDims (the reading the graph and the conversion are built from) say about config.json,
- * as the ConfigFacts a validator compares with its own reading. The kit's graph applies default RoPE over the
- * whole head, so the rope facts are those of rope_type "default" with dims.ropeTheta.
+ * as the ConfigFacts a validator compares with its own reading. The rope facts are what the graph's rotary block
+ * computes from dims.rope.
  */
 import type { ConfigFacts } from '../../../../src/index.js';
 import type { DecoderDims } from '../family/decoder-dims.js';
 import { isSparseLayer } from '../family/decoder-dims.js';
-import { ropeInverseFrequencies } from './rope-parameters.js';
+import type { RopeSpec } from '../blocks/rope-spec.js';
+import { rotaryParameters } from '../blocks/rotary.js';
 
 export function dimsFacts(dims: DecoderDims): ConfigFacts {
+  const rope: RopeSpec = dims.rope ?? { theta: dims.ropeTheta, partialRotaryFactor: 1 };
+  const rotary = rotaryParameters(rope, dims.headDim);
   const facts: Record<string, ConfigFacts[string]> = {
     hidden_size: dims.hidden,
     intermediate_size: dims.intermediate,
@@ -23,14 +26,12 @@ export function dimsFacts(dims: DecoderDims): ConfigFacts {
     o_proj_bias: dims.oBias,
     qk_norm: dims.qkNorm,
     mlp_bias: false,
-    rope_type: 'default',
-    rotary_dim: dims.headDim,
-    rope_factor: 1,
-    rope_attention_scaling: 1,
-    rope_inv_freq: [...ropeInverseFrequencies({
-      type: 'default', theta: dims.ropeTheta, rotaryDim: dims.headDim, factor: 1, originalMaxPositionEmbeddings: 0,
-      attentionScaling: 1, betaFast: 32, betaSlow: 1, truncate: true,
-    })],
+    // The rotary parameters the graph's rotary block computes from dims.rope (default RoPE when absent).
+    rope_type: rope.scaling?.type ?? 'default',
+    rotary_dim: rotary.rotaryDim,
+    rope_factor: rope.scaling?.factor ?? 1,
+    rope_attention_scaling: rotary.attentionFactor,
+    rope_inv_freq: [...rotary.invFreq],
   };
   if (dims.moe) {
     facts.num_experts = dims.moe.experts;

@@ -71,7 +71,7 @@ export async function convertDecoder(family: DecoderFamily, job: ConvertJob, con
   report(await copyGenerationConfig(rawDir, outDir));
   report(await copyTokenizer(rawDir, outDir));
   report(await copyLicense(rawDir, outDir));
-  if (family.hasOnnxGraph && options.onnx !== false) {
+  if (family.coversGraph(dims) && options.onnx !== false) {
     signal.throwIfAborted();
     report(await buildOnnx(outDir, weights.files));
   }

@@ -3,6 +3,7 @@
  * conversion, parameter count) works from these, never from raw JSON.
  */
 import type { TargetDtype } from '../../../../src/index.js';
+import type { RopeSpec } from '../blocks/rope-spec.js';
 
 export interface MoeDims {
   /** E: routed experts per sparse layer. */
@@ -16,6 +17,13 @@ export interface MoeDims {
   decoderSparseStep: number;
   mlpOnlyLayers: number[];
   normTopkProb: boolean;
+  /**
+   * How the checkpoint stores the routed experts: `per-expert` (mlp.experts.E.{gate,up,down}_proj.weight, as
+   * released) or `fused` (transformers 5: mlp.experts.gate_up_proj [E, 2·Im, H] and mlp.experts.down_proj
+   * [E, H, Im]). A config does not say; the inventory accepts both and the graph reads either. Absent = not
+   * known yet (before the checkpoint is opened).
+   */
+  expertsLayout?: 'per-expert' | 'fused';
 }
 
 export interface DecoderDims {
@@ -44,6 +52,24 @@ export interface DecoderDims {
   oBias: boolean;
   /** Per-head RMSNorm on q and k (Qwen3). */
   qkNorm: boolean;
+  /**
+   * The rotary embedding: theta, partial_rotary_factor, scaling (linear / dynamic / yarn / llama3 with their
+   * parameters) and mrope sections, as blocks/rope-spec.ts defines them. A config reader fills it from
+   * rope_parameters / rope_scaling with transformers' defaults; absent means default RoPE at `ropeTheta` over
+   * the whole head. (The kit's graph and reference read the same facts from config.json on their own,
+   * reference/forward-dims.ts, so that the oracle does not depend on recognition.)
+   */
+  rope?: RopeSpec;
+  /**
+   * Qwen3-Next-style attention output gate: q_proj has 2·nH·D rows (per head the query, then the gate) and the
+   * attention output is multiplied by sigmoid(gate) before o_proj (blocks/norm-and-gate.ts). Absent = false.
+   */
+  attentionOutputGate?: boolean;
+  /**
+   * Zero-centred RMSNorm weights (Qwen3-Next, Qwen3.5): the scale is 1 + w, not w (blocks/norm-and-gate.ts).
+   * Applies to every RMSNorm of the model (layer norms, final norm, q/k norms). Absent = false.
+   */
+  normZeroCentred?: boolean;
   /** What config.json says the weights are (torch_dtype or dtype), when it says something we know. */
   configDtype?: TargetDtype;
   moe?: MoeDims;

@@ -45,8 +45,25 @@ export abstract class DecoderFamily {
    * converter as optimum keeps ATOL_FOR_VALIDATION beside each model config. fp32 graph vs fp32 reference.
    */
   readonly tolerance: number = 1e-4;
+  /**
+   * rope_type values this family accepts (rope_scaling / rope_parameters). The kit's graph and reference compute
+   * default, linear, dynamic, yarn and llama3 (blocks/rotary.ts); a family lists those its releases use and
+   * transformers' modeling file for it applies. Anything else is refused at recognition.
+   */
+  readonly ropeTypes: readonly string[] = ['default'];
+
   /** Whether the kit's ONNX graph builder (src/onnx) and reference forward cover this family. */
   readonly hasOnnxGraph: boolean = true;
+
+  /**
+   * Whether the kit's whole-decoder graph and reference cover these dims: the family says so, and no dims field
+   * asks for a block the whole-decoder builder does not wire yet (the output gate and zero-centred norms exist
+   * as blocks, src/blocks, but not in build-decoder-graph.ts). Without it there is no graph and no forward check,
+   * rather than a graph that silently ignores a field.
+   */
+  coversGraph(dims: DecoderDims): boolean {
+    return this.hasOnnxGraph && dims.attentionOutputGate !== true && dims.normZeroCentred !== true;
+  }
 
   /** Every architecture name this family answers (`architecture` first). */
   get architectures(): readonly string[] {
@@ -206,8 +223,9 @@ export abstract class DecoderFamily {
         'Import the unquantized repository instead (e.g. Qwen/Qwen2.5-0.5B rather than a -GPTQ/-AWQ/-FP8 release).');
     }
     const scaling = config.rope_scaling;
-    if (scaling !== undefined && scaling !== null && ropeType(scaling) !== 'default') {
-      refuse(arch, `rope_scaling is ${JSON.stringify(scaling)}`, `${supported} (rope_scaling null)`,
+    if (scaling !== undefined && scaling !== null && !this.ropeTypes.includes(String(ropeType(scaling)))) {
+      const accepted = this.ropeTypes.length === 1 ? 'rope_scaling null' : `rope_scaling null or rope_type ${this.ropeTypes.filter((t) => t !== 'default').map((t) => JSON.stringify(t)).join(', ')}`;
+      refuse(arch, `rope_scaling is ${JSON.stringify(scaling)}`, `${supported} (${accepted})`,
         'Long-context RoPE (YaRN, dynamic, linear) is not implemented; remove rope_scaling only if you accept short-context behaviour.');
     }
     const params = config.rope_parameters;
@@ -216,8 +234,8 @@ export abstract class DecoderFamily {
         refuse(arch, `rope_parameters is ${JSON.stringify(params)}`, `${supported} (rope_parameters {rope_type: "default"})`);
       }
       const type = ropeType(params);
-      if (type !== 'default') {
-        refuse(arch, `rope_parameters.rope_type is ${JSON.stringify(type)}`, `${supported} (rope_type "default")`);
+      if (!this.ropeTypes.includes(String(type))) {
+        refuse(arch, `rope_parameters.rope_type is ${JSON.stringify(type)}`, `${supported} (rope_type ${this.ropeTypes.map((t) => JSON.stringify(t)).join(' or ')})`);
       }
     }
     if (config.use_sliding_window === true) {

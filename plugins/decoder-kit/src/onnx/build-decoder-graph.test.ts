@@ -91,6 +91,26 @@ describe('buildDecoderGraph: ORT logits against the reference forward pass', () 
     await session.release();
   });
 
+  const ropeCases: Array<[string, Record<string, unknown>]> = [
+    ['yarn (factor 4, attention factor 1.139)', { rope_scaling: { rope_type: 'yarn', factor: 4, original_max_position_embeddings: 64 } }],
+    ['llama3', { rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 64 } }],
+    ['linear', { rope_scaling: { type: 'linear', factor: 2 } }],
+    ['partial rotary 0.5 with mrope sections', { rope_parameters: { rope_type: 'default', rope_theta: 1e4, partial_rotary_factor: 0.5, mrope_section: [1, 2, 1], mrope_interleaved: true } }],
+  ];
+  it.each(ropeCases)('qwen3 with %s RoPE: graph and reference agree within 1e-4, and differ from default RoPE', async (name, rope) => {
+    const dir = join(root, `seeded-rope-${name.split(' ')[0]}`);
+    await writeSeededModel(dir, { seed: 17, family: 'qwen3', dtype: 'f32', tied: true, config: { vocab_size: 160, ...rope } });
+    const { session, kv } = await buildAndOpen(dir);
+    const graph = await runDecoder(session, kv, { inputIds: IDS, attentionMask: MASK });
+    const reference = await ReferenceModel.load(dir).then((m) => m.forward({ inputIds: IDS, attentionMask: MASK }));
+    expect(maxAbsDiff(graph.logits, reference.logits, reference.dims, real)).toBeLessThan(TOLERANCE);
+    const config = await readConfig(dir);
+    const plain = await ReferenceModel.load(dir, { config: { ...config, rope_scaling: null, rope_parameters: null } })
+      .then((m) => m.forward({ inputIds: IDS, attentionMask: MASK }));
+    expect(maxAbsDiff(plain.logits, reference.logits, reference.dims, real)).toBeGreaterThan(1e-3);
+    await session.release();
+  });
+
   it('qwen3 with attention_bias: q/k/v and o biases, within 1e-4', async () => {
     const dir = join(root, 'seeded-qwen3-bias');
     await writeSeededModel(dir, { seed: 13, family: 'qwen3', dtype: 'bf16', tied: false, config: { vocab_size: 160, attention_bias: true } });

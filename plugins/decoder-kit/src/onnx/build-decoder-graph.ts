@@ -17,7 +17,8 @@
 import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelConfig } from '../../../../src/index.js';
-import { isSparseLayer, readForwardDims, ropeInverseFrequencies, type ForwardDims } from '../reference/forward-dims.js';
+import { isSparseLayer, readForwardDims, type ForwardDims } from '../reference/forward-dims.js';
+import { applyRotaryGraph, rotaryParameters, rotaryTablesGraph } from '../blocks/rotary.js';
 import { ModelWeights, type WeightDtype, type WeightLocation } from '../reference/model-weights.js';
 import { DataType, GraphBuilder, type ElemType } from './graph-builder.js';
 import { linkWeightFiles } from './link-weight-files.js';
@@ -164,27 +165,16 @@ export function encodeDecoderGraph(dims: ForwardDims, weights: ModelWeights, hea
   const allowed = g.op('And', [causal, notPad], {}, 'allowed');
   const maskBias = g.op('Where', [allowed, g.float32s([0], []), g.float32s([MASKED], [])], {}, 'mask_bias');
 
-  // RoPE tables from position_ids, computed as transformers does: angle = pos * inv_freq in float32,
-  // emb = concat(angle, angle); rotate_half is folded into a signed sine: x*cos + swap_halves(x)*[-sin, sin].
-  const half = D / 2;
-  const angle = g.op('Mul', [
-    g.op('Unsqueeze', [g.op('Cast', [positionIds], { to: DataType.FLOAT }), g.int64s([-1])]),
-    g.float32s(ropeInverseFrequencies(dims)),
-  ], {}, 'rope_angle'); // [B, S, D/2]
-  const emb = g.op('Concat', [angle, angle], { axis: -1 }, 'rope_emb');
-  const sinHalf = g.op('Sin', [angle]);
-  const signedSin = g.op('Concat', [g.op('Neg', [sinHalf]), sinHalf], { axis: -1 }, 'rope_signed_sin');
-  const cos = g.op('Cos', [emb], {}, 'rope_cos');
-  const cosK = g.op('Unsqueeze', [cos, g.int64s([1])], {}, 'rope_cos_k'); // [B,1,S,D]
+  // RoPE tables from position_ids, computed as transformers does (blocks/rotary.ts: angle = pos * inv_freq in
+  // float32, emb = concat(angle, angle); rotate_half folded into a signed sine; partial rotary and the scaled
+  // variants' frequencies and attention factor included).
+  const rotary = rotaryParameters(dims.rope, D);
+  const { cos, sin: signedSin } = rotaryTablesGraph(g, positionIds, rotary);
+  const cosK = g.op('Unsqueeze', [cos, g.int64s([1])], {}, 'rope_cos_k'); // [B,1,S,rotaryDim]
   const sinK = g.op('Unsqueeze', [signedSin, g.int64s([1])], {}, 'rope_sin_k');
-  const cosQ = g.op('Unsqueeze', [cos, g.int64s([1, 2])], {}, 'rope_cos_q'); // [B,1,1,S,D]
+  const cosQ = g.op('Unsqueeze', [cos, g.int64s([1, 2])], {}, 'rope_cos_q'); // [B,1,1,S,rotaryDim]
   const sinQ = g.op('Unsqueeze', [signedSin, g.int64s([1, 2])], {}, 'rope_sin_q');
-  const firstHalf = [g.int64s([0]), g.int64s([half]), g.int64s([-1])];
-  const secondHalf = [g.int64s([half]), g.int64s([D]), g.int64s([-1])];
-  const rope = (x: string, c: string, s: string): string => {
-    const swapped = g.op('Concat', [g.op('Slice', [x, ...secondHalf]), g.op('Slice', [x, ...firstHalf])], { axis: -1 });
-    return g.op('Add', [g.op('Mul', [x, c]), g.op('Mul', [swapped, s])]);
-  };
+  const rope = (x: string, c: string, s: string): string => applyRotaryGraph(g, x, c, s, D, rotary.rotaryDim);
   const scale = g.float32s([1 / Math.sqrt(D)], []);
 
   // Embedding: Gather the stored rows, then widen only those rows.

@@ -23,7 +23,7 @@ export function recognizeDecoder(adapter: string, family: DecoderFamily, key: st
     estimatedParameters: family.countParameters(dims),
     conversionScratchBytes: (files, importOptions) => conversionScratchBytes(files, importOptions, dims.configDtype),
   };
-  if (family.hasOnnxGraph && options.onnx !== false) claim.validation = { ...validationSupport(family, options), configFacts: dimsFacts(dims) };
+  if (family.coversGraph(dims) && options.onnx !== false) claim.validation = { ...validationSupport(family, options), configFacts: dimsFacts(dims) };
   return claim;
 }
 

@@ -30,9 +30,15 @@ describe('readForwardDims', () => {
     expect(readForwardDims(bare)).toMatchObject({ kvHeads: 14, ropeTheta: 10000, rmsNormEps: 1e-6, tied: false });
   });
 
-  it('transformers v5 rope_parameters are read; scaled RoPE is refused', () => {
+  it('transformers v5 rope_parameters are read; scaled RoPE becomes a RopeSpec; unknown types are refused', () => {
     expect(readForwardDims({ ...qwen2, rope_theta: undefined, rope_parameters: { rope_type: 'default', rope_theta: 5e5 } }).ropeTheta).toBe(5e5);
-    expect(() => readForwardDims({ ...qwen2, rope_scaling: { type: 'yarn', factor: 4 } })).toThrow(/RoPE type "yarn"/);
+    expect(readForwardDims(qwen2).rope).toEqual({ theta: 1e6, partialRotaryFactor: 1 });
+    const yarn = readForwardDims({ ...qwen2, rope_scaling: { type: 'yarn', factor: 4, original_max_position_embeddings: 32768 } }).rope;
+    expect(yarn.scaling).toMatchObject({ type: 'yarn', factor: 4, originalMaxPositionEmbeddings: 32768, truncate: true });
+    const partial = readForwardDims({ ...qwen2, rope_parameters: { rope_type: 'default', rope_theta: 1e7, partial_rotary_factor: 0.25, mrope_section: [11, 11, 10], mrope_interleaved: true } }).rope;
+    expect(partial).toEqual({ theta: 1e7, partialRotaryFactor: 0.25, mropeSection: { sections: [11, 11, 10], interleaved: true } });
+    expect(() => readForwardDims({ ...qwen2, rope_scaling: { rope_type: 'longrope', factor: 4 } })).toThrow(/RoPE type "longrope" is not implemented/);
+    expect(() => readForwardDims({ ...qwen2, rope_scaling: { rope_type: 'linear' } })).toThrow(/RoPE factor is undefined/);
   });
 
   it('MoE: sparse layers follow decoder_sparse_step and mlp_only_layers', () => {

@@ -5,6 +5,7 @@
  * compute, because the validator may call it on a folder it did not import.
  */
 import { ModelImportError, type ModelConfig } from '../../../../src/index.js';
+import type { RopeScaling, RopeSpec } from '../blocks/rope-spec.js';
 
 export type ForwardFamily = 'qwen2' | 'qwen3' | 'qwen2_moe' | 'qwen3_moe' | 'llama';
 
@@ -30,6 +31,8 @@ export interface ForwardDims {
   vocab: number;
   tied: boolean;
   ropeTheta: number;
+  /** The rotary embedding (theta again, partial factor, scaling, mrope sections): blocks/rotary.ts computes it. */
+  rope: RopeSpec;
   rmsNormEps: number;
   qkvBias: boolean;
   oBias: boolean;
@@ -93,11 +96,8 @@ export function readForwardDims(config: ModelConfig): ForwardDims {
   if (!family) unsupported(`model_type ${JSON.stringify(config.model_type)} is not a decoder the forward pass covers (Qwen2/Qwen3 and MoE, Llama)`);
   if (config.mlp_bias === true) unsupported('mlp_bias is true: MLP biases are not implemented');
 
-  const rope = (config.rope_parameters ?? undefined) as { rope_type?: string; rope_theta?: number } | undefined;
-  const scaling = config.rope_scaling as { type?: string; rope_type?: string } | null | undefined;
-  const ropeType = rope?.rope_type ?? scaling?.rope_type ?? scaling?.type ?? 'default';
-  if (ropeType !== 'default') unsupported(`RoPE type ${JSON.stringify(ropeType)} is not implemented (only "default")`);
-  const ropeTheta = typeof rope?.rope_theta === 'number' ? rope.rope_theta : num(config, 'rope_theta', 10000);
+  const rope = readRope(config);
+  const ropeTheta = rope.theta;
 
   const hidden = int(config, 'hidden_size');
   const heads = int(config, 'num_attention_heads');
@@ -146,6 +146,7 @@ export function readForwardDims(config: ModelConfig): ForwardDims {
     vocab: int(config, 'vocab_size'),
     tied: bool(config, 'tie_word_embeddings', false),
     ropeTheta,
+    rope,
     rmsNormEps: num(config, 'rms_norm_eps', 1e-6),
     qkvBias,
     // Qwen3 and Llama put attention_bias on o_proj as well; Qwen2(-MoE) never has an o_proj bias.
@@ -154,6 +155,72 @@ export function readForwardDims(config: ModelConfig): ForwardDims {
     moe,
     notes,
   };
+}
+
+type RopeFields = Record<string, unknown>;
+
+/**
+ * rope_parameters (transformers 5) or rope_scaling (earlier; `type` before `rope_type`), with rope_theta and
+ * partial_rotary_factor nested or top-level, as modeling_rope_utils.py reads them. Unknown types are refused.
+ */
+function readRope(config: ModelConfig): RopeSpec {
+  const nested = config.rope_parameters;
+  const legacy = config.rope_scaling;
+  const params: RopeFields = (nested && typeof nested === 'object' ? nested : legacy && typeof legacy === 'object' ? legacy : {}) as RopeFields;
+  const type = (params.rope_type ?? params.type ?? 'default') as unknown;
+  const number = (value: unknown, what: string, fallback?: number): number => {
+    if ((value === undefined || value === null) && fallback !== undefined) return fallback;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) unsupported(`RoPE ${what} is ${JSON.stringify(value)}, expected a positive number`);
+    return value;
+  };
+  const theta = number(params.rope_theta ?? config.rope_theta, 'rope_theta', 10000);
+  const partialRotaryFactor = number(params.partial_rotary_factor ?? config.partial_rotary_factor, 'partial_rotary_factor', 1);
+  const maxPositions = config.max_position_embeddings;
+  const original = () => number(params.original_max_position_embeddings ?? maxPositions, 'original_max_position_embeddings');
+  let scaling: RopeScaling | undefined;
+  switch (type) {
+    case 'default':
+      break;
+    case 'linear':
+      scaling = { type, factor: number(params.factor, 'factor') };
+      break;
+    case 'dynamic':
+      scaling = { type, factor: number(params.factor, 'factor'), maxPositionEmbeddings: number(maxPositions, 'max_position_embeddings') };
+      break;
+    case 'yarn': {
+      const originalMax = original();
+      const optional = (key: string) => (params[key] === undefined || params[key] === null ? undefined : number(params[key], key));
+      scaling = {
+        type,
+        // transformers: factor absent -> max_position_embeddings / original_max_position_embeddings.
+        factor: params.factor === undefined || params.factor === null ? number(maxPositions, 'max_position_embeddings') / originalMax : number(params.factor, 'factor'),
+        originalMaxPositionEmbeddings: originalMax,
+        betaFast: optional('beta_fast'),
+        betaSlow: optional('beta_slow'),
+        truncate: params.truncate === false ? false : true,
+        attentionFactor: optional('attention_factor'),
+        mscale: optional('mscale'),
+        mscaleAllDim: optional('mscale_all_dim'),
+      };
+      break;
+    }
+    case 'llama3':
+      scaling = {
+        type,
+        factor: number(params.factor, 'factor'),
+        lowFreqFactor: number(params.low_freq_factor, 'low_freq_factor'),
+        highFreqFactor: number(params.high_freq_factor, 'high_freq_factor'),
+        originalMaxPositionEmbeddings: original(),
+      };
+      break;
+    default:
+      unsupported(`RoPE type ${JSON.stringify(type)} is not implemented (default, linear, dynamic, yarn, llama3)`);
+  }
+  const section = params.mrope_section;
+  const mropeSection = Array.isArray(section) && section.every((v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0)
+    ? { sections: section as number[], interleaved: params.mrope_interleaved === true }
+    : undefined;
+  return { theta, partialRotaryFactor, ...(scaling ? { scaling } : {}), ...(mropeSection ? { mropeSection } : {}) };
 }
 
 /** A layer is sparse iff it is not in mlp_only_layers and (i+1) is a multiple of decoder_sparse_step (§2.3). */

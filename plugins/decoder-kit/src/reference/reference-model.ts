@@ -5,7 +5,8 @@
  */
 import type { ModelConfig, ReferenceForwardInput, ReferenceForwardOutput } from '../../../../src/index.js';
 import { ModelImportError } from '../../../../src/index.js';
-import { isSparseLayer, positionIdsFromMask, readForwardDims, ropeInverseFrequencies, type ForwardDims } from './forward-dims.js';
+import { isSparseLayer, positionIdsFromMask, readForwardDims, type ForwardDims } from './forward-dims.js';
+import { rotaryParameters, type RotaryParameters } from '../blocks/rotary.js';
 import { ModelWeights } from './model-weights.js';
 import { linear, rmsNorm, sigmoid, silu, softmaxInPlace } from './tensor-math.js';
 import { readFile } from 'node:fs/promises';
@@ -39,7 +40,7 @@ const DEFAULT_BLOCK_BYTES = 64 << 20;
 
 export class ReferenceModel {
   private readonly cache = new Map<string, Float32Array>();
-  private readonly invFreq: Float32Array;
+  private readonly rotary: RotaryParameters;
 
   private constructor(
     readonly dims: ForwardDims,
@@ -47,7 +48,7 @@ export class ReferenceModel {
     private readonly cacheWeights: boolean,
     private readonly blockBytes: number,
   ) {
-    this.invFreq = ropeInverseFrequencies(dims);
+    this.rotary = rotaryParameters(dims.rope, dims.headDim);
   }
 
   static async load(modelDir: string, options: ReferenceOptions = {}): Promise<ReferenceModel> {
@@ -154,15 +155,19 @@ export class ReferenceModel {
     return this.project(out, seq, nH * D, `${p}.self_attn.o_proj.weight`, H, { shape: [H, nH * D], bias: oBias });
   }
 
-  /** Half-split ("NeoX") RoPE in place on [seq, heads, D] (§4). */
+  /**
+   * Half-split ("NeoX") RoPE in place on [seq, heads, D] (§4), over the first rotaryDim dims of each head (partial
+   * rotary), cos and sin scaled by the attention factor (YaRN).
+   */
   private rope(x: Float32Array, seq: number, heads: number, positions: number[]): void {
     const D = this.dims.headDim;
-    const half = D / 2;
+    const { invFreq, attentionFactor, rotaryDim } = this.rotary;
+    const half = rotaryDim / 2;
     for (let s = 0; s < seq; s++) {
       for (let i = 0; i < half; i++) {
-        const angle = Math.fround(positions[s] * this.invFreq[i]);
-        const c = Math.fround(Math.cos(angle));
-        const sn = Math.fround(Math.sin(angle));
+        const angle = Math.fround(positions[s] * invFreq[i]);
+        const c = Math.fround(Math.cos(angle) * attentionFactor);
+        const sn = Math.fround(Math.sin(angle) * attentionFactor);
         for (let h = 0; h < heads; h++) {
           const o = (s * heads + h) * D;
           const x1 = x[o + i];
