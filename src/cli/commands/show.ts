@@ -30,26 +30,36 @@ export async function showCommand(args: GlobalArgs & { name: string }): Promise<
   }
 }
 
+/**
+ * The entry is local state (registry.json may have been edited by hand or damaged): every field is checked for its
+ * type before use, and a missing or odd one is shown as "?", never a crash.
+ */
 export function summary(entry: ModelEntry, folder: string, now = Date.now()): string {
-  const license = entry.license?.name ?? entry.license?.id ?? 'not declared';
-  const revision = entry.provenance?.commit
-    ? `${entry.provenance.revision ?? 'main'} (${entry.provenance.commit.slice(0, 12)})`
-    : (entry.provenance?.revision ?? '');
-  const findings = entry.validation?.findings ?? [];
-  const count = (status: string) => findings.filter((f) => f.status === status).length;
+  const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+  const num = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
+  const license = str(entry.license?.name) ?? str(entry.license?.id) ?? 'not declared';
+  const commit = str(entry.provenance?.commit);
+  const revisionName = str(entry.provenance?.revision);
+  const revision = commit ? `${revisionName ?? 'main'} (${commit.slice(0, 12)})` : (revisionName ?? '');
+  const findings: { status?: unknown }[] = Array.isArray(entry.validation?.findings) ? entry.validation.findings : [];
+  const count = (status: string) => findings.filter((f) => f?.status === status).length;
   const validation = entry.validation?.skipped
     ? 'skipped (--skip-validation)'
     : `${count('pass')} check${count('pass') === 1 ? '' : 's'} passed${count('warn') ? `, ${count('warn')} warnings` : ''}${count('skip') ? `, ${count('skip')} skipped` : ''}`;
+  const parameters = num(entry.model_size);
+  const bytes = num(entry.file_size);
+  const files = Array.isArray(entry.files) ? entry.files.length : 0;
+  const created = str(entry.created_at);
   const rows: [string, string][] = [
-    ['name', entry.model_name],
-    ['model id', entry.model_id],
-    ['architecture', entry.provenance?.architecture ?? entry.architecture_type],
-    ['parameters', formatCount(entry.model_size)],
-    ['dtype', entry.conversion?.dtype ?? ''],
-    ['size', `${formatBytes(entry.file_size)} in ${entry.files?.length ?? 0} files`],
+    ['name', str(entry.model_name) ?? '?'],
+    ['model id', str(entry.model_id) ?? '?'],
+    ['architecture', str(entry.provenance?.architecture) ?? str(entry.architecture_type) ?? '?'],
+    ['parameters', parameters === undefined ? '?' : formatCount(parameters)],
+    ['dtype', str(entry.conversion?.dtype) ?? ''],
+    ['size', `${bytes === undefined ? '?' : formatBytes(bytes)} in ${files} files`],
     ['license', license],
     ['revision', revision],
-    ['imported', `${relativeTime(entry.created_at, now)} (${entry.created_at})`],
+    ['imported', created ? `${relativeTime(created, now)} (${created})` : '?'],
     ['validation', validation],
     ['folder', folder],
     ['metadata', path.join(folder, METADATA_FILE)],
