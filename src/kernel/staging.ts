@@ -4,7 +4,7 @@
  * whose owner process is dead on this host (a SIGKILLed import), and never touches a live one.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fs, rmSync } from 'node:fs';
+import { promises as fs, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ModelImportError } from './errors.js';
@@ -29,6 +29,13 @@ const open = new Set<string>();
 export function removeOpenStagingSync(): void {
   for (const dir of open) {
     try {
+      // Writes issued before the signal may still land from libuv's threads while this runs, so a recursive rm can
+      // meet a folder that refills. Everything but owner.json goes first, with retries; owner.json goes last, so a
+      // folder that could not be emptied still names its (dead) owner and the next run's cleanup removes it.
+      for (const name of readdirSync(dir)) {
+        if (name !== OWNER_FILE) rmSync(path.join(dir, name), { recursive: true, force: true, maxRetries: 3, retryDelay: 10 });
+      }
+      if (readdirSync(dir).some((name) => name !== OWNER_FILE)) continue; // refilled meanwhile: leave it to the next run
       rmSync(dir, { recursive: true, force: true });
     } catch {
       // best effort on the way out; the next run cleans what is left (owner pid is dead)
