@@ -472,7 +472,7 @@ function checkShape(root: unknown, maxDepth: number, bad: (what: string) => Erro
   };
   const enter = (value: unknown) => {
     if (typeof value !== 'object' || value === null || done.has(value)) return;
-    if (onPath.has(value)) throw bad(`holds a ${value instanceof PickleDict ? 'dict' : isTuple(value) ? 'tuple' : 'list'} that contains itself: refused`);
+    if (onPath.has(value)) throw bad(`holds a ${value instanceof PickleDict ? 'dict' : isTuple(value) ? 'tuple' : 'list'} that contains itself (a reference cycle): refused`);
     const children = childrenOf(value);
     if (!children) return;
     if (frames.length >= maxDepth) throw bad(`nests containers deeper than ${maxDepth} levels (maxDepth): refused`);
