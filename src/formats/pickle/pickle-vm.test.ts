@@ -1,14 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { isModelImportError } from '../../kernel/errors.js';
 import { PickleWriter } from '../../../test/fixtures/pickle-writer.js';
+import { makeExhaustingPickles } from '../../../test/fixtures/hostile-pickles.js';
 import { stateDictPickle } from '../../../test/fixtures/torch-checkpoint.js';
 import { allowedGlobal } from './allowed-globals.js';
-import { loadPickle, PickleDict, type TensorRef } from './pickle-vm.js';
+import { DEFAULT_PICKLE_LIMITS, loadPickle, PickleDict, type PickleLimits, type TensorRef } from './pickle-vm.js';
 
-const run = (bytes: Uint8Array | number[]) => loadPickle(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes), '/x/pytorch_model.bin');
-const refusal = (bytes: Uint8Array | number[]): string => {
+const run = (bytes: Uint8Array | number[], limits?: PickleLimits) =>
+  loadPickle(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes), '/x/pytorch_model.bin', 'archive/data.pkl', limits);
+const refusal = (bytes: Uint8Array | number[], limits?: PickleLimits): string => {
   try {
-    run(bytes);
+    run(bytes, limits);
   } catch (error) {
     expect(isModelImportError(error) && error.code === 'BAD_INPUT').toBe(true);
     expect((error as Error).message).not.toContain('\n');
@@ -97,5 +99,53 @@ describe('loadPickle', () => {
     expect(refusal([0x80, 2, 0x63, ...ascii('torch\nUntypedStorage\n'), 0x2e])).toBe(
       'pytorch_model.bin reaches for torch.UntypedStorage: refused, nothing executed',
     );
+  });
+});
+
+describe('loadPickle against pickles built to exhaust it', () => {
+  const x = makeExhaustingPickles();
+  const D = DEFAULT_PICKLE_LIMITS;
+
+  it('documents its default limits', () => {
+    expect(D).toEqual({ maxStack: 1_000_000, maxMemo: 1_000_000, maxElements: 4_000_000, maxDepth: 64, maxStringBytes: 1 << 20 });
+  });
+
+  it('bounds the total elements put into containers (APPENDS, SETITEMS)', () => {
+    expect(refusal(x.appends(1001), { maxElements: 1000 })).toBe(
+      'pytorch_model.bin: archive/data.pkl builds containers holding more than 1000 elements in all (maxElements) (at byte 1005)',
+    );
+    expect(refusal(x.setitems(501), { maxElements: 1000 })).toMatch(/more than 1000 elements in all \(maxElements\)/);
+    expect((run(x.appends(1000), { maxElements: 1000 }) as unknown[]).length).toBe(1000);
+    // One APPENDS of 300k items at the default limits: a spread push(...items) overflowed the call stack here.
+    expect((run(x.appends(300_000)) as unknown[]).length).toBe(300_000);
+  });
+
+  it('bounds the stack, counting open MARKs (DUP and MARK floods)', () => {
+    expect(refusal(x.dup(1000), { maxStack: 1000 })).toMatch(/grows the stack past 1000 items \(maxStack\) \(at byte 1002\)$/);
+    expect(refusal(x.marks(1001), { maxStack: 1000 })).toMatch(/grows the stack past 1000 items \(maxStack\)/);
+  });
+
+  it('bounds the memo (BINPUT flood) and string length', () => {
+    expect(refusal(x.memo(1001), { maxMemo: 1000 })).toMatch(/grows the memo past 1000 entries \(maxMemo\)/);
+    expect(refusal(x.longString(D.maxStringBytes + 1))).toMatch(/holds a 1048577-byte string, over the limit of 1048576 bytes \(maxStringBytes\)/);
+    expect(run(x.longString(1000))).toBe('a'.repeat(1000));
+  });
+
+  it('refuses self-referencing lists, dicts and dict state instead of returning a cycle', () => {
+    expect(refusal(x.selfList())).toBe('pytorch_model.bin: archive/data.pkl holds a list that contains itself (a reference cycle): refused');
+    expect(refusal(x.selfDict())).toMatch(/holds a dict that contains itself \(a reference cycle\): refused$/);
+    expect(refusal(x.cycleKey())).toMatch(/that contains itself \(a reference cycle\): refused$/);
+    expect(refusal(x.selfState())).toMatch(/holds a dict that contains itself/);
+  });
+
+  it('caps nesting depth, however the nesting was built', () => {
+    expect(refusal(x.deepList(D.maxDepth + 1))).toBe('pytorch_model.bin: archive/data.pkl nests containers deeper than 64 levels (maxDepth): refused');
+    expect(run(x.deepList(D.maxDepth))).toBeInstanceOf(Array);
+    expect(refusal(x.deepList(200_000))).toMatch(/deeper than 64 levels \(maxDepth\)/);
+  });
+
+  it('walks shared structure once: 2^60 leaves by naive walking load instantly', () => {
+    const dict = run(x.laughs(60)) as PickleDict;
+    expect(dict.map.size).toBe(1);
   });
 });

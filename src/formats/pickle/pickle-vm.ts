@@ -46,10 +46,31 @@ const MARK = Symbol('mark');
 /** Tuples are frozen arrays, lists plain arrays. */
 const isTuple = (value: unknown): value is readonly unknown[] => Array.isArray(value) && Object.isFrozen(value);
 
+/**
+ * Bounds a hostile pickle cannot push past; exceeding one is a BAD_INPUT error naming the limit. A real state
+ * dict is far inside all of them: per tensor it holds about 20 container elements, 10 memo entries and a stack a
+ * few items deep, and it nests 4 levels (state dict -> _metadata -> module -> version).
+ */
 export interface PickleLimits {
+  /** Items on the stack plus open MARKs (default 1,000,000). */
   maxStack?: number;
+  /** Memo entries (default 1,000,000). */
   maxMemo?: number;
+  /** Elements put into lists, tuples and dicts over the whole pickle, a dict item counting 2 (default 4,000,000). */
+  maxElements?: number;
+  /** Nesting depth of the loaded value, checked by the walk at STOP (default 64). */
+  maxDepth?: number;
+  /** Bytes of one string or bytes value (default 1 MiB; state-dict keys are short). */
+  maxStringBytes?: number;
 }
+
+export const DEFAULT_PICKLE_LIMITS: Required<PickleLimits> = {
+  maxStack: 1_000_000,
+  maxMemo: 1_000_000,
+  maxElements: 4_000_000,
+  maxDepth: 64,
+  maxStringBytes: 1 << 20,
+};
 
 const NAMES: Record<number, string> = {
   0x69: 'INST', 0x6f: 'OBJ', 0x81: 'NEWOBJ', 0x92: 'NEWOBJ_EX', 0x82: 'EXT1', 0x83: 'EXT2', 0x84: 'EXT4',
@@ -63,8 +84,8 @@ const NAMES: Record<number, string> = {
  * pickle inside it (e.g. "archive/data.pkl").
  */
 export function loadPickle(bytes: Uint8Array, file: string, where = 'data.pkl', limits: PickleLimits = {}): unknown {
-  const maxStack = limits.maxStack ?? 10_000_000;
-  const maxMemo = limits.maxMemo ?? 10_000_000;
+  const { maxStack, maxMemo, maxElements, maxDepth, maxStringBytes } = { ...DEFAULT_PICKLE_LIMITS, ...limits };
+  let elements = 0;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const stack: unknown[] = [];
@@ -94,7 +115,12 @@ export function loadPickle(bytes: Uint8Array, file: string, where = 'data.pkl', 
     pos += n;
     return bytes.subarray(pos - n, pos);
   };
+  const sized = (n: number) => {
+    if (n > maxStringBytes) throw bad(`holds a ${n}-byte string, over the limit of ${maxStringBytes} bytes (maxStringBytes)`);
+    return n;
+  };
   const text = (n: number) => {
+    sized(n);
     try {
       return decoder.decode(take(n));
     } catch {
@@ -109,8 +135,13 @@ export function loadPickle(bytes: Uint8Array, file: string, where = 'data.pkl', 
     return value;
   };
   const push = (value: unknown) => {
-    if (stack.length >= maxStack) throw bad('grows the stack beyond the limit');
+    if (stack.length + marks.length >= maxStack) throw bad(`grows the stack past ${maxStack} items (maxStack)`);
     stack.push(value);
+  };
+  /** Every element put into a container counts once, so memo/DUP tricks cannot multiply memory unseen. */
+  const grow = (n: number) => {
+    elements += n;
+    if (elements > maxElements) throw bad(`builds containers holding more than ${maxElements} elements in all (maxElements)`);
   };
   const pop = () => {
     const floor = marks.length > 0 ? marks[marks.length - 1] : 0;
@@ -128,7 +159,7 @@ export function loadPickle(bytes: Uint8Array, file: string, where = 'data.pkl', 
     return stack.splice(mark);
   };
   const put = (index: number) => {
-    if (memo.size >= maxMemo && !memo.has(index)) throw bad('grows the memo beyond the limit');
+    if (memo.size >= maxMemo && !memo.has(index)) throw bad(`grows the memo past ${maxMemo} entries (maxMemo)`);
     memo.set(index, top());
   };
   const get = (index: number) => {
@@ -149,7 +180,7 @@ export function loadPickle(bytes: Uint8Array, file: string, where = 'data.pkl', 
     return value as unknown[];
   };
   const count = (value: unknown, what: string) => {
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw bad(`gives ${what} ${String(value)}, not a non-negative integer`);
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw bad(`gives ${what} ${describe(value)}, not a non-negative integer`);
     return value;
   };
   const ints = (value: unknown, what: string) => {
@@ -162,7 +193,7 @@ export function loadPickle(bytes: Uint8Array, file: string, where = 'data.pkl', 
     const [, type, key, location, numel] = pid;
     if (!(type instanceof GlobalRef) || type.allowed.kind !== 'storage-type') throw bad('has a storage reference without a storage type');
     if (typeof key !== 'string' || !/^[A-Za-z0-9_]{1,64}$/.test(key)) {
-      throw badCheckpoint(file, `${where} names storage ${JSON.stringify(String(key).slice(0, 100))}, which is not a storage key: refused`, REFUSED_HINT);
+      throw badCheckpoint(file, `${where} names storage ${typeof key === 'string' ? JSON.stringify(key.slice(0, 100)) : describe(key)}, which is not a storage key: refused`, REFUSED_HINT);
     }
     if (typeof location !== 'string' || location.length > 64) throw bad('has a storage reference with a bad location');
     const ref: StorageRef = { kind: 'storage', key, dtype: type.allowed.dtype, location, numel: count(numel, 'a storage size') };
@@ -223,9 +254,11 @@ export function loadPickle(bytes: Uint8Array, file: string, where = 'data.pkl', 
         const result = pop();
         if (marks.length > 0) throw bad('stops with a MARK still open');
         if (pos !== bytes.length) throw bad(`has ${bytes.length - pos} bytes after STOP`);
+        checkShape(result, maxDepth, (what) => badCheckpoint(file, `${where} ${what}`));
         return result;
       }
       case 0x28: // MARK
+        if (stack.length + marks.length >= maxStack) throw bad(`grows the stack past ${maxStack} items (maxStack)`);
         marks.push(stack.length);
         break;
       case 0x30: // POP
@@ -263,30 +296,43 @@ export function loadPickle(bytes: Uint8Array, file: string, where = 'data.pkl', 
       case 0x58: push(text(u32())); break; // BINUNICODE
       case 0x8c: push(text(u8())); break; // SHORT_BINUNICODE
       case 0x8d: push(text(u64())); break; // BINUNICODE8
-      case 0x42: push(take(u32()).slice()); break; // BINBYTES
+      case 0x42: push(take(sized(u32())).slice()); break; // BINBYTES
       case 0x43: push(take(u8()).slice()); break; // SHORT_BINBYTES
-      case 0x8e: push(take(u64()).slice()); break; // BINBYTES8
+      case 0x8e: push(take(sized(u64())).slice()); break; // BINBYTES8
       case 0x7d: push(new PickleDict()); break; // EMPTY_DICT
       case 0x5d: push([]); break; // EMPTY_LIST
       case 0x29: push(Object.freeze([])); break; // EMPTY_TUPLE
-      case 0x85: push(Object.freeze([pop()])); break; // TUPLE1
+      case 0x85: grow(1); push(Object.freeze([pop()])); break; // TUPLE1
       case 0x86: { // TUPLE2
+        grow(2);
         const b = pop();
         const a = pop();
         push(Object.freeze([a, b]));
         break;
       }
       case 0x87: { // TUPLE3
+        grow(3);
         const c = pop();
         const b = pop();
         const a = pop();
         push(Object.freeze([a, b, c]));
         break;
       }
-      case 0x74: push(Object.freeze(popMark())); break; // TUPLE
-      case 0x6c: push(popMark()); break; // LIST
+      case 0x74: { // TUPLE
+        const items = popMark();
+        grow(items.length);
+        push(Object.freeze(items));
+        break;
+      }
+      case 0x6c: { // LIST
+        const items = popMark();
+        grow(items.length);
+        push(items);
+        break;
+      }
       case 0x64: { // DICT
         const items = popMark();
+        grow(items.length);
         if (items.length % 2 !== 0) throw bad('builds a dict from an odd number of items');
         const dict = new PickleDict();
         for (let i = 0; i < items.length; i += 2) dict.map.set(hashable(items[i]), items[i + 1]);
@@ -295,23 +341,29 @@ export function loadPickle(bytes: Uint8Array, file: string, where = 'data.pkl', 
       }
       case 0x61: { // APPEND
         const value = pop();
+        grow(1);
         listOf(top(), 'APPEND').push(value);
         break;
       }
       case 0x65: { // APPENDS
         const items = popMark();
-        listOf(top(), 'APPENDS').push(...items);
+        grow(items.length);
+        const list = listOf(top(), 'APPENDS');
+        // A loop, not push(...items): spreading a huge batch overflows the call stack.
+        for (const item of items) list.push(item);
         break;
       }
       case 0x73: { // SETITEM
         const value = pop();
         const key = pop();
+        grow(2);
         dictOf(top(), 'SETITEM').map.set(hashable(key), value);
         break;
       }
       case 0x75: { // SETITEMS
         const items = popMark();
         if (items.length % 2 !== 0) throw bad('sets an odd number of dict items');
+        grow(items.length);
         const dict = dictOf(top(), 'SETITEMS');
         for (let i = 0; i < items.length; i += 2) dict.map.set(hashable(items[i]), items[i + 1]);
         break;
@@ -369,9 +421,72 @@ function refusedOpcode(file: string, where: string, op: number, at: number) {
   );
 }
 
-/** Dict keys must be plain values (strings or numbers); anything else could not be a state-dict key anyway. */
+const isPlain = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' || v === null;
+
+/**
+ * Dict keys must be plain values (strings or numbers); anything else could not be a state-dict key anyway. A
+ * tuple of plain values becomes one string key; any other tuple keeps its identity, so no key is ever built by
+ * walking a structure (a self-referencing or exponentially shared one would hang or overflow).
+ */
 function hashable(key: unknown): unknown {
-  if (typeof key === 'string' || typeof key === 'number' || typeof key === 'bigint' || typeof key === 'boolean' || key === null) return key;
-  if (isTuple(key)) return JSON.stringify(key, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  if (isPlain(key)) return key;
+  if (isTuple(key) && key.length <= 64 && key.every(isPlain)) return JSON.stringify(key.map((v) => (typeof v === 'bigint' ? v.toString() : v)));
   return key; // identity key (e.g. an object); harmless, never a tensor name
+}
+
+/** A short description of any loaded value for error messages; never walks into containers. */
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}…` : value);
+  if (isPlain(value)) return String(value);
+  if (isTuple(value)) return `a tuple of ${value.length}`;
+  if (Array.isArray(value)) return `a list of ${value.length}`;
+  if (value instanceof PickleDict) return `a dict of ${value.map.size}`;
+  if (value instanceof Uint8Array) return `${value.length} bytes`;
+  return 'an object';
+}
+
+/**
+ * Walks the loaded value once, without recursion, before anyone else does (the state-dict walk, key conversion,
+ * tensor discovery): refuses a container that contains itself and nesting deeper than maxDepth. Shared (DAG)
+ * parts are visited once, so "billion laughs" sharing costs no more than its element count.
+ */
+function checkShape(root: unknown, maxDepth: number, bad: (what: string) => Error): void {
+  const done = new Set<object>();
+  const onPath = new Set<object>();
+  // Each frame: a container and an iterator over its children. Exiting a frame takes it off the path.
+  const frames: { node: object; children: Iterator<unknown> }[] = [];
+  const childrenOf = (node: object): Iterator<unknown> | undefined => {
+    if (Array.isArray(node)) return (node as unknown[])[Symbol.iterator]();
+    if (node instanceof PickleDict) {
+      const map = node.map;
+      const state = node.state;
+      return (function* () {
+        for (const [key, value] of map) {
+          yield key;
+          yield value;
+        }
+        yield state;
+      })();
+    }
+    return undefined; // tensors, storages, bytes, globals: leaves built by the VM itself
+  };
+  const enter = (value: unknown) => {
+    if (typeof value !== 'object' || value === null || done.has(value)) return;
+    if (onPath.has(value)) throw bad(`holds a ${value instanceof PickleDict ? 'dict' : isTuple(value) ? 'tuple' : 'list'} that contains itself (a reference cycle): refused`);
+    const children = childrenOf(value);
+    if (!children) return;
+    if (frames.length >= maxDepth) throw bad(`nests containers deeper than ${maxDepth} levels (maxDepth): refused`);
+    onPath.add(value);
+    frames.push({ node: value, children });
+  };
+  enter(root);
+  while (frames.length > 0) {
+    const frame = frames[frames.length - 1];
+    const next = frame.children.next();
+    if (next.done) {
+      frames.pop();
+      onPath.delete(frame.node);
+      done.add(frame.node);
+    } else enter(next.value);
+  }
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isModelImportError } from '../../kernel/errors.js';
 import { HOSTILE_MARKER, makeHostilePickles, makeTinyModel, writeRepoFiles } from '../../../test/fixtures/tiny-models.js';
+import { makeExhaustingPickles } from '../../../test/fixtures/hostile-pickles.js';
 import { checkpointZip, makeTorchCheckpoint, torchCheckpointFromTensors, type FixtureStorage } from '../../../test/fixtures/torch-checkpoint.js';
 import { PickleWriter } from '../../../test/fixtures/pickle-writer.js';
 import { writeStoredZip } from '../../../test/fixtures/zip-writer.js';
@@ -182,6 +183,29 @@ describe('hostile pickles', () => {
     expect(await refusal(hostile['ext-opcode'])).toMatch(/opcode 0x82 \(EXT1\) at byte 2, which torch.save does not write: refused, nothing executed/);
     expect(await refusal(hostile['obj-opcode'])).toMatch(/reaches for os.system/); // its GLOBAL is refused first
     expect(await refusal(hostile['storage-key-escape'])).toMatch(/names storage "..\/..\/..\/..\/etc\/passwd", which is not a storage key: refused/);
+  });
+});
+
+describe('pickles built to exhaust the reader', () => {
+  const x = makeExhaustingPickles();
+  const zipped = (pickle: Uint8Array) => checkpointZip(pickle, []);
+
+  it('refuses self-referencing state dicts before the state-dict walk sees them', async () => {
+    expect(await refusal(zipped(x.selfDict()))).toBe('pytorch_model.bin: archive/data.pkl holds a dict that contains itself (a reference cycle): refused');
+    expect(await refusal(zipped(x.selfState()))).toMatch(/holds a dict that contains itself/);
+    expect(await refusal(zipped(x.cycleKey()))).toMatch(/contains itself \(a reference cycle\)/);
+  });
+
+  it('refuses a key nested 100k deep with a typed error, not a stack overflow', async () => {
+    expect(await refusal(zipped(x.deepKey(100_000)))).toBe('pytorch_model.bin: archive/data.pkl nests containers deeper than 64 levels (maxDepth): refused');
+  });
+
+  it('names the limit a long string exceeds at the default limits', async () => {
+    expect(await refusal(zipped(x.longString(2 << 20)))).toMatch(/over the limit of 1048576 bytes \(maxStringBytes\)/);
+  });
+
+  it('a non-string key is described, never stringified by walking it', async () => {
+    expect(await refusal(zipped(x.laughs(60)))).toBe('pytorch_model.bin: has a state-dict key a tuple of 2 that is not a string');
   });
 });
 

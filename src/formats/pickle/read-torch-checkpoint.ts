@@ -6,7 +6,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { dtypeElementSize, type SafetensorsDtype } from '../safetensors/dtypes.js';
 import { badCheckpoint } from './bad-checkpoint.js';
-import { loadPickle, PickleDict, type TensorRef } from './pickle-vm.js';
+import { describe, loadPickle, PickleDict, type TensorRef } from './pickle-vm.js';
 import { ZipArchive, type ZipEntry } from './zip-reader.js';
 
 export interface TorchTensorInfo {
@@ -83,7 +83,7 @@ async function parseCheckpoint(zip: ZipArchive, file: string, options: ReadTorch
   const tensors: TorchTensorInfo[] = [];
   const storages = new Map<string, ZipEntry>();
   for (const [name, value] of root.map) {
-    if (typeof name !== 'string') throw badCheckpoint(file, `has a state-dict key ${String(name)} that is not a string`);
+    if (typeof name !== 'string') throw badCheckpoint(file, `has a state-dict key ${describe(name)} that is not a string`);
     if (!(typeof value === 'object' && value !== null && (value as TensorRef).kind === 'tensor')) {
       throw badCheckpoint(file, `entry ${JSON.stringify(name)} is not a tensor`);
     }
