@@ -19,10 +19,10 @@ async function workerFor(dir: string) {
   return worker;
 }
 
-async function check(worker: TransformersJsWorker, expected: number[]) {
+async function check(worker: TransformersJsWorker, dir: string, expected: number[]) {
   const report = new ValidationReport();
   const figures: Record<string, unknown> = {};
-  const loading = worker.ask({ type: 'load' }, 60_000);
+  const loading = worker.ask({ type: 'load', modelDir: dir }, 60_000);
   await checkTransformersJs({ report, worker, loading, promptIds: [294, 297], expected, timeoutMs: 60_000, figures });
   return { finding: report.findings[0], figures };
 }
@@ -32,14 +32,14 @@ describe('checkTransformersJs', () => {
     const { dir } = await makeTinyModelDir({ seed: 4 });
     cleanup.push(() => rm(dir, { recursive: true, force: true }));
     const worker = await workerFor(dir);
-    const first = await check(worker, [0, 0, 0]);
+    const first = await check(worker, dir, [0, 0, 0]);
     expect(first.finding).toMatchObject({ status: 'fail', check: 'transformers.js' });
     const tokens = (first.figures.transformersJs as { tokens: number[] }).tokens;
     expect(tokens).toHaveLength(3);
     expect(first.finding.message).toBe(
       `transformers.js generated [${tokens.join(', ')}], onnxruntime [0, 0, 0]: first difference at new token ${tokens.findIndex((t) => t !== 0) + 1}`,
     );
-    const again = await check(worker, tokens);
+    const again = await check(worker, dir, tokens);
     expect(again.finding).toMatchObject({ status: 'pass', figure: expect.stringMatching(/^3 greedy tokens match; load [\d.]+ m?s$/) });
   });
 
@@ -50,7 +50,7 @@ describe('checkTransformersJs', () => {
     const config = JSON.parse(await readFile(configFile, 'utf8'));
     await writeFile(configFile, JSON.stringify({ ...config, model_type: 'no-such-model', architectures: ['NoSuchModel'] }));
     const worker = await workerFor(dir);
-    const { finding } = await check(worker, [1, 2, 3]);
+    const { finding } = await check(worker, dir, [1, 2, 3]);
     expect(finding).toMatchObject({ status: 'fail', message: expect.stringMatching(/^from_pretrained failed: .+/) });
   });
 
@@ -59,7 +59,7 @@ describe('checkTransformersJs', () => {
     cleanup.push(() => rm(dir, { recursive: true, force: true }));
     await rm(path.join(dir, 'onnx', 'model.onnx'));
     const worker = await workerFor(dir);
-    const { finding } = await check(worker, [1, 2, 3]);
+    const { finding } = await check(worker, dir, [1, 2, 3]);
     expect(finding.message).toMatch(/^from_pretrained failed: .*allowRemoteModels=false.* not found locally at ".*onnx\/model\.onnx"/);
   });
 
@@ -68,7 +68,7 @@ describe('checkTransformersJs', () => {
     cleanup.push(() => rm(dir, { recursive: true, force: true }));
     const worker = await workerFor(dir);
     process.kill(worker.pid!, 'SIGKILL');
-    const { finding } = await check(worker, [1, 2, 3]);
+    const { finding } = await check(worker, dir, [1, 2, 3]);
     expect(finding).toMatchObject({ status: 'fail', message: expect.stringMatching(/transformers\.js process killed by SIGKILL/) });
   });
 });

@@ -20,6 +20,8 @@ export interface Prompt {
   why?: string;
   /** The folder has a tokenizer, but transformers.js could not load it or use it. */
   failure?: string;
+  /** The tokenizer gave no answer within its time limit; its process was killed (a warning, not a failure). */
+  tooSlow?: string;
 }
 
 /** The prompt from the worker's answer to a 'tokenize' request (undefined: no worker), else the fixed ids. */
@@ -30,6 +32,9 @@ export async function preparePrompt(tokenizing: Promise<WorkerAnswer> | undefine
   if (answer.type === 'tokens') {
     if (answer.ids === null) return fixed(answer.why ?? 'no tokenizer');
     if (answer.ids.length > 0) return { ids: answer.ids, text, source: 'tokenizer' };
+  }
+  if (answer.type === 'error' && answer.timedOut) {
+    return { ...fixed('the tokenizer took too long'), tooSlow: `the tokenizer took too long: ${answer.message}; ran on fixed ids instead` };
   }
   const failure = answer.type === 'error' ? answer.message.split('\n')[0] : 'it gave no ids';
   return { ...fixed('the tokenizer failed'), failure: `transformers.js could not tokenize the prompt: ${failure}` };

@@ -14,6 +14,10 @@ function workerEntry(): { file: string; execArgv: string[] } {
   return { file: fileURLToPath(new URL('./transformers-js-worker.ts', import.meta.url)), execArgv: ['--import', 'tsx'] };
 }
 
+function formatSeconds(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+}
+
 export class TransformersJsWorker {
   private readonly child: ChildProcess;
   private output = '';
@@ -44,12 +48,16 @@ export class TransformersJsWorker {
     return this.child.pid;
   }
 
-  /** Sends one request and waits for its answer, at most timeoutMs (then the child is killed). */
+  /**
+   * Sends one request and waits for its answer, at most timeoutMs. Then the child is killed (SIGKILL): a
+   * request that never answers is usually busy JavaScript (a backtracking regex), which no message interrupts.
+   * The answer is then an error with timedOut set.
+   */
   ask(request: WorkerRequest, timeoutMs: number): Promise<WorkerAnswer> {
     if (this.exited) return Promise.resolve(this.errorAnswer(`the transformers.js process ${this.exited}${this.lastLine()}`));
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.fail(`transformers.js gave no answer within ${Math.round(timeoutMs / 1000)} s`);
+        this.settle({ ...this.errorAnswer(`transformers.js gave no answer within ${formatSeconds(timeoutMs)}`), timedOut: true });
         this.child.kill('SIGKILL');
       }, timeoutMs);
       this.pending = (answer) => {
@@ -85,7 +93,7 @@ export class TransformersJsWorker {
     this.settle(this.errorAnswer(message));
   }
 
-  private errorAnswer(message: string): WorkerAnswer {
+  private errorAnswer(message: string): Extract<WorkerAnswer, { type: 'error' }> {
     return { type: 'error', message, peakRssBytes: 0 };
   }
 

@@ -4,7 +4,7 @@
  * validator's memory, and so its 0.5 s import overlaps the validator's own onnxruntime work:
  *
  *   parent -> {type:'tokenize', modelDir, prompt}         child -> {type:'tokens', ids | null, why?}
- *   parent -> {type:'load'}                               child -> {type:'loaded', loadMs}
+ *   parent -> {type:'load', modelDir}                     child -> {type:'loaded', loadMs}
  *   parent -> {type:'generate', inputIds, maxNewTokens}   child -> {type:'generated', tokens, generateMs}
  *   child  -> {type:'error', message}                     (the parent turns it into a finding)
  *
@@ -20,7 +20,7 @@ import { peakRssBytes } from './peak-memory.js';
 
 export type WorkerRequest =
   | { type: 'tokenize'; modelDir: string; prompt: string }
-  | { type: 'load' }
+  | { type: 'load'; modelDir: string }
   | { type: 'generate'; inputIds: number[]; maxNewTokens: number }
   | { type: 'exit' };
 
@@ -28,7 +28,7 @@ export type WorkerAnswer =
   | { type: 'tokens'; ids: number[] | null; why?: string; peakRssBytes: number; importMs: number }
   | { type: 'loaded'; loadMs: number; peakRssBytes: number }
   | { type: 'generated'; tokens: number[]; generateMs: number; peakRssBytes: number }
-  | { type: 'error'; message: string; peakRssBytes: number };
+  | { type: 'error'; message: string; peakRssBytes: number; /** Set by the parent: no answer in time, child killed. */ timedOut?: true };
 
 type Transformers = typeof import('@huggingface/transformers');
 
@@ -67,7 +67,9 @@ async function tokenize(request: Extract<WorkerRequest, { type: 'tokenize' }>): 
   send({ type: 'tokens', ids, peakRssBytes: peakRssBytes(), importMs });
 }
 
-async function loadModel(): Promise<void> {
+async function loadModel(request: Extract<WorkerRequest, { type: 'load' }>): Promise<void> {
+  // Given again here: a fresh process (after a tokenizer that was stopped) never saw the 'tokenize' request.
+  modelDir = path.resolve(request.modelDir);
   const { AutoModelForCausalLM } = await load();
   const started = performance.now();
   // Default options on purpose: this is what a user's from_pretrained(absolutePath) does.
@@ -102,7 +104,7 @@ process.on('disconnect', () => process.exit(0));
 
 process.on('message', (request: WorkerRequest) => {
   const work =
-    request.type === 'tokenize' ? tokenize(request) : request.type === 'load' ? loadModel() : request.type === 'generate' ? generate(request) : undefined;
+    request.type === 'tokenize' ? tokenize(request) : request.type === 'load' ? loadModel(request) : request.type === 'generate' ? generate(request) : undefined;
   if (!work) process.exit(0); // onnxruntime's threads would otherwise keep the process alive
   work.catch((error: unknown) => {
     send({ type: 'error', message: error instanceof Error ? error.message : String(error), peakRssBytes: peakRssBytes() });

@@ -1,4 +1,4 @@
-import { open, readFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -24,6 +24,23 @@ async function validate(subject: ValidationSubject, options: Parameters<typeof v
   await validateModel(subject, report, options);
   const table = Object.fromEntries(report.findings.map((f) => [f.check, f.status]));
   return { report, table, figures: report.figures.forward as Record<string, unknown> };
+}
+
+/** This process's live children (pid and command line), read from /proc. */
+async function childProcesses(): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces): state, ppid, ...
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(ppid) === process.pid && state !== 'Z') found.push(`${entry} ${(await readFile(`/proc/${entry}/cmdline`, 'utf8')).replaceAll('\0', ' ')}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
 }
 
 /** Adds `delta` to every bf16 value of one tensor of the root model.safetensors, written as a new file. */
@@ -98,6 +115,28 @@ describe('validatorForward', () => {
     ]);
     expect(table).toMatchObject({ logits: 'pass', reference: 'pass', 'kv-cache': 'pass', 'transformers.js': 'pass' });
     expect(figures).toMatchObject({ promptIds: [9, 8, 7, 6, 5, 4], promptSource: 'fixed ids (the tokenizer failed)' });
+  });
+
+  it('stops a tokenizer whose regex backtracks catastrophically: the process is killed, fixed ids, a warning', async () => {
+    const { dir, config } = await tinyModel();
+    // (a+)+$ on a long run of 'a' that does not end the text tries every split of the run: 2^40 steps.
+    const file = path.join(dir, 'tokenizer.json');
+    const tokenizer = JSON.parse(await readFile(file, 'utf8'));
+    tokenizer.pre_tokenizer = { type: 'Split', pattern: { Regex: '(a+)+$' }, behavior: 'Isolated', invert: false };
+    await writeFile(file, JSON.stringify(tokenizer));
+    const { report, table, figures } = await validate(await makeSubject(dir, { claim: qwenClaim(config) }), {
+      prompt: `${'a'.repeat(40)}!`,
+      tokenizeTimeoutMs: 3000,
+    });
+    expect(report.findings.find((f) => f.check === 'tokenizer')).toMatchObject({
+      status: 'warn',
+      message: 'the tokenizer took too long: transformers.js gave no answer within 3.0 s; ran on fixed ids instead',
+    });
+    expect(report.failures).toEqual([]);
+    // The model check ran in a fresh process: the killed one held only the tokenizer.
+    expect(table).toMatchObject({ logits: 'pass', reference: 'pass', 'kv-cache': 'pass', 'transformers.js': 'pass' });
+    expect(figures).toMatchObject({ prompt: null, promptIds: [9, 8, 7, 6, 5, 4], promptSource: 'fixed ids (the tokenizer took too long)' });
+    expect(await childProcesses()).toEqual([]);
   });
 
   it('fails the reference check, with the max difference, when a weight is perturbed after conversion', async () => {

@@ -36,8 +36,14 @@ export interface ValidatorForwardOptions {
   maxNewTokens?: number;
   /** Run the transformers.js check (default true). Tokenizing the prompt also needs it. */
   transformersJs?: boolean;
-  /** Upper bound for each transformers.js step (tokenize, load + generate); default 10 minutes. */
+  /** Upper bound for each transformers.js model step (load, generate); default 10 minutes. */
   transformersJsTimeoutMs?: number;
+  /**
+   * Upper bound for loading the tokenizer and tokenizing the prompt; default 20 s. Past it the process is killed
+   * (a pre-tokenizer regex that backtracks never yields), the forward pass runs on the fixed ids, and the
+   * tokenizer check is a warning.
+   */
+  tokenizeTimeoutMs?: number;
   /** Diagnostic: write the prompt's logits there (float32, row-major [1, seq, vocab]) to compare runs. */
   logitsFile?: string;
 }
@@ -58,10 +64,12 @@ export async function validateModel(subject: ValidationSubject, report: Validati
   const peakIsPerRun = resetPeakRss();
   const support = subject.claim.validation;
   const timeoutMs = options.transformersJsTimeoutMs ?? 600_000;
+  // Includes the transformers.js import (~0.5 s) and the tokenizer.json parse; a real one takes ~1 s.
+  const tokenizeTimeoutMs = options.tokenizeTimeoutMs ?? 20_000;
   // Started first so its transformers.js import and the tokenizer load overlap the integrity checks.
-  const worker = support && options.transformersJs !== false ? TransformersJsWorker.start() : undefined;
+  let worker = support && options.transformersJs !== false ? TransformersJsWorker.start() : undefined;
   const promptText = options.prompt ?? DEFAULT_PROMPT;
-  const tokenizing = worker?.ask({ type: 'tokenize', modelDir: subject.modelDir, prompt: promptText }, timeoutMs);
+  const tokenizing = worker?.ask({ type: 'tokenize', modelDir: subject.modelDir, prompt: promptText }, tokenizeTimeoutMs);
   // Ctrl-C: the transformers.js process goes at once, and every step below checks the signal before it starts
   // (an onnxruntime call already running cannot be stopped: onnxruntime-node runs it on this thread).
   const signal = subject.signal;
@@ -100,6 +108,12 @@ export async function validateModel(subject: ValidationSubject, report: Validati
     if (tokenizing) report.start(VALIDATOR, 'tokenizer');
     const prompt = await preparePrompt(tokenizing, promptText, options.fallbackIds ?? FALLBACK_IDS);
     step();
+    if (prompt.tooSlow) {
+      report.warn(VALIDATOR, 'tokenizer', prompt.tooSlow);
+      // That process was killed; the model check needs no tokenizer, so a fresh one runs it.
+      await worker?.close();
+      worker = TransformersJsWorker.start();
+    }
     if (prompt.failure) report.fail(VALIDATOR, 'tokenizer', prompt.failure);
     else if (prompt.source === 'tokenizer') report.pass(VALIDATOR, 'tokenizer', `${prompt.ids.length} ids`);
     const figures: Record<string, unknown> = {
@@ -113,7 +127,7 @@ export async function validateModel(subject: ValidationSubject, report: Validati
     };
     report.record('forward', figures);
     // transformers.js opens its session meanwhile (weights are mapped, not read, until it runs).
-    const loading = worker && !bounded ? worker.ask({ type: 'load' }, timeoutMs) : undefined;
+    const loading = worker && !bounded ? worker.ask({ type: 'load', modelDir: subject.modelDir }, timeoutMs) : undefined;
 
     step();
     const outcome = await checkForward({
