@@ -32,3 +32,18 @@ export * from './formats/pickle/index.js';
 // The path policy: everything written, renamed or deleted stays under the models folder, with no link on the way.
 export { assertInside, entryFolder, ensureFolderInside, ensureModelsFolder, removeInside, NO_FOLLOW } from './util/path-policy.js';
 export { terminalSafe } from './util/terminal-text.js';
+
+// Shared by every source plugin (hub, local folder, OCI registry): which files of a checkpoint to fetch, and the
+// one retry policy (budgets, backoff, Retry-After) every network request follows.
+export { selectFiles, type ListedFile, type Selection } from './formats/hf-layout.js';
+export {
+  RetryTracker,
+  TransientError,
+  abortReason,
+  asTransient,
+  backoffDelay,
+  isRetryableStatus,
+  retryAfterMs,
+  sleep,
+  type RetryPolicy,
+} from './util/retry-policy.js';

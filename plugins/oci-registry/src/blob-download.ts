@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ModelImportError } from '../../../src/index.js';
-import { RetryTracker, asTransient, sleep, TransientError } from '../../source-huggingface/src/retry-policy.js';
+import { RetryTracker, asTransient, sleep, TransientError } from '../../../src/index.js';
 import { DEFAULT_RETRY, type RegistryClient } from './registry-client.js';
 
 const WRITE_BATCH = 1 << 20;

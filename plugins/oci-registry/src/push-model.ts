@@ -26,7 +26,7 @@ import {
 import { formatReference, parseReference, registryBaseUrl, insecureList, type OciReference } from './reference.js';
 import { RegistryClient } from './registry-client.js';
 import { runPool } from './run-pool.js';
-import type { RetryPolicy } from '../../source-huggingface/src/retry-policy.js';
+import type { RetryPolicy } from '../../../src/index.js';
 
 /** distribution's manifest body limit (4 MiB, in 2.8 and 3.x). */
 const MANIFEST_LIMIT = 4 * 2 ** 20;

@@ -4,7 +4,7 @@
  * hub source, and the few endpoints model-import needs. Credentials stay in this object's memory.
  */
 import { ModelImportError, redactSecrets } from '../../../src/index.js';
-import { RetryTracker, TransientError, asTransient, isRetryableStatus, retryAfterMs, sleep, type RetryPolicy } from '../../source-huggingface/src/retry-policy.js';
+import { RetryTracker, TransientError, asTransient, isRetryableStatus, retryAfterMs, sleep, type RetryPolicy } from '../../../src/index.js';
 import { parseChallenge } from './auth-challenge.js';
 import type { Credentials } from './credentials.js';
 import { isLoopback, type OciReference } from './reference.js';

@@ -8,7 +8,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ModelImportError, safeJoin, type FetchedFile, type LicenseInfo, type ModelImportPlugin, type SourcePlan } from '../../../src/index.js';
-import { selectFiles } from '../../source-huggingface/src/select-files.js';
+import { selectFiles } from '../../../src/index.js';
 import { downloadBlob } from './blob-download.js';
 import { findCredentials } from './credentials.js';
 import { readArtifact, type ResolvedArtifact } from './read-artifact.js';

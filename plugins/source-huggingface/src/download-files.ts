@@ -25,7 +25,7 @@ import { ProxyError, proxyHint } from './proxy-tunnel.js';
 import { BatchWriter } from './batch-writer.js';
 import { findHfCacheBlob } from './hf-cache-blob.js';
 import { formatSeconds, HttpStatusError, RangeGet, READ_BUFFER_BYTES } from './range-get.js';
-import { abortReason, asTransient, RetryTracker, sleep, type TransientError } from './retry-policy.js';
+import { abortReason, asTransient, RetryTracker, sleep, type TransientError } from '../../../src/index.js';
 import type { FoundToken } from './token-discovery.js';
 
 /** Bytes collected from the socket before one positional write. */

@@ -21,7 +21,7 @@ import { certificateError, type HubFailure } from './hub-errors.js';
 import type { ProxyEnv } from './proxy-env.js';
 import { proxyFetch, type ProxyFetchInit } from './proxy-fetch.js';
 import { ProxyError, proxyHint } from './proxy-tunnel.js';
-import { TransientError, abortReason, asTransient, isRetryableStatus, retryAfterMs, sleep, RetryTracker, type RetryPolicy } from './retry-policy.js';
+import { TransientError, abortReason, asTransient, isRetryableStatus, retryAfterMs, sleep, RetryTracker, type RetryPolicy } from '../../../src/index.js';
 import { rateLimitWaitMs } from './rate-limit.js';
 
 export interface HubFetchOptions {

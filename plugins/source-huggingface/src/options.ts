@@ -3,7 +3,7 @@
  * (stallTimeoutMs, retryBudgetMs); the plugin option wins.
  */
 import { ModelImportError, type StageContext } from '../../../src/index.js';
-import type { RetryPolicy } from './retry-policy.js';
+import type { RetryPolicy } from '../../../src/index.js';
 
 export interface SourceHuggingfaceOptions {
   /** Hub URL; else settings.hubEndpoint, else HF_ENDPOINT, else https://huggingface.co. */

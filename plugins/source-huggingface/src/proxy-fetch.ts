@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import tls from 'node:tls';
 import type { Proxy } from './proxy-env.js';
 import { ProxyError, proxyAuthFailed, proxyNote, proxySocketError, requestTunnel } from './proxy-tunnel.js';
-import { TransientError } from './retry-policy.js';
+import { TransientError } from '../../../src/index.js';
 
 export interface ProxyFetchInit {
   method: string;

@@ -7,7 +7,7 @@
 import net from 'node:net';
 import { ModelImportError } from '../../../src/index.js';
 import type { Proxy } from './proxy-env.js';
-import { TransientError, asTransient } from './retry-policy.js';
+import { TransientError, asTransient } from '../../../src/index.js';
 
 const MAX_HEAD_BYTES = 64 * 1024;
 

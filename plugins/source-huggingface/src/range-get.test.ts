@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isModelImportError } from '../../../src/index.js';
 import { HttpStatusError, RangeGet, READ_BUFFER_BYTES, type RangeGetOptions } from './range-get.js';
-import { TransientError } from './retry-policy.js';
+import { TransientError } from '../../../src/index.js';
 
 const content = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 31 + (i >> 8)) & 0xff));
 const servers: (http.Server | net.Server)[] = [];

@@ -18,7 +18,7 @@ import { ModelImportError } from '../../../src/index.js';
 import { certificateError, type HubFailure } from './hub-errors.js';
 import type { Proxy, ProxyEnv } from './proxy-env.js';
 import { ProxyError, proxyAuthFailed, proxyNote, proxySocketError, requestTunnel } from './proxy-tunnel.js';
-import { TransientError, asTransient, isRetryableStatus, retryAfterMs } from './retry-policy.js';
+import { TransientError, asTransient, isRetryableStatus, retryAfterMs } from '../../../src/index.js';
 
 /** Size of the reusable socket read buffer; a consumer must accept this much after asking for a pause. */
 export const READ_BUFFER_BYTES = 256 * 1024;

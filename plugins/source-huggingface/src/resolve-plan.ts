@@ -21,8 +21,8 @@ import { licenseExcerpt, licenseFromCard } from './license-info.js';
 import { NAME } from './names.js';
 import { effectiveSettings, type EffectiveSettings, type SourceHuggingfaceOptions } from './options.js';
 import { isLocalSpec, validateRepoId } from './repo-id.js';
-import { asTransient, RetryTracker, sleep } from './retry-policy.js';
-import { selectFiles, type ListedFile } from './select-files.js';
+import { asTransient, RetryTracker, sleep } from '../../../src/index.js';
+import { selectFiles, type ListedFile } from '../../../src/index.js';
 import { explicitToken, implicitToken, implicitTokenDisabled, type FoundToken } from './token-discovery.js';
 import { rememberSecrets } from './token-store.js';
 

@@ -16,7 +16,7 @@ import {
   type SourcePlan,
   type StageContext,
 } from '../../../src/index.js';
-import { selectFiles } from '../../source-huggingface/src/select-files.js';
+import { selectFiles } from '../../../src/index.js';
 import { hubCacheDir, parseSnapshotPath, repoFolderName, snapshotOfRepoFolder, type CacheSnapshot } from './hf-cache.js';
 import { listFolder, type LocalFile } from './list-folder.js';
 import { localLicense } from './card-license.js';

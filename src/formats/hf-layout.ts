@@ -4,7 +4,8 @@
  * README images, ...) stays on the hub. Only files at the repo root are candidates: that is where transformers
  * looks.
  */
-import { ModelImportError, type FileRole, type PlannedFile } from '../../../src/index.js';
+import { ModelImportError } from '../kernel/errors.js';
+import type { FileRole, PlannedFile } from '../kernel/types.js';
 
 export interface ListedFile {
   path: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isModelImportError } from '../../../src/index.js';
-import { selectFiles, type ListedFile } from './select-files.js';
+import { isModelImportError } from '../kernel/errors.js';
+import { selectFiles, type ListedFile } from './hf-layout.js';
 
 const f = (path: string, lfs = false): ListedFile => ({ path, size: 10, ...(lfs ? { sha256: 'a'.repeat(64) } : { gitOid: 'b'.repeat(40) }) });
 
