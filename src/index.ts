@@ -35,7 +35,7 @@ export { terminalSafe } from './util/terminal-text.js';
 
 // Shared by every source plugin (hub, local folder, OCI registry): which files of a checkpoint to fetch, and the
 // one retry policy (budgets, backoff, Retry-After) every network request follows.
-export { selectFiles, type ListedFile, type Selection } from './formats/hf-layout.js';
+export { hubCacheDir, repoFolderName, selectFiles, type ListedFile, type Selection } from './formats/hf-layout.js';
 export {
   RetryTracker,
   TransientError,

@@ -4,6 +4,8 @@
  * README images, ...) stays on the hub. Only files at the repo root are candidates: that is where transformers
  * looks.
  */
+import os from 'node:os';
+import path from 'node:path';
 import { ModelImportError } from '../kernel/errors.js';
 import type { FileRole, PlannedFile } from '../kernel/types.js';
 
@@ -119,4 +121,21 @@ function pickLicenseFile(files: readonly PlannedFile[]): string | undefined {
   const licenses = files.filter((f) => f.role === 'license').map((f) => f.path);
   const rank = (p: string) => (/^licen[cs]e$/i.test(p) ? 0 : /^licen[cs]e/i.test(p) ? 1 : 2);
   return licenses.sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1))[0];
+}
+
+/**
+ * Where huggingface_hub keeps its cache: HF_HUB_CACHE, else HUGGINGFACE_HUB_CACHE, else $HF_HOME/hub, else
+ * $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub. Read by the local source (snapshots) and the
+ * hub source (blobs to reuse); neither ever writes there.
+ */
+export function hubCacheDir(env: Readonly<Record<string, string | undefined>>): string {
+  if (env.HF_HUB_CACHE) return env.HF_HUB_CACHE;
+  if (env.HUGGINGFACE_HUB_CACHE) return env.HUGGINGFACE_HUB_CACHE;
+  const home = env.HF_HOME ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'huggingface');
+  return path.join(home, 'hub');
+}
+
+/** The cache folder of a repo: `models--{org}--{name}`. */
+export function repoFolderName(repoId: string): string {
+  return `models--${repoId.split('/').join('--')}`;
 }

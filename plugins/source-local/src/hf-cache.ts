@@ -4,7 +4,6 @@
  * Recognising a snapshot folder tells us the repo id and the commit; the blob names are checksums.
  */
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
 export interface CacheSnapshot {
@@ -16,18 +15,6 @@ export interface CacheSnapshot {
 }
 
 const REPO_FOLDER = /^models--(.+)$/;
-
-/** HF_HUB_CACHE, else HUGGINGFACE_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub. */
-export function hubCacheDir(env: Readonly<Record<string, string | undefined>>): string {
-  if (env.HF_HUB_CACHE) return env.HF_HUB_CACHE;
-  if (env.HUGGINGFACE_HUB_CACHE) return env.HUGGINGFACE_HUB_CACHE;
-  const home = env.HF_HOME ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'huggingface');
-  return path.join(home, 'hub');
-}
-
-export function repoFolderName(repoId: string): string {
-  return `models--${repoId.split('/').join('--')}`;
-}
 
 /** Recognises `.../models--org--name/snapshots/<commit>` (or a file path below it). */
 export function parseSnapshotPath(dir: string): CacheSnapshot | undefined {

@@ -9,15 +9,17 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   ModelImportError,
+  hubCacheDir,
+  repoFolderName,
   safeJoin,
+  selectFiles,
   type FetchedFile,
   type ModelConfig,
   type ModelImportPlugin,
   type SourcePlan,
   type StageContext,
 } from '../../../src/index.js';
-import { selectFiles } from '../../../src/index.js';
-import { hubCacheDir, parseSnapshotPath, repoFolderName, snapshotOfRepoFolder, type CacheSnapshot } from './hf-cache.js';
+import { parseSnapshotPath, snapshotOfRepoFolder, type CacheSnapshot } from './hf-cache.js';
 import { listFolder, type LocalFile } from './list-folder.js';
 import { localLicense } from './card-license.js';
 import { copyAndHash } from './copy-verified.js';
