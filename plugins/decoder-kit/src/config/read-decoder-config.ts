@@ -6,21 +6,14 @@
  * integers before any arithmetic uses them: the config comes from the network.
  */
 import type { ModelConfig } from '../../../../src/index.js';
+import type { MoeDims } from '../family/decoder-dims.js';
 import { FAMILY_DEFAULTS, FAMILY_KEYS, type FamilyName } from './family-config-defaults.js';
 import { readQuantization, type QuantizationReading } from './read-quantization.js';
 import { readRopeParameters, type RopeReading } from './rope-parameters.js';
 import { refuseConfig } from './refuse-config.js';
 
-export interface MoeReading {
-  experts: number;
-  topK: number;
-  moeIntermediate: number;
-  /** 0 when the family has no shared expert (qwen3_moe). */
-  sharedIntermediate: number;
-  decoderSparseStep: number;
-  mlpOnlyLayers: number[];
-  normTopkProb: boolean;
-}
+/** The MoE facts of config.json; how the experts are laid out is the checkpoint's to say, not the config's. */
+export type MoeReading = Omit<MoeDims, 'expertsLayout'>;
 
 export interface DecoderConfigReading {
   family: FamilyName;
