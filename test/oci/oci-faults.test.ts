@@ -11,6 +11,7 @@ import { startFakeHub, type FakeHub } from '../fake-hub/index.js';
 import { makeTinyModel } from '../fixtures/tiny-models.js';
 import { runCli, spawnCli, waitForStderr } from '../support/cli.js';
 import { listTree, tempDir } from '../support/temp.js';
+import { ociCliEnv } from './oci-cli-env.js';
 import { registryAvailable, startRegistry, type RealRegistry } from '../../plugins/oci-registry/test-support/real-registry.js';
 import { startFaultProxy, type FaultProxy } from '../../plugins/oci-registry/test-support/fault-proxy.js';
 
@@ -23,15 +24,7 @@ let cleanup: () => Promise<void>;
 let original: { files: { path: string; sha256: string; size: number }[] };
 const proxies: FaultProxy[] = [];
 
-const baseEnv = () => ({
-  HF_ENDPOINT: hub.url,
-  HF_HOME: path.join(project, 'hf-home'),
-  HF_TOKEN: undefined,
-  HUGGING_FACE_HUB_TOKEN: undefined,
-  DOCKER_CONFIG: path.join(project, 'docker'),
-  MODEL_IMPORT_REGISTRY_USERNAME: registry.username,
-  MODEL_IMPORT_REGISTRY_PASSWORD: registry.password,
-});
+const baseEnv = () => ociCliEnv(hub, registry, project);
 const cli = (args: string[]) => runCli(args, { cwd: project, env: baseEnv() });
 const modelsA = () => path.join(project, 'models-a');
 async function proxy(): Promise<FaultProxy> {

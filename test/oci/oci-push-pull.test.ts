@@ -14,6 +14,7 @@ import { startFakeHub, type FakeHub } from '../fake-hub/index.js';
 import { makeTinyModel } from '../fixtures/tiny-models.js';
 import { runCli } from '../support/cli.js';
 import { listTree, tempDir } from '../support/temp.js';
+import { ociCliEnv } from './oci-cli-env.js';
 import { registryAvailable, startRegistry, type RealRegistry } from '../../plugins/oci-registry/test-support/real-registry.js';
 import schema from '../fixtures/modelpack/config-schema.json' with { type: 'json' };
 
@@ -43,15 +44,7 @@ afterAll(async () => {
   await cleanup?.();
 });
 
-const baseEnv = () => ({
-  HF_ENDPOINT: hub.url,
-  HF_HOME: path.join(project, 'hf-home'),
-  HF_TOKEN: undefined,
-  HUGGING_FACE_HUB_TOKEN: undefined,
-  DOCKER_CONFIG: path.join(project, 'docker'),
-  MODEL_IMPORT_REGISTRY_USERNAME: registry.username,
-  MODEL_IMPORT_REGISTRY_PASSWORD: registry.password,
-});
+const baseEnv = () => ociCliEnv(hub, registry, project);
 const cli = (args: string[], env: Record<string, string | undefined> = {}) => runCli(args, { cwd: project, env: { ...baseEnv(), ...env } });
 const basic = () => `Basic ${Buffer.from(`${registry.username}:${registry.password}`).toString('base64')}`;
 
