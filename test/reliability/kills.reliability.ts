@@ -95,13 +95,17 @@ async function waitUntil(test: () => boolean, gone: Promise<unknown>, timeoutMs 
 async function keptPartialBytes(models: string, files: RepoFiles): Promise<number> {
   const dir = path.join(models, '.blobs', 'partial');
   let kept = 0;
+  // Sidecars are named by the file's hash; only the weight files' count, as only their bytes are tallied as served.
+  const weightKeys = new Set<string>();
   for (const [name, bytes] of Object.entries(files)) {
     if (!/\.(safetensors|bin)$/.test(name)) continue;
-    const blob = path.join(models, '.blobs', 'sha256', createHash('sha256').update(bytes).digest('hex'));
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    weightKeys.add(sha256);
+    const blob = path.join(models, '.blobs', 'sha256', sha256);
     if ((await fs.lstat(blob).catch(() => undefined))?.isFile()) kept += bytes.byteLength;
   }
   for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
-    if (!name.endsWith('.json')) continue;
+    if (!name.endsWith('.json') || !weightKeys.has(name.slice(0, -'.json'.length))) continue;
     try {
       const { done } = JSON.parse(await fs.readFile(path.join(dir, name), 'utf8')) as { done: [number, number][] };
       for (const [start, end] of done) kept += end - start;
