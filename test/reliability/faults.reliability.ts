@@ -84,6 +84,12 @@ function randomFaults(r: Rng, repoId: string, files: RepoFiles): { faults: Fault
       if (forGood) mustFail = true;
     }
     labels.push(`${describeFault(faults[faults.length - 1])} ${file ?? '*'}`);
+    // The hub applies the first matching fault: a fault that dooms the import goes first, or an earlier passing
+    // fault (a short stall) would serve the whole file and the import would rightly succeed.
+    if (mustFail && (kind === 'status' || kind === 'reset') && forGood) {
+      faults.unshift(faults.pop()!);
+      labels.unshift(labels.pop()!);
+    }
   }
   return { faults, labels, mustFail };
 }
