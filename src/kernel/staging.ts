@@ -4,7 +4,7 @@
  * whose owner process is dead on this host (a SIGKILLed import), and never touches a live one.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fs, readdirSync, rmSync } from 'node:fs';
+import { existsSync, promises as fs, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ModelImportError } from './errors.js';
@@ -27,21 +27,41 @@ interface Owner {
 const open = new Set<string>();
 
 export function removeOpenStagingSync(): void {
-  for (const dir of open) {
+  for (const dir of open) removeSettlingFolderSync(dir);
+  open.clear();
+}
+
+/** How long the way out may spend waiting for writes already handed to libuv's threads to land. */
+const SETTLE_BUDGET_MS = 500;
+const SETTLE_PAUSE_MS = 10;
+
+/**
+ * Removes a folder that writes issued before the signal may still be refilling: libuv's threads go on running
+ * the file operations already queued (an open with O_CREAT, a link, a recursive mkdir that can even recreate
+ * the folder) while no JavaScript runs. So: empty it but for owner.json, pause, and repeat until a pass finds it
+ * still empty, then remove it, pause, and check that nothing recreated it. If the budget runs out, owner.json
+ * stays where it can (it names the dead owner, so the next run's cleanup removes the rest).
+ */
+function removeSettlingFolderSync(dir: string): void {
+  const deadline = Date.now() + SETTLE_BUDGET_MS;
+  do {
     try {
-      // Writes issued before the signal may still land from libuv's threads while this runs, so a recursive rm can
-      // meet a folder that refills. Everything but owner.json goes first, with retries; owner.json goes last, so a
-      // folder that could not be emptied still names its (dead) owner and the next run's cleanup removes it.
-      for (const name of readdirSync(dir)) {
-        if (name !== OWNER_FILE) rmSync(path.join(dir, name), { recursive: true, force: true, maxRetries: 3, retryDelay: 10 });
-      }
-      if (readdirSync(dir).some((name) => name !== OWNER_FILE)) continue; // refilled meanwhile: leave it to the next run
+      const others = () => readdirSync(dir).filter((name) => name !== OWNER_FILE);
+      for (const name of others()) rmSync(path.join(dir, name), { recursive: true, force: true, maxRetries: 3, retryDelay: 10 });
+      pauseSync(SETTLE_PAUSE_MS);
+      if (others().length > 0) continue;
       rmSync(dir, { recursive: true, force: true });
     } catch {
-      // best effort on the way out; the next run cleans what is left (owner pid is dead)
+      // gone already (ENOENT), or refilling under us: the next pass looks again
     }
-  }
-  open.clear();
+    pauseSync(SETTLE_PAUSE_MS);
+    if (!existsSync(dir)) return;
+  } while (Date.now() < deadline);
+}
+
+/** A synchronous pause: the signal handler leaves with process.exit, so there is no event loop to wait on. */
+function pauseSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 export class Staging {
