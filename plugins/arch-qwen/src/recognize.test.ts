@@ -100,7 +100,7 @@ describe('refusals (UNSUPPORTED_VARIANT, one line saying what was found and what
   const cases: Array<[string, (c: ModelConfig) => void, RegExp]> = [
     ['GPTQ', (c) => (c.quantization_config = { quant_method: 'gptq', bits: 4 }), /quantization_config \(quant_method "gptq"\)/],
     ['AWQ', (c) => (c.quantization_config = { quant_method: 'awq' }), /"awq"/],
-    ['FP8', (c) => (c.quantization_config = { quant_method: 'fp8', fmt: 'e4m3' }), /"fp8"/],
+    ['FP8 in another format', (c) => (c.quantization_config = { quant_method: 'fp8', fmt: 'e5m2' }), /quantization_config\.fmt is "e5m2"/],
     ['YaRN rope_scaling', (c) => (c.rope_scaling = { type: 'yarn', factor: 4 }), /rope_scaling is .*yarn/],
     ['dynamic rope_parameters', (c) => (c.rope_parameters = { rope_type: 'dynamic', rope_theta: 1e6 }), /rope_type is "dynamic"/],
     ['sliding window', (c) => (c.use_sliding_window = true), /use_sliding_window is true/],
@@ -141,6 +141,15 @@ describe('refusals (UNSUPPORTED_VARIANT, one line saying what was found and what
     // head_dim = hidden_size // num_attention_heads (modeling_qwen2.py), even when it does not divide.
     const { dims } = familyFor('Qwen2ForCausalLM')!.readDims({ ...qwen25_05b(), num_attention_heads: 13, num_key_value_heads: 13 });
     expect(dims.headDim).toBe(68);
+  });
+
+  it('accepts fine-grained FP8 (dequantised at conversion): the disk estimate is the bf16 size, or --dtype\'s', () => {
+    const config = { ...qwen25_05b(), quantization_config: { quant_method: 'fp8', fmt: 'e4m3', activation_scheme: 'dynamic', weight_block_size: [128, 128] } };
+    const claim = recognize(config)!;
+    const files: PlannedFile[] = [{ path: 'model.safetensors', size: 1000, role: 'weights' }];
+    const base = { modelsDir: '/m', yes: true, acceptLicense: true, skipValidation: false };
+    expect(claim.conversionScratchBytes(files, base)).toBe(2000);
+    expect(claim.conversionScratchBytes(files, { ...base, dtype: 'f32' })).toBe(4000);
   });
 
   it('refuses MoE configs with impossible routing', () => {

@@ -75,7 +75,7 @@ export abstract class DecoderFamily {
 
   /** What the family supports, for refusal messages. */
   get supported(): string {
-    return `${this.architecture} (model_type "${this.modelType}": ${this.members}) with default RoPE, full attention, silu and unquantized weights`;
+    return `${this.architecture} (model_type "${this.modelType}": ${this.members}) with default RoPE, full attention, silu and unquantized or fp8 block-quantised weights`;
   }
 
   /**
@@ -237,8 +237,9 @@ export abstract class DecoderFamily {
     if (quant !== undefined && quant !== null) {
       const method = typeof quant === 'object' && typeof (quant as Record<string, unknown>).quant_method === 'string'
         ? (quant as Record<string, string>).quant_method : 'unknown';
-      refuse(arch, `config.json has quantization_config (quant_method ${JSON.stringify(method)}): a pre-quantized checkpoint`, supported,
-        'Import the unquantized repository instead (e.g. Qwen/Qwen2.5-0.5B rather than a -GPTQ/-AWQ/-FP8 release).');
+      // Fine-grained FP8 is dequantised at conversion (weights/dequantized-fp8.ts); the typed reader checks its fields.
+      if (method !== 'fp8') refuse(arch, `config.json has quantization_config (quant_method ${JSON.stringify(method)}): a pre-quantized checkpoint`, supported,
+        'Import the unquantized repository instead (e.g. Qwen/Qwen2.5-0.5B rather than a -GPTQ/-AWQ release), or its -FP8 release.');
     }
     const scaling = config.rope_scaling;
     if (scaling !== undefined && scaling !== null && !this.ropeTypes.includes(String(ropeType(scaling)))) {
