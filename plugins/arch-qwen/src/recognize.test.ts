@@ -101,8 +101,8 @@ describe('refusals (UNSUPPORTED_VARIANT, one line saying what was found and what
     ['GPTQ', (c) => (c.quantization_config = { quant_method: 'gptq', bits: 4 }), /quantization_config \(quant_method "gptq"\)/],
     ['AWQ', (c) => (c.quantization_config = { quant_method: 'awq' }), /"awq"/],
     ['FP8 in another format', (c) => (c.quantization_config = { quant_method: 'fp8', fmt: 'e5m2' }), /quantization_config\.fmt is "e5m2"/],
-    ['YaRN rope_scaling', (c) => (c.rope_scaling = { type: 'yarn', factor: 4 }), /rope_scaling is .*yarn/],
-    ['dynamic rope_parameters', (c) => (c.rope_parameters = { rope_type: 'dynamic', rope_theta: 1e6 }), /rope_type is "dynamic"/],
+    ['llama3 rope_scaling', (c) => (c.rope_scaling = { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 }), /rope_scaling is .*llama3/],
+    ['longrope rope_parameters', (c) => (c.rope_parameters = { rope_type: 'longrope', rope_theta: 1e6 }), /rope_type is "longrope"/],
     ['sliding window', (c) => (c.use_sliding_window = true), /use_sliding_window is true/],
     ['sliding layer_types', (c) => (c.layer_types = ['full_attention', 'sliding_attention']), /layer_types contains "sliding_attention"/],
     ['gelu', (c) => (c.hidden_act = 'gelu'), /hidden_act is "gelu"/],
@@ -141,6 +141,15 @@ describe('refusals (UNSUPPORTED_VARIANT, one line saying what was found and what
     // head_dim = hidden_size // num_attention_heads (modeling_qwen2.py), even when it does not divide.
     const { dims } = familyFor('Qwen2ForCausalLM')!.readDims({ ...qwen25_05b(), num_attention_heads: 13, num_key_value_heads: 13 });
     expect(dims.headDim).toBe(68);
+  });
+
+  it('accepts YaRN, linear and dynamic RoPE (Qwen documents YaRN for long context), stating them in dims.rope', () => {
+    const yarn = { ...qwen25_05b(), rope_scaling: { type: 'yarn', factor: 4, original_max_position_embeddings: 32768 } };
+    const claim = recognize(yarn)!;
+    expect(claim.validation?.configFacts).toMatchObject({ rope_type: 'yarn', rope_factor: 4 });
+    expect(familyFor('Qwen2ForCausalLM')!.readDims(yarn).dims.rope?.scaling).toMatchObject({ type: 'yarn', factor: 4, originalMaxPositionEmbeddings: 32768 });
+    expect(recognize({ ...qwen3_06b(), rope_parameters: { rope_type: 'dynamic', factor: 2, rope_theta: 1e6 } })?.validation).toBeDefined();
+    expect(recognize({ ...qwen25_05b(), rope_scaling: { rope_type: 'linear', factor: 2 } })?.validation).toBeDefined();
   });
 
   it('accepts fine-grained FP8 (dequantised at conversion): the disk estimate is the bf16 size, or --dtype\'s', () => {

@@ -13,4 +13,10 @@ export class Qwen2Family extends DecoderFamily {
   readonly modelType: string = 'qwen2';
   readonly members: string = 'Qwen1.5, Qwen2, Qwen2.5';
   readonly familyName: string = 'qwen';
+  /**
+   * Qwen documents adding rope_scaling {type "yarn", factor 4, original_max_position_embeddings 32768} to
+   * Qwen2.5 and Qwen3 configs for long context; modeling_qwen2.py / modeling_qwen3.py take every
+   * ROPE_INIT_FUNCTIONS type. The kit's graph computes these (dynamic exactly up to max_position_embeddings).
+   */
+  override readonly ropeTypes: readonly string[] = ['default', 'linear', 'dynamic', 'yarn'];
 }

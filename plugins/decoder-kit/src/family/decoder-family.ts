@@ -75,7 +75,7 @@ export abstract class DecoderFamily {
 
   /** What the family supports, for refusal messages. */
   get supported(): string {
-    return `${this.architecture} (model_type "${this.modelType}": ${this.members}) with default RoPE, full attention, silu and unquantized or fp8 block-quantised weights`;
+    return `${this.architecture} (model_type "${this.modelType}": ${this.members}) with ${this.ropeTypes.join(' / ')} RoPE, full attention, silu and unquantized or fp8 block-quantised weights`;
   }
 
   /**
@@ -245,7 +245,7 @@ export abstract class DecoderFamily {
     if (scaling !== undefined && scaling !== null && !this.ropeTypes.includes(String(ropeType(scaling)))) {
       const accepted = this.ropeTypes.length === 1 ? 'rope_scaling null' : `rope_scaling null or rope_type ${this.ropeTypes.filter((t) => t !== 'default').map((t) => JSON.stringify(t)).join(', ')}`;
       refuse(arch, `rope_scaling is ${JSON.stringify(scaling)}`, `${supported} (${accepted})`,
-        'Long-context RoPE (YaRN, dynamic, linear) is not implemented; remove rope_scaling only if you accept short-context behaviour.');
+        `${arch} is imported with rope_type ${this.ropeTypes.join(', ')} (those its transformers modeling applies and the kit computes); remove rope_scaling only if you accept short-context behaviour.`);
     }
     const params = config.rope_parameters;
     if (params !== undefined && params !== null) {
