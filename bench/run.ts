@@ -33,6 +33,8 @@ const WITH_7B = (ONLY === undefined && process.env.BENCH_SKIP_7B !== '1') || ONL
 interface ImportFigures {
   wallMs: number;
   peakRss: number;
+  /** The CLI's --json result (stdout). */
+  stdout: string;
   stages: Record<string, { ms: number; peakRss: number }>;
 }
 
@@ -74,7 +76,7 @@ async function cliImport(hubUrl: string, label: string, extra: string[], env: Re
     },
   );
   if (!run.reuse || run.reuse === 'last') await fs.rm(modelsDir, { recursive: true, force: true });
-  return { wallMs: result.wallMs, peakRss: result.peakRssBytes, stages };
+  return { wallMs: result.wallMs, peakRss: result.peakRssBytes, stdout: result.stdout, stages };
 }
 
 /**
@@ -94,6 +96,11 @@ async function sevenBRow(push: (key: string, value: number) => void): Promise<vo
     push('7b.import.rss', figures.peakRss);
     push('7b.validate.ms', figures.stages.validate?.ms ?? NaN);
     push('7b.validate.rss', figures.stages.validate?.peakRss ?? NaN);
+    // Which checks ran at this size within the budget, and what they found (stderr and .bench/results-7b.json).
+    const findings = (JSON.parse(figures.stdout) as { model: { validation: { findings: Array<{ check: string; status: string; figure?: string; message?: string }> } } })
+      .model.validation.findings.map((f) => ({ check: f.check, status: f.status, figure: f.figure ?? f.message }));
+    for (const f of findings) process.stderr.write(`  7B ${f.status} ${f.check}: ${f.figure ?? ''}\n`);
+    await fs.writeFile(path.join(benchDir, 'results-7b.json'), JSON.stringify({ date: new Date().toISOString(), loadavg: os.loadavg(), findings, figures: { wallMs: figures.wallMs, peakRss: figures.peakRss, stages: figures.stages } }, null, 2));
     process.stderr.write(`7B-shaped import done, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
   } finally {
     await hub.close();
@@ -224,7 +231,7 @@ async function main(): Promise<void> {
   }
 
   const s = Object.fromEntries(Object.entries(series).map(([k, v]) => [k, stats(v)]));
-  const bytesRows: [string, string, string, string, string][] = [
+  const bytesRows: [string, string, string, string, string][] = ONLY === '7b' ? [] : [
     ['re-import under another name: bytes downloaded (first import)', `${s['reuse.second.bytes'].max} bytes`, `${(s['reuse.first.bytes'].median / MB).toFixed(1)} MB`, '', '0 bytes'],
     ['re-import under another name: wall time (of which validation)', `${fmtMs(s['reuse.second.ms'])} (${fmtMs(s['reuse.second.validate.ms'])})`, '', `+${(s['reuse.second.overhead.ms'].median / 1000).toFixed(2)} s`, '≤ validation + 1 s'],
     ['import with the weights in the HF cache: bytes downloaded, wall time', `${s['hfcache.bytes'].max} bytes, ${fmtMs(s['hfcache.ms'])}`, '', '', '0 bytes'],
