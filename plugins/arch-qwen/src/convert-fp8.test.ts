@@ -49,8 +49,8 @@ describe('convert: fine-grained FP8 checkpoints are dequantised', () => {
     expect(result.components[0]!.warnings).toEqual([]);
   });
 
-  it('defaults to bf16: the layer weights are the dequantised values rounded to bf16, the rest unchanged', async () => {
-    const model = makeTinyFp8Model({ family: 'qwen3', seed: 6 });
+  it.each(['qwen3', 'qwen3_moe'] as const)('%s defaults to bf16: the layer weights are the dequantised values rounded to bf16, the rest unchanged', async (family) => {
+    const model = makeTinyFp8Model({ family, seed: 6 });
     await writeRepoFiles(raw(), model.files);
     const { result } = await convertFolder(raw(), out());
     const tensors = await readAllTensors(out(), ['model.safetensors']);
