@@ -17,6 +17,7 @@ import { curlPipeline, measure, stats, type Stats } from './measure.js';
 import { ociBenchRun, prepareOciSource } from './oci-bench.js';
 import { sha256File as sha256Of } from '../src/util/hash-file.js';
 import { ctrlCDuringValidation } from './ctrl-c.js';
+import { PARAMETERS_7B, REPO_7B, makeSevenBModel, sevenBRepoFiles } from './seven-b.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const benchDir = path.join(root, '.bench');
@@ -24,18 +25,24 @@ const bin = path.join(root, 'bin', 'model-import.js');
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
 const REPO = 'bench/qwen2.5-0.5b-shaped';
 const THROTTLE = 25e6;
-// BENCH_ONLY=oci runs only the OCI push/pull rows (they need docker-registry and htpasswd).
+// BENCH_ONLY=oci runs only the OCI push/pull rows (they need docker-registry and htpasswd); BENCH_ONLY=7b only
+// the 7B-shaped row (bench/seven-b.ts), which BENCH_SKIP_7B=1 leaves out of a full run.
 const ONLY = process.env.BENCH_ONLY;
+const WITH_7B = (ONLY === undefined && process.env.BENCH_SKIP_7B !== '1') || ONLY === '7b';
 
 interface ImportFigures {
   wallMs: number;
   peakRss: number;
+  /** The CLI's --json result (stdout). */
+  stdout: string;
   stages: Record<string, { ms: number; peakRss: number }>;
 }
 
 interface ImportRun {
   /** Keep the models folder from the previous run with this label, and leave it for the next (blob reuse). */
   reuse?: 'first' | 'again' | 'last';
+  /** Another repository than the 0.5B-shaped one. */
+  repo?: string;
 }
 
 async function cliImport(hubUrl: string, label: string, extra: string[], env: Record<string, string> = {}, run: ImportRun = {}): Promise<ImportFigures> {
@@ -46,7 +53,7 @@ async function cliImport(hubUrl: string, label: string, extra: string[], env: Re
   let started = 0;
   const result = await measure(
     process.execPath,
-    [bin, 'import-model', REPO, '--yes', '--json', '--models-dir', modelsDir, ...extra],
+    [bin, 'import-model', run.repo ?? REPO, '--yes', '--json', '--models-dir', modelsDir, ...extra],
     {
       env: { HF_ENDPOINT: hubUrl, HF_HOME: path.join(benchDir, 'hf-home'), HF_TOKEN: undefined, ...env },
       onStderrLine: (line) => {
@@ -69,7 +76,35 @@ async function cliImport(hubUrl: string, label: string, extra: string[], env: Re
     },
   );
   if (!run.reuse || run.reuse === 'last') await fs.rm(modelsDir, { recursive: true, force: true });
-  return { wallMs: result.wallMs, peakRss: result.peakRssBytes, stages };
+  return { wallMs: result.wallMs, peakRss: result.peakRssBytes, stdout: result.stdout, stages };
+}
+
+/**
+ * The 7B-shaped import under --max-memory 4GB, once per bench (about 15 GB written by the download): served by its
+ * own fake hub from the cached model folder. Lines of load average go with it (the machine is shared).
+ */
+async function sevenBRow(push: (key: string, value: number) => void): Promise<void> {
+  process.stderr.write('Preparing the Qwen2.5-7B-shaped model (cached in .bench/; minutes the first time)...\n');
+  const dir = await makeSevenBModel(path.join(benchDir, 'qwen2.5-7b-shaped'));
+  const { small, shards } = await sevenBRepoFiles(dir);
+  const lazyFiles = Object.fromEntries(await Promise.all(shards.map(async (name) => [name, await lazyFileFromDisk(path.join(dir, name))] as const)));
+  const hub = await startFakeHub({ repos: [{ id: REPO_7B, files: small, lazyFiles, cardData: { license: 'apache-2.0' } }] });
+  try {
+    process.stderr.write(`7B-shaped import, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+    const figures = await cliImport(hub.url, '7b', ['--max-memory', '4GB'], {}, { repo: REPO_7B });
+    push('7b.import.ms', figures.wallMs);
+    push('7b.import.rss', figures.peakRss);
+    push('7b.validate.ms', figures.stages.validate?.ms ?? NaN);
+    push('7b.validate.rss', figures.stages.validate?.peakRss ?? NaN);
+    // Which checks ran at this size within the budget, and what they found (stderr and .bench/results-7b.json).
+    const findings = (JSON.parse(figures.stdout) as { model: { validation: { findings: Array<{ check: string; status: string; figure?: string; message?: string }> } } })
+      .model.validation.findings.map((f) => ({ check: f.check, status: f.status, figure: f.figure ?? f.message }));
+    for (const f of findings) process.stderr.write(`  7B ${f.status} ${f.check}: ${f.figure ?? ''}\n`);
+    await fs.writeFile(path.join(benchDir, 'results-7b.json'), JSON.stringify({ date: new Date().toISOString(), loadavg: os.loadavg(), findings, figures: { wallMs: figures.wallMs, peakRss: figures.peakRss, stages: figures.stages } }, null, 2));
+    process.stderr.write(`7B-shaped import done, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+  } finally {
+    await hub.close();
+  }
 }
 
 const MB = 1e6;
@@ -118,8 +153,8 @@ async function main(): Promise<void> {
 
   try {
     const ociInput = { bin, benchDir, hubUrl: hub.url, repo: REPO, push };
-    const ociSource = await prepareOciSource(ociInput);
-    for (let run = 1; run <= RUNS; run++) {
+    const ociSource = ONLY === '7b' ? undefined : await prepareOciSource(ociInput);
+    for (let run = 1; run <= RUNS && ONLY !== '7b'; run++) {
       process.stderr.write(`Run ${run}/${RUNS}\n`);
       // Blob reuse: the same repo and commit under a second name, then a fresh models folder fed by the HF cache.
       hub.setThrottle(undefined);
@@ -135,7 +170,7 @@ async function main(): Promise<void> {
       push('hfcache.bytes', fromCache.bytes);
       if (bytesOnly) continue;
       hub.setThrottle(undefined);
-      await ociBenchRun(ociInput, ociSource);
+      await ociBenchRun(ociInput, ociSource!);
       if (ONLY === 'oci') continue;
       hub.setThrottle(undefined);
       const curl = await curlPipeline(url, scratch);
@@ -189,13 +224,14 @@ async function main(): Promise<void> {
       for (let i = 0; i < 5; i++) help.push((await measure(process.execPath, [bin, '--help'])).wallMs);
       push('help.ms', stats(help).median);
     }
+    if (WITH_7B) await sevenBRow(push);
   } finally {
     await hub.close();
     await fs.rm(scratch, { force: true });
   }
 
   const s = Object.fromEntries(Object.entries(series).map(([k, v]) => [k, stats(v)]));
-  const bytesRows: [string, string, string, string, string][] = [
+  const bytesRows: [string, string, string, string, string][] = ONLY === '7b' ? [] : [
     ['re-import under another name: bytes downloaded (first import)', `${s['reuse.second.bytes'].max} bytes`, `${(s['reuse.first.bytes'].median / MB).toFixed(1)} MB`, '', '0 bytes'],
     ['re-import under another name: wall time (of which validation)', `${fmtMs(s['reuse.second.ms'])} (${fmtMs(s['reuse.second.validate.ms'])})`, '', `+${(s['reuse.second.overhead.ms'].median / 1000).toFixed(2)} s`, '≤ validation + 1 s'],
     ['import with the weights in the HF cache: bytes downloaded, wall time', `${s['hfcache.bytes'].max} bytes, ${fmtMs(s['hfcache.ms'])}`, '', '', '0 bytes'],
@@ -207,6 +243,10 @@ async function main(): Promise<void> {
     return;
   }
   const ratio = (a: string, b: string) => s[a].median / s[b].median;
+  const sevenRows: [string, string, string, string, string][] = WITH_7B ? [
+    [`7B-shaped (${(PARAMETERS_7B / 1e9).toFixed(2)} B parameters, bf16, 4 shards) import, --max-memory 4GB (of which validation)`, `${fmtMs(s['7b.import.ms'])} (${fmtMs(s['7b.validate.ms'])})`, '', '', ''],
+    ['same: peak RSS, whole import / validation stage', `${fmtMb(s['7b.import.rss'])} / ${fmtMb(s['7b.validate.rss'])}`, '', '', 'validation ≤ 4 GB'],
+  ] : [];
   const f32Written = weightsBytes * 2;
   const ociRows: [string, string, string, string, string][] = [
     ['push to docker-registry (4 MiB chunks) vs curl monolithic PUT of the same blobs', fmtMs(s['oci.push.ms']), fmtMs(s['oci.curl.put.ms']), `${ratio('oci.push.ms', 'oci.curl.put.ms').toFixed(2)} ×`, '≤ 1.3 ×'],
@@ -215,7 +255,8 @@ async function main(): Promise<void> {
     ['re-push of the unchanged model (whole command)', fmtMs(s['oci.repush.ms']), '', '', '≤ 1 s'],
     ['peak RSS: push / pull fetch stage', `${fmtMb(s['oci.push.rss'])} / ${fmtMb(s['oci.pull.fetch.rss'])}`, '', '', '≤ 200 MB'],
   ];
-  const rows: [string, string, string, string, string][] = ONLY === 'oci' ? ociRows : [
+  const rows: [string, string, string, string, string][] = ONLY === 'oci' ? ociRows : ONLY === '7b' ? sevenRows : [
+    ...sevenRows,
     ...ociRows,
     ...bytesRows,
     ['download + sha256 + write (fetch stage) vs curl | tee | openssl', fmtMs(s['stage.fetch.ms']), fmtMs(s['curl.ms']), `${ratio('stage.fetch.ms', 'curl.ms').toFixed(2)} ×`, '≤ 1.1 ×'],

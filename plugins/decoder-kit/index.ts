@@ -10,6 +10,9 @@ export { DecoderFamily, LIMITS, denseMlp, ropeType, type ReadDims } from './src/
 export { isSparseLayer, type DecoderDims, type MoeDims } from './src/family/decoder-dims.js';
 export { fieldReader, refuse, type FieldReader } from './src/family/config-fields.js';
 export { readMoeDims, moeLayerGroups, type MoeFamilyInfo } from './src/family/moe-layers.js';
+export { readDecoderConfig, type DecoderConfigReading, type MoeReading } from './src/config/read-decoder-config.js';
+export { FAMILY_DEFAULTS, type FamilyDefaults, type FamilyName } from './src/config/family-config-defaults.js';
+export type { RopeReading } from './src/config/rope-parameters.js';
 export { recognizeDecoder, DEFAULT_MAX_REFERENCE_PARAMETERS } from './src/recognize/recognize-decoder.js';
 export { conversionScratchBytes, isWeightFile } from './src/recognize/conversion-scratch-bytes.js';
 export { countParameters } from './src/describe/count-parameters.js';

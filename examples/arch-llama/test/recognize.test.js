@@ -84,13 +84,19 @@ test('look-alikes are refused with what was found and what is supported', () => 
   assert.equal(biased?.estimatedParameters, countElements(tinyLlamaTensors()) + 2 * (64 + 32 + 32 + 64));
 });
 
+test('what config.json leaves out is LlamaConfig\'s default (configuration_llama.py), as transformers reads it', () => {
+  // num_hidden_layers 32; head_dim = hidden_size // num_attention_heads even when it does not divide.
+  const layers = recognize(config({ num_hidden_layers: undefined }));
+  const two = recognize(config({}));
+  assert.ok((layers?.estimatedParameters ?? 0) > (two?.estimatedParameters ?? Infinity));
+  assert.ok(recognize(config({ hidden_size: 66 })));
+});
+
 test('broken or hostile sizes are refused before any arithmetic trusts them', () => {
-  assertRefused(() => recognize(config({ num_key_value_heads: 3 })), 'UNSUPPORTED_VARIANT', /num_attention_heads 4 is not a multiple of num_key_value_heads 3/);
-  assertRefused(() => recognize(config({ hidden_size: 66 })), 'UNSUPPORTED_VARIANT', /hidden_size 66 is not a multiple of num_attention_heads 4 and head_dim is absent/);
+  assertRefused(() => recognize(config({ num_key_value_heads: 3 })), 'UNSUPPORTED_VARIANT', /num_key_value_heads 3 does not divide num_attention_heads 4/);
   assertRefused(() => recognize(config({ hidden_size: '64' })), 'UNSUPPORTED_VARIANT', /hidden_size is "64", expected an integer/);
   assertRefused(() => recognize(config({ vocab_size: -1 })), 'UNSUPPORTED_VARIANT', /vocab_size is -1/);
-  assertRefused(() => recognize(config({ num_hidden_layers: undefined })), 'UNSUPPORTED_VARIANT', /config.json has no num_hidden_layers/);
   assertRefused(() => recognize(config({ tie_word_embeddings: 'yes' })), 'UNSUPPORTED_VARIANT', /tie_word_embeddings is "yes"/);
-  assertRefused(() => recognize(config({ hidden_size: 65_536, intermediate_size: 1_048_576, num_hidden_layers: 1_000 })),
+  assertRefused(() => recognize(config({ hidden_size: 65_536, num_attention_heads: 64, num_key_value_heads: 64, intermediate_size: 1_048_576, num_hidden_layers: 1_000 })),
     'UNSUPPORTED_VARIANT', /make 2\.\d+e\+14 parameters/);
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Kernel, createHooks, isModelImportError, type ArchitectureClaim, type ModelConfig, type PlannedFile } from '../../../src/index.js';
 import { archQwen } from '../index.js';
 import { qwen25_05b, qwen2MoeTiny, qwen3_06b, qwen3MoeTiny } from '../test/configs.js';
+import { familyFor } from './families/family-map.js';
 
 function hooksWithPlugin() {
   const hooks = createHooks();
@@ -99,9 +100,9 @@ describe('refusals (UNSUPPORTED_VARIANT, one line saying what was found and what
   const cases: Array<[string, (c: ModelConfig) => void, RegExp]> = [
     ['GPTQ', (c) => (c.quantization_config = { quant_method: 'gptq', bits: 4 }), /quantization_config \(quant_method "gptq"\)/],
     ['AWQ', (c) => (c.quantization_config = { quant_method: 'awq' }), /"awq"/],
-    ['FP8', (c) => (c.quantization_config = { quant_method: 'fp8', fmt: 'e4m3' }), /"fp8"/],
-    ['YaRN rope_scaling', (c) => (c.rope_scaling = { type: 'yarn', factor: 4 }), /rope_scaling is .*yarn/],
-    ['dynamic rope_parameters', (c) => (c.rope_parameters = { rope_type: 'dynamic', rope_theta: 1e6 }), /rope_type is "dynamic"/],
+    ['FP8 in another format', (c) => (c.quantization_config = { quant_method: 'fp8', fmt: 'e5m2' }), /quantization_config\.fmt is "e5m2"/],
+    ['llama3 rope_scaling', (c) => (c.rope_scaling = { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 }), /rope_scaling is .*llama3/],
+    ['longrope rope_parameters', (c) => (c.rope_parameters = { rope_type: 'longrope', rope_theta: 1e6 }), /rope_type is "longrope"/],
     ['sliding window', (c) => (c.use_sliding_window = true), /use_sliding_window is true/],
     ['sliding layer_types', (c) => (c.layer_types = ['full_attention', 'sliding_attention']), /layer_types contains "sliding_attention"/],
     ['gelu', (c) => (c.hidden_act = 'gelu'), /hidden_act is "gelu"/],
@@ -115,10 +116,8 @@ describe('refusals (UNSUPPORTED_VARIANT, one line saying what was found and what
     ['zero heads', (c) => (c.num_attention_heads = 0), /num_attention_heads is 0/],
     ['negative size', (c) => (c.hidden_size = -896), /hidden_size is -896/],
     ['string size', (c) => (c.hidden_size = '896'), /hidden_size is "896"/],
-    ['heads not a multiple of kv heads', (c) => (c.num_key_value_heads = 3), /14 is not a multiple of num_key_value_heads 3/],
-    ['hidden not a multiple of heads', (c) => (c.num_attention_heads = 13, c.num_key_value_heads = 13), /hidden_size 896 is not a multiple of num_attention_heads 13/],
-    ['missing vocab_size', (c) => delete c.vocab_size, /no vocab_size/],
-    ['odd head_dim', (c) => (c.head_dim = 63), /head_dim 63 is odd/],
+    ['heads not a multiple of kv heads', (c) => (c.num_key_value_heads = 3), /num_key_value_heads 3 does not divide num_attention_heads 14/],
+    ['odd head_dim', (c) => (c.head_dim = 63), /head_dim is 63, odd/],
     ['non-boolean tie', (c) => (c.tie_word_embeddings = 'yes'), /tie_word_embeddings is "yes"/],
     ['absurd product of sane sizes', (c) => Object.assign(c, { hidden_size: 65536, intermediate_size: 1_000_000, num_hidden_layers: 1000, num_attention_heads: 512, num_key_value_heads: 512 }), /parameters/],
   ];
@@ -129,17 +128,43 @@ describe('refusals (UNSUPPORTED_VARIANT, one line saying what was found and what
       const { code, message } = refusal(config);
       expect(code).toBe('UNSUPPORTED_VARIANT');
       expect(message).toMatch(pattern);
-      expect(message).toContain('supported: Qwen2ForCausalLM');
+      // One line naming the architecture; look-alikes also say what is supported, a bad value names its key.
+      expect(message).toMatch(/^Qwen2ForCausalLM: [^\n]+$/);
+      expect(message).toMatch(/supported: |config\.json \w+ /);
     });
   }
+
+  it('takes what config.json leaves out from Qwen2Config, as transformers does, instead of refusing', () => {
+    const missing = qwen25_05b();
+    delete missing.vocab_size;
+    expect(recognize(missing)!.estimatedParameters).toBe(recognize({ ...qwen25_05b(), vocab_size: 151936 })!.estimatedParameters);
+    // head_dim = hidden_size // num_attention_heads (modeling_qwen2.py), even when it does not divide.
+    const { dims } = familyFor('Qwen2ForCausalLM')!.readDims({ ...qwen25_05b(), num_attention_heads: 13, num_key_value_heads: 13 });
+    expect(dims.headDim).toBe(68);
+  });
+
+  it('accepts YaRN, linear and dynamic RoPE (Qwen documents YaRN for long context), stating them in dims.rope', () => {
+    const yarn = { ...qwen25_05b(), rope_scaling: { type: 'yarn', factor: 4, original_max_position_embeddings: 32768 } };
+    const claim = recognize(yarn)!;
+    expect(claim.validation?.configFacts).toMatchObject({ rope_type: 'yarn', rope_factor: 4 });
+    expect(familyFor('Qwen2ForCausalLM')!.readDims(yarn).dims.rope?.scaling).toMatchObject({ type: 'yarn', factor: 4, originalMaxPositionEmbeddings: 32768 });
+    expect(recognize({ ...qwen3_06b(), rope_parameters: { rope_type: 'dynamic', factor: 2, rope_theta: 1e6 } })?.validation).toBeDefined();
+    expect(recognize({ ...qwen25_05b(), rope_scaling: { rope_type: 'linear', factor: 2 } })?.validation).toBeDefined();
+  });
+
+  it('accepts fine-grained FP8 (dequantised at conversion): the disk estimate is the bf16 size, or --dtype\'s', () => {
+    const config = { ...qwen25_05b(), quantization_config: { quant_method: 'fp8', fmt: 'e4m3', activation_scheme: 'dynamic', weight_block_size: [128, 128] } };
+    const claim = recognize(config)!;
+    const files: PlannedFile[] = [{ path: 'model.safetensors', size: 1000, role: 'weights' }];
+    const base = { modelsDir: '/m', yes: true, acceptLicense: true, skipValidation: false };
+    expect(claim.conversionScratchBytes(files, base)).toBe(2000);
+    expect(claim.conversionScratchBytes(files, { ...base, dtype: 'f32' })).toBe(4000);
+  });
 
   it('refuses MoE configs with impossible routing', () => {
     const config = qwen3MoeTiny();
     config.num_experts_per_tok = 8;
-    expect(refusal(config).message).toMatch(/num_experts_per_tok 8 exceeds num_experts 4/);
-    const missing = qwen2MoeTiny();
-    delete missing.shared_expert_intermediate_size;
-    expect(refusal(missing).message).toMatch(/no shared_expert_intermediate_size/);
+    expect(refusal(config).message).toMatch(/num_experts_per_tok is 8, expected an integer in 1\.\.4/);
     const layers = qwen2MoeTiny();
     layers.mlp_only_layers = [5];
     expect(refusal(layers).message).toMatch(/mlp_only_layers is \[5\]/);

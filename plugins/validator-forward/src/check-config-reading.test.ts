@@ -25,6 +25,12 @@ const QWEN3_YARN: ModelConfig = {
   max_position_embeddings: 131072, rope_theta: 1000000,
   rope_scaling: { rope_type: 'yarn', factor: 4, original_max_position_embeddings: 32768 },
 };
+const LLAMA31: ModelConfig = {
+  architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: 64, intermediate_size: 96,
+  num_attention_heads: 4, num_key_value_heads: 2, num_hidden_layers: 2, vocab_size: 320, rope_theta: 500000,
+  max_position_embeddings: 131072,
+  rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 64 },
+};
 
 const dirs: string[] = [];
 afterAll(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
@@ -40,7 +46,7 @@ async function findings(config: ModelConfig, seed: (r: DecoderConfigReading) => 
 }
 
 describe('checkConfigReading: the converter reading against the validator reading', () => {
-  it.each([['Qwen3-MoE, defaults left to transformers', QWEN3_MOE], ['Qwen3 with YaRN and a tied head', QWEN3_YARN]])('%s: agree', async (_what, config) => {
+  it.each([['Qwen3-MoE, defaults left to transformers', QWEN3_MOE], ['Qwen3 with YaRN and a tied head', QWEN3_YARN], ['Llama 3.1 RoPE (llama3)', LLAMA31]])('%s: agree', async (_what, config) => {
     const found = await findings(config);
     expect(found.map((f) => f.status)).toEqual(['pass']);
   });
@@ -52,6 +58,7 @@ describe('checkConfigReading: the converter reading against the validator readin
     ['partial rotary where the whole head rotates', QWEN3_YARN, (r) => ({ ...r, rope: { ...r.rope, rotaryDim: 64 } }), 'rotary_dim'],
     ['tied head read as untied', QWEN3_YARN, (r) => ({ ...r, tied: false }), 'tie_word_embeddings'],
     ['rope scaling ignored', QWEN3_YARN, (r) => ({ ...r, rope: { ...r.rope, type: 'default', factor: 1, attentionScaling: 1 } }), 'rope_inv_freq'],
+    ['llama3 RoPE read as default', LLAMA31, (r) => ({ ...r, rope: { ...r.rope, type: 'default', factor: 1 } }), 'rope_inv_freq'],
     ['YaRN without its attention scaling', QWEN3_YARN, (r) => ({ ...r, rope: { ...r.rope, attentionScaling: 1 } }), 'rope_attention_scaling'],
     ['every layer sparse despite decoder_sparse_step 2', { ...QWEN3_MOE, decoder_sparse_step: 2 }, (r) => ({ ...r, moe: { ...r.moe!, decoderSparseStep: 1 } }), 'sparse_layers'],
   ];

@@ -9,6 +9,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ValidationReport, type ModelConfig } from '../../../src/index.js';
 import { makeSubject } from '../test-support/subject.js';
 import { makeTinyModelDir, qwenClaim } from '../test-support/tiny-model.js';
+import onnxProto from 'onnx-proto';
+import { buildDecoderGraph } from '../../decoder-kit/index.js';
 import { checkLayerSample, sampleLayers } from './check-layer-sample.js';
 import { readReferenceConfig } from './reference-reading/reference-config.js';
 
@@ -65,5 +67,38 @@ describe('checkLayerSample', () => {
     await writeFile(file, JSON.stringify({ ...raw, norm_topk_prob: raw.norm_topk_prob !== true }));
     const { finding } = await run(dir, config);
     expect(finding?.status).toBe('fail');
+  });
+
+  describe('the head: the sampled rows gathered before the head matmul', () => {
+    /** A graph whose head is cut into five row chunks (64 of the 320 rows each), as big models' heads are. */
+    async function chunkedHead(seed: number) {
+      const { dir, config } = await makeTinyModelDir({ seed, family: 'qwen3', tied: false });
+      dirs.push(dir);
+      await buildDecoderGraph({ modelDir: dir, config, headChunkBytes: 64 * 64 * 4 });
+      return { dir, config };
+    }
+
+    it('compares the right rows of every chunk with the reference, without the whole head', async () => {
+      const { dir, config } = await chunkedHead(24);
+      const model = onnxProto.onnx.ModelProto.decode(await readFile(path.join(dir, 'onnx/model.onnx')));
+      expect(model.graph!.initializer!.filter((t) => t.name!.startsWith('lm_head.rows_')).length).toBe(5);
+      const { finding, figures } = await run(dir, config);
+      expect(finding?.status, finding?.message).toBe('pass');
+      expect(figures.layerSampleHead).toBe('rows gathered');
+      expect((figures.layerSample as Record<string, number>).head).toBeLessThan(1e-5);
+    });
+
+    it('fails when one chunk of the graph\'s head points one row off (the rows compared are the graph\'s own)', async () => {
+      const { dir, config } = await chunkedHead(25);
+      const file = path.join(dir, 'onnx/model.onnx');
+      const model = onnxProto.onnx.ModelProto.decode(await readFile(file));
+      const chunk = model.graph!.initializer!.find((t) => t.name === 'lm_head.rows_128')!;
+      const offset = chunk.externalData!.find((e) => e.key === 'offset')!;
+      offset.value = String(Number(offset.value) + 64 * 2); // one bf16 row of H = 64 further
+      await writeFile(file, onnxProto.onnx.ModelProto.encode(model).finish());
+      const { finding } = await run(dir, config);
+      expect(finding?.status).toBe('fail');
+      expect(finding?.message).toMatch(/head \d/);
+    });
   });
 });

@@ -142,16 +142,27 @@ export async function checkLayerSample(
       results[`layer ${layer}`] = delta;
       if (!(delta <= support.tolerance)) failed = true;
     }
-    // The head slice holds the float32 head in onnxruntime: only within the budget (with room for the rest).
-    if (V * H * 4 * 2 <= budgetBytes) {
+    // The head: the sampled rows gathered before the graph's head matmul when the head is made of plain Gemm
+    // parts (the stored head, not a float32 copy, is then what onnxruntime holds: within half the budget at
+    // bf16); else the whole head slice, which holds the float32 head, only within the budget.
+    const columns = Array.from({ length: Math.min(HEAD_ROWS, V) }, (_, k) => Math.floor((k * V) / Math.min(HEAD_ROWS, V)));
+    let logitAt: ((t: number, k: number) => number) | undefined;
+    const sampled = V * H * 2 * 2 <= budgetBytes ? await slices.runHeadRows(headInput, columns, x.slice(), SEQ, H, V) : undefined;
+    if (sampled) {
+      logitAt = (t, k) => sampled[t * columns.length + k]!;
+      figures.layerSampleHead = 'rows gathered';
+    } else if (V * H * 4 * 2 <= budgetBytes) {
       const logits = await slices.run(headInput, 'logits', x.slice(), SEQ, H);
-      const columns = Array.from({ length: Math.min(HEAD_ROWS, V) }, (_, k) => Math.floor((k * V) / Math.min(HEAD_ROWS, V)));
+      logitAt = (t, k) => logits[t * V + columns[k]!]!;
+      figures.layerSampleHead = 'whole head';
+    }
+    if (logitAt) {
       const headRows = await rowsOf(facts.tie_word_embeddings === true ? 'model.embed_tokens.weight' : 'lm_head.weight', columns);
       const want = headRows ? await reference.head(x.slice(), SEQ, headRows, columns.length) : undefined;
       if (want) {
         let delta = 0;
         for (let t = 0; t < SEQ; t++) {
-          for (const [k, v] of columns.entries()) delta = Math.max(delta, Math.abs(want[t * columns.length + k]! - logits[t * V + v]!));
+          for (let k = 0; k < columns.length; k++) delta = Math.max(delta, Math.abs(want[t * columns.length + k]! - logitAt(t, k)));
         }
         results.head = delta / Math.max(1, maxAbs(want));
         if (!(results.head <= support.tolerance)) failed = true;

@@ -91,11 +91,84 @@ export class LayerSlices {
     return undefined;
   }
 
+  /**
+   * The head's logits for some vocabulary rows only: the graph's head matrices (the Gemm(x, W, transB) parts the
+   * logits are concatenated from, W an initializer maybe behind Reshape/Cast) are gathered to those rows before
+   * one Gemm, so neither the float32 head nor the full logits exist. `rows` ascending; [seq, rows.length] out.
+   * Undefined when the head is not made of such parts (the caller then runs the whole head).
+   */
+  async runHeadRows(input: string, rows: readonly number[], hidden: Float32Array, seq: number, hiddenSize: number, vocab: number): Promise<Float32Array | undefined> {
+    const parts = this.headParts(hiddenSize);
+    if (!parts || parts.reduce((n, p) => n + p.rows, 0) !== vocab) return undefined;
+    if (parts.some((p) => p.a !== parts[0]!.a)) return undefined;
+    const nodes: NodeProto[] = [];
+    const initializers: TensorProto[] = [];
+    const gathered: string[] = [];
+    let offset = 0;
+    for (const [k, part] of parts.entries()) {
+      const local = rows.filter((r) => r >= offset && r < offset + part.rows).map((r) => r - offset);
+      offset += part.rows;
+      if (local.length === 0) continue;
+      const idx = `head_sample.rows_${k}`;
+      initializers.push(onnx.TensorProto.create({ name: idx, dataType: 7, dims: [local.length], int64Data: local }));
+      let w = `head_sample.w_${k}`;
+      nodes.push(onnx.NodeProto.create({ opType: 'Gather', input: [part.weight, idx], output: [w], attribute: [{ name: 'axis', type: 2, i: 0 }] }));
+      if (part.castTo !== undefined) {
+        nodes.push(onnx.NodeProto.create({ opType: 'Cast', input: [w], output: [`${w}.f32`], attribute: [{ name: 'to', type: 2, i: part.castTo }] }));
+        w = `${w}.f32`;
+      }
+      gathered.push(w);
+      initializers.push(this.initializers.get(part.weight)!);
+    }
+    const matrix = gathered.length === 1 ? gathered[0]! : 'head_sample.w';
+    if (gathered.length > 1) nodes.push(onnx.NodeProto.create({ opType: 'Concat', input: gathered, output: [matrix], attribute: [{ name: 'axis', type: 2, i: 0 }] }));
+    nodes.push(onnx.NodeProto.create({ opType: 'Gemm', input: [parts[0]!.a, matrix], output: ['head_sample.logits'], attribute: [{ name: 'transB', type: 2, i: 1 }] }));
+    return this.run(input, 'head_sample.logits', hidden, seq, hiddenSize, { nodes, initializers, needs: [parts[0]!.a] });
+  }
+
+  /** logits ← Reshape/Identity ← Concat of parts (or one part), each Gemm(a, W | Cast(Reshape(W)), transB=1). */
+  private headParts(hiddenSize: number): Array<{ a: string; weight: string; rows: number; castTo?: number }> | undefined {
+    let name = 'logits';
+    for (let hop = 0; hop < 4; hop++) {
+      const p = this.producers.get(name);
+      if (p?.opType !== 'Reshape' && p?.opType !== 'Identity') break;
+      name = p.input![0]!;
+    }
+    const top = this.producers.get(name);
+    const partNames = top?.opType === 'Concat' && attr(top, 'axis') !== 0 ? [...(top.input ?? [])] : [name];
+    const parts = [];
+    for (const part of partNames) {
+      const gemm = this.producers.get(part);
+      if (gemm?.opType !== 'Gemm' || attr(gemm, 'transB') !== 1 || attr(gemm, 'transA') === 1 || (gemm.input ?? []).length > 2) return undefined;
+      if ((attr(gemm, 'alpha', 1) ?? 1) !== 1) return undefined;
+      let w = gemm.input![1]!;
+      let castTo: number | undefined;
+      for (let hop = 0; hop < 3 && !this.initializers.has(w); hop++) {
+        const p = this.producers.get(w);
+        if (p?.opType === 'Cast') castTo = attr(p, 'to');
+        else if (p?.opType !== 'Reshape' && p?.opType !== 'Identity') return undefined;
+        w = p!.input![0]!;
+      }
+      const init = this.initializers.get(w);
+      if (!init || (init.dims ?? []).length !== 2 || Number(init.dims![1]) !== hiddenSize) return undefined;
+      parts.push({ a: gemm.input![0]!, weight: w, rows: Number(init.dims![0]), castTo });
+    }
+    return parts;
+  }
+
   /** Runs the part of the graph that computes `output` from `input` (the hidden states [1, seq, H] given). */
-  async run(input: string, output: string, hidden: Float32Array, seq: number, hiddenSize: number): Promise<Float32Array> {
+  async run(
+    input: string,
+    output: string,
+    hidden: Float32Array,
+    seq: number,
+    hiddenSize: number,
+    /** Nodes appended after the graph's own (computing `output` from `needs`), with their initializers. */
+    tail?: { nodes: NodeProto[]; initializers: TensorProto[]; needs: string[] },
+  ): Promise<Float32Array> {
     const nodes = new Set<NodeProto>();
     const needed = new Set<string>();
-    const stack = [output];
+    const stack = tail ? [...tail.needs] : [output];
     while (stack.length > 0) {
       const name = stack.pop()!;
       if (name === input || needed.has(name)) continue;
@@ -105,7 +178,7 @@ export class LayerSlices {
       nodes.add(producer);
       for (const i of producer.input ?? []) if (i) stack.push(i);
     }
-    const ordered = (this.model.graph!.node ?? []).filter((n) => nodes.has(n));
+    const ordered = [...(this.model.graph!.node ?? []).filter((n) => nodes.has(n)), ...(tail?.nodes ?? [])];
     const produced = new Set(ordered.flatMap((n) => n.output ?? []));
     const graphInputs = [...needed].filter((n) => !produced.has(n) && !this.initializers.has(n) && n !== input && n !== '');
     const ids = Array.from({ length: seq }, (_, i) => i);
@@ -123,7 +196,7 @@ export class LayerSlices {
       graph: {
         name: 'slice',
         node: ordered,
-        initializer: [...needed].filter((n) => this.initializers.has(n)).map((n) => this.initializers.get(n)!),
+        initializer: [...[...needed].filter((n) => this.initializers.has(n)).map((n) => this.initializers.get(n)!), ...(tail?.initializers ?? [])],
         input: [info(input, 1), ...graphInputs.map((n) => info(n, ({ float32: 1, int64: 7, int32: 6, bool: 9, float16: 10 } as Record<string, number>)[feeds[n]!.type] ?? 1))],
         output: [info(output)],
       },
@@ -154,4 +227,12 @@ export class LayerSlices {
       await session.release();
     }
   }
+}
+
+/** An integer attribute of a node (`fallback` when absent). */
+function attr(node: NodeProto, name: string, fallback?: number): number | undefined {
+  const a = (node.attribute ?? []).find((x) => x.name === name);
+  if (!a) return fallback;
+  if (a.type === 1) return a.f ?? fallback;
+  return a.i === undefined || a.i === null ? fallback : Number(a.i);
 }

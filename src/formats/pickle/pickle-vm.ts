@@ -6,71 +6,14 @@
  * are refused outright. REDUCE on an allowed global builds a record; no code runs, ever.
  */
 import { badCheckpoint, refusedGlobal, REFUSED_HINT } from './bad-checkpoint.js';
-import { allowedGlobal, type AllowedGlobal } from './allowed-globals.js';
-import type { SafetensorsDtype } from '../safetensors/dtypes.js';
+import { allowedGlobal } from './allowed-globals.js';
+import { checkShape } from './check-shape.js';
+import { DEFAULT_PICKLE_LIMITS, type PickleLimits } from './pickle-limits.js';
+import { GlobalRef, MARK, PickleDict, describe, hashable, isTuple, type StorageRef, type TensorRef } from './pickle-values.js';
 
-/** A Python dict or OrderedDict: insertion-ordered. */
-export class PickleDict {
-  readonly map = new Map<unknown, unknown>();
-  /** State set by BUILD (an OrderedDict's __dict__, e.g. state_dict._metadata). */
-  state: unknown;
-}
-
-/** A persistent storage reference: ('storage', torch.XStorage, key, location, numel). */
-export interface StorageRef {
-  readonly kind: 'storage';
-  readonly key: string;
-  readonly dtype: SafetensorsDtype;
-  readonly location: string;
-  readonly numel: number;
-}
-
-/** torch._utils._rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata]). */
-export interface TensorRef {
-  readonly kind: 'tensor';
-  readonly storage: StorageRef;
-  readonly storageOffset: number;
-  readonly shape: readonly number[];
-  readonly stride: readonly number[];
-}
-
-class GlobalRef {
-  constructor(
-    readonly module: string,
-    readonly name: string,
-    readonly allowed: AllowedGlobal,
-  ) {}
-}
-
-const MARK = Symbol('mark');
-/** Tuples are frozen arrays, lists plain arrays. */
-const isTuple = (value: unknown): value is readonly unknown[] => Array.isArray(value) && Object.isFrozen(value);
-
-/**
- * Bounds a hostile pickle cannot push past; exceeding one is a BAD_INPUT error naming the limit. A real state
- * dict is far inside all of them: per tensor it holds about 20 container elements, 10 memo entries and a stack a
- * few items deep, and it nests 4 levels (state dict -> _metadata -> module -> version).
- */
-export interface PickleLimits {
-  /** Items on the stack plus open MARKs (default 1,000,000). */
-  maxStack?: number;
-  /** Memo entries (default 1,000,000). */
-  maxMemo?: number;
-  /** Elements put into lists, tuples and dicts over the whole pickle, a dict item counting 2 (default 4,000,000). */
-  maxElements?: number;
-  /** Nesting depth of the loaded value, checked by the walk at STOP (default 64). */
-  maxDepth?: number;
-  /** Bytes of one string or bytes value (default 1 MiB; state-dict keys are short). */
-  maxStringBytes?: number;
-}
-
-export const DEFAULT_PICKLE_LIMITS: Required<PickleLimits> = {
-  maxStack: 1_000_000,
-  maxMemo: 1_000_000,
-  maxElements: 4_000_000,
-  maxDepth: 64,
-  maxStringBytes: 1 << 20,
-};
+// The VM's values and limits live beside it; importers of this module keep finding them here.
+export { PickleDict, describe, type StorageRef, type TensorRef } from './pickle-values.js';
+export { DEFAULT_PICKLE_LIMITS, type PickleLimits } from './pickle-limits.js';
 
 const NAMES: Record<number, string> = {
   0x69: 'INST', 0x6f: 'OBJ', 0x81: 'NEWOBJ', 0x92: 'NEWOBJ_EX', 0x82: 'EXT1', 0x83: 'EXT2', 0x84: 'EXT4',
@@ -419,74 +362,4 @@ function refusedOpcode(file: string, where: string, op: number, at: number) {
     `${where} uses pickle opcode 0x${op.toString(16).padStart(2, '0')} (${name}) at byte ${at}, which torch.save does not write: refused, nothing executed`,
     REFUSED_HINT,
   );
-}
-
-const isPlain = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' || v === null;
-
-/**
- * Dict keys must be plain values (strings or numbers); anything else could not be a state-dict key anyway. A
- * tuple of plain values becomes one string key; any other tuple keeps its identity, so no key is ever built by
- * walking a structure (a self-referencing or exponentially shared one would hang or overflow).
- */
-function hashable(key: unknown): unknown {
-  if (isPlain(key)) return key;
-  if (isTuple(key) && key.length <= 64 && key.every(isPlain)) return JSON.stringify(key.map((v) => (typeof v === 'bigint' ? v.toString() : v)));
-  return key; // identity key (e.g. an object); harmless, never a tensor name
-}
-
-/** A short description of any loaded value for error messages; never walks into containers. */
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}…` : value);
-  if (isPlain(value)) return String(value);
-  if (isTuple(value)) return `a tuple of ${value.length}`;
-  if (Array.isArray(value)) return `a list of ${value.length}`;
-  if (value instanceof PickleDict) return `a dict of ${value.map.size}`;
-  if (value instanceof Uint8Array) return `${value.length} bytes`;
-  return 'an object';
-}
-
-/**
- * Walks the loaded value once, without recursion, before anyone else does (the state-dict walk, key conversion,
- * tensor discovery): refuses a container that contains itself and nesting deeper than maxDepth. Shared (DAG)
- * parts are visited once, so "billion laughs" sharing costs no more than its element count.
- */
-function checkShape(root: unknown, maxDepth: number, bad: (what: string) => Error): void {
-  const done = new Set<object>();
-  const onPath = new Set<object>();
-  // Each frame: a container and an iterator over its children. Exiting a frame takes it off the path.
-  const frames: { node: object; children: Iterator<unknown> }[] = [];
-  const childrenOf = (node: object): Iterator<unknown> | undefined => {
-    if (Array.isArray(node)) return (node as unknown[])[Symbol.iterator]();
-    if (node instanceof PickleDict) {
-      const map = node.map;
-      const state = node.state;
-      return (function* () {
-        for (const [key, value] of map) {
-          yield key;
-          yield value;
-        }
-        yield state;
-      })();
-    }
-    return undefined; // tensors, storages, bytes, globals: leaves built by the VM itself
-  };
-  const enter = (value: unknown) => {
-    if (typeof value !== 'object' || value === null || done.has(value)) return;
-    if (onPath.has(value)) throw bad(`holds a ${value instanceof PickleDict ? 'dict' : isTuple(value) ? 'tuple' : 'list'} that contains itself (a reference cycle): refused`);
-    const children = childrenOf(value);
-    if (!children) return;
-    if (frames.length >= maxDepth) throw bad(`nests containers deeper than ${maxDepth} levels (maxDepth): refused`);
-    onPath.add(value);
-    frames.push({ node: value, children });
-  };
-  enter(root);
-  while (frames.length > 0) {
-    const frame = frames[frames.length - 1];
-    const next = frame.children.next();
-    if (next.done) {
-      frames.pop();
-      onPath.delete(frame.node);
-      done.add(frame.node);
-    } else enter(next.value);
-  }
 }

@@ -7,7 +7,7 @@
  */
 import type { ModelConfig } from '../../../../src/index.js';
 import type { MoeDims } from '../family/decoder-dims.js';
-import { FAMILY_DEFAULTS, FAMILY_KEYS, type FamilyName } from './family-config-defaults.js';
+import { FAMILY_DEFAULTS, FAMILY_KEYS, type FamilyDefaults, type FamilyName } from './family-config-defaults.js';
 import { readQuantization, type QuantizationReading } from './read-quantization.js';
 import { readRopeParameters, type RopeReading } from './rope-parameters.js';
 import { refuseConfig } from './refuse-config.js';
@@ -16,7 +16,8 @@ import { refuseConfig } from './refuse-config.js';
 export type MoeReading = Omit<MoeDims, 'expertsLayout'>;
 
 export interface DecoderConfigReading {
-  family: FamilyName;
+  /** A FamilyName, or the model_type of a family that brings its own defaults table. */
+  family: string;
   hidden: number;
   intermediate: number;
   layers: number;
@@ -77,8 +78,16 @@ export function configFamily(config: ModelConfig): FamilyName | undefined {
     (typeof config.model_type === 'string' ? FAMILY_KEYS[config.model_type] : undefined);
 }
 
-export function readDecoderConfig(config: ModelConfig, family: FamilyName = configFamily(config) ?? refuseFamily(config)): DecoderConfigReading {
-  const d = FAMILY_DEFAULTS[family];
+/**
+ * `family` names the defaults table (FAMILY_DEFAULTS); a family of another transformers config class passes its
+ * own `defaults` (and its model_type as `family`, for messages).
+ */
+export function readDecoderConfig(
+  config: ModelConfig,
+  family: string = configFamily(config) ?? refuseFamily(config),
+  defaults?: FamilyDefaults,
+): DecoderConfigReading {
+  const d = defaults ?? FAMILY_DEFAULTS[family as FamilyName] ?? refuseFamily(config);
   const raw = config as Record<string, unknown>;
   const arch = (Array.isArray(config.architectures) && typeof config.architectures[0] === 'string')
     ? config.architectures[0] : family;
@@ -89,7 +98,7 @@ export function readDecoderConfig(config: ModelConfig, family: FamilyName = conf
     if (!READ_KEYS.has(key)) refuseConfig(arch, key, 'is not understood');
     if (!d.moe && MOE_ONLY.includes(key)) refuseConfig(arch, key, `is an MoE setting, not part of ${family}`);
   }
-  if (raw.qkv_bias !== undefined && family !== 'qwen2_moe') refuseConfig(arch, 'qkv_bias', `is not part of ${family}`);
+  if (raw.qkv_bias !== undefined && d.qkvBias !== 'qkv_bias') refuseConfig(arch, 'qkv_bias', `is not part of ${family}`);
   if (raw.mlp_bias !== undefined && d.mlpBias !== 'mlp_bias') refuseConfig(arch, 'mlp_bias', `is not part of ${family}`);
 
   const int = (key: string, fallback: number, max: number, min = 1): number => {
@@ -165,7 +174,7 @@ export function readDecoderConfig(config: ModelConfig, family: FamilyName = conf
     oBias: flag(d.oBias, false),
     qkNorm: d.qkNorm,
     mlpBias: flag(d.mlpBias, false),
-    rope: readRopeParameters(arch, raw, headDim, maxPositionEmbeddings, false),
+    rope: readRopeParameters(arch, raw, headDim, maxPositionEmbeddings, false, d.rope_theta),
     layerTypes,
     moe,
     ...(typeof dtype === 'string' ? { dtype } : {}),

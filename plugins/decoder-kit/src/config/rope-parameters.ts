@@ -1,14 +1,16 @@
 /**
  * Rotary embedding parameters read the way transformers' modeling_rope_utils.py reads them, for the rope types
- * this project computes: "default", "linear", "dynamic" and "yarn".
+ * this project computes: "default", "linear", "dynamic", "yarn" and "llama3".
  *
  * Both serialisations: transformers 4 puts `rope_theta` at the top and the scaling in `rope_scaling` (the type
  * under `rope_type`, or the legacy `type` key; `{type: "default"}` or null means none); transformers 5 puts
  * everything in `rope_parameters` (theta included), possibly one entry per layer type.
  */
+import { rotaryParameters } from '../blocks/rotary.js';
 import { refuseConfig } from './refuse-config.js';
+import { ropeSpecOf } from './rope-spec-of.js';
 
-export type RopeType = 'default' | 'linear' | 'dynamic' | 'yarn';
+export type RopeType = 'default' | 'linear' | 'dynamic' | 'yarn' | 'llama3';
 
 export interface RopeReading {
   type: RopeType;
@@ -25,6 +27,9 @@ export interface RopeReading {
   betaFast: number;
   betaSlow: number;
   truncate: boolean;
+  /** llama3 only (`_compute_llama3_parameters`: low_freq_factor, high_freq_factor, both required). */
+  lowFreqFactor?: number;
+  highFreqFactor?: number;
 }
 
 const KNOWN_KEYS: Record<RopeType, readonly string[]> = {
@@ -33,6 +38,8 @@ const KNOWN_KEYS: Record<RopeType, readonly string[]> = {
   dynamic: ['rope_type', 'type', 'rope_theta', 'partial_rotary_factor', 'factor', 'original_max_position_embeddings'],
   yarn: ['rope_type', 'type', 'rope_theta', 'partial_rotary_factor', 'factor', 'original_max_position_embeddings',
     'attention_factor', 'beta_fast', 'beta_slow', 'mscale', 'mscale_all_dim', 'truncate'],
+  llama3: ['rope_type', 'type', 'rope_theta', 'partial_rotary_factor', 'factor', 'low_freq_factor', 'high_freq_factor',
+    'original_max_position_embeddings'],
 };
 
 type Json = Record<string, unknown>;
@@ -81,24 +88,27 @@ export function readRopeParameters(
   headDim: number,
   maxPositionEmbeddings: number,
   partialRotary: boolean,
+  /** The family config class's rope_theta default (10000 in every class here). */
+  defaultTheta = 10000,
 ): RopeReading {
   const dict = scalingDict(architecture, config) ?? {};
   const where = config.rope_parameters !== undefined && config.rope_parameters !== null ? 'rope_parameters' : 'rope_scaling';
   // `rope_type` wins over the legacy `type` (transformers' rope_config_validation does the same).
   const rawType = dict.rope_type ?? dict.type ?? 'default';
   if (typeof rawType !== 'string' || !(rawType in KNOWN_KEYS)) {
-    refuseConfig(architecture, `${where}.rope_type`, `is ${JSON.stringify(rawType)}; supported: default, linear, dynamic, yarn`);
+    refuseConfig(architecture, `${where}.rope_type`, `is ${JSON.stringify(rawType)}; supported: default, linear, dynamic, yarn, llama3`);
   }
   const type = rawType as RopeType;
   for (const key of Object.keys(dict)) {
     if (!KNOWN_KEYS[type].includes(key)) refuseConfig(architecture, `${where}.${key}`, `is not understood for rope_type "${type}"`);
   }
 
-  const theta = positive(architecture, 'rope_theta', dict.rope_theta ?? config.rope_theta ?? 10000);
+  const theta = positive(architecture, 'rope_theta', dict.rope_theta ?? config.rope_theta ?? defaultTheta);
   const prf = positive(architecture, 'partial_rotary_factor', dict.partial_rotary_factor ?? config.partial_rotary_factor ?? 1);
   if (prf > 1) refuseConfig(architecture, 'partial_rotary_factor', `is ${prf}, expected at most 1`);
   if (prf !== 1 && !partialRotary) refuseConfig(architecture, 'partial_rotary_factor', `is ${prf}; this family rotates whole heads`);
   const rotaryDim = Math.trunc(headDim * prf);
+  if (prf === 1 && headDim % 2 !== 0) refuseConfig(architecture, 'head_dim', `is ${headDim}, odd (RoPE rotates pairs)`);
   if (rotaryDim < 2 || rotaryDim % 2 !== 0) refuseConfig(architecture, 'partial_rotary_factor', `gives ${rotaryDim} rotary dimensions, expected an even number`);
 
   const original = dict.original_max_position_embeddings === undefined || dict.original_max_position_embeddings === null
@@ -115,6 +125,18 @@ export function readRopeParameters(
     reading.factor = maxPositionEmbeddings / original;
   } else {
     reading.factor = positive(architecture, `${where}.factor`, dict.factor);
+  }
+  if (type === 'llama3') {
+    // _compute_llama3_parameters reads all three from the dict, without defaults.
+    if (dict.original_max_position_embeddings === undefined || dict.original_max_position_embeddings === null) {
+      refuseConfig(architecture, `${where}.original_max_position_embeddings`, 'is missing (rope_type "llama3" needs it)');
+    }
+    reading.lowFreqFactor = positive(architecture, `${where}.low_freq_factor`, dict.low_freq_factor);
+    reading.highFreqFactor = positive(architecture, `${where}.high_freq_factor`, dict.high_freq_factor);
+    if (reading.highFreqFactor <= reading.lowFreqFactor) {
+      refuseConfig(architecture, `${where}.high_freq_factor`, `is ${reading.highFreqFactor}, expected more than low_freq_factor ${reading.lowFreqFactor}`);
+    }
+    return reading;
   }
   if (type === 'linear' || type === 'dynamic') {
     if (reading.factor < 1 && type === 'dynamic') refuseConfig(architecture, `${where}.factor`, `is ${reading.factor}, expected at least 1`);
@@ -142,42 +164,16 @@ export function readRopeParameters(
 }
 
 /**
- * inv_freq as transformers computes it for `seqLen` positions (float32 like the torch buffers). Default and
- * dynamic below its threshold: 1 / theta^(2i/dim). Linear: divided by the factor. Dynamic above
- * original_max_position_embeddings: theta grows to theta * (factor*seq/orig - (factor-1))^(dim/(dim-2)). YaRN:
- * a ramp between interpolated and extrapolated frequencies over the correction range of beta_fast..beta_slow.
+ * inv_freq as transformers computes it for `seqLen` positions (float32 like the torch buffers): the kit's rotary
+ * block (blocks/rotary.ts) on this reading, so the reader states exactly what the graph computes. Dynamic above
+ * original_max_position_embeddings, which the graph does not do: theta grows to
+ * theta * (factor*seq/orig - (factor-1))^(dim/(dim-2)).
  */
 export function ropeInverseFrequencies(rope: RopeReading, seqLen = 0): Float32Array {
   const dim = rope.rotaryDim;
-  let base = rope.theta;
   if (rope.type === 'dynamic' && seqLen > rope.originalMaxPositionEmbeddings) {
-    base = base * Math.pow(rope.factor * seqLen / rope.originalMaxPositionEmbeddings - (rope.factor - 1), dim / (dim - 2));
+    const theta = rope.theta * Math.pow(rope.factor * seqLen / rope.originalMaxPositionEmbeddings - (rope.factor - 1), dim / (dim - 2));
+    return rotaryParameters({ theta, partialRotaryFactor: 1 }, dim).invFreq;
   }
-  const half = dim / 2;
-  const out = new Float32Array(half);
-  // 1 / base^(arange(0, dim, 2) / dim), each step rounded to float32 as torch does.
-  const pos = (i: number): number => Math.fround(Math.pow(base, Math.fround(Math.fround(2 * i) / dim)));
-  for (let i = 0; i < half; i++) out[i] = Math.fround(1 / pos(i));
-  if (rope.type === 'linear') for (let i = 0; i < half; i++) out[i] = Math.fround(out[i]! / rope.factor);
-  if (rope.type !== 'yarn') return out;
-
-  const correctionDim = (rotations: number): number =>
-    (dim * Math.log(rope.originalMaxPositionEmbeddings / (rotations * 2 * Math.PI))) / (2 * Math.log(base));
-  let low = correctionDim(rope.betaFast);
-  let high = correctionDim(rope.betaSlow);
-  if (rope.truncate) {
-    low = Math.floor(low);
-    high = Math.ceil(high);
-  }
-  low = Math.max(low, 0);
-  high = Math.min(high, dim - 1);
-  if (low === high) high += 0.001; // transformers' guard against a zero-width ramp
-  for (let i = 0; i < half; i++) {
-    const ramp = Math.min(1, Math.max(0, Math.fround((i - low) / (high - low))));
-    const extrapolationWeight = Math.fround(1 - ramp);
-    const extrapolated = Math.fround(1 / pos(i));
-    const interpolated = Math.fround(1 / Math.fround(rope.factor * pos(i)));
-    out[i] = Math.fround(interpolated * (1 - extrapolationWeight) + extrapolated * extrapolationWeight);
-  }
-  return out;
+  return rotaryParameters(ropeSpecOf(rope, dim, rope.originalMaxPositionEmbeddings), dim).invFreq;
 }

@@ -27,6 +27,8 @@ import type { FloatDtype } from '../weights/formats.js';
 import { copyGenerationConfig, copyLicense, copyTokenizer, writeConfig } from './side-files.js';
 import { buildOnnx } from './onnx-step.js';
 import { readJsonConfig } from './read-json-config.js';
+import { readQuantization } from '../config/read-quantization.js';
+import { dequantizedFp8 } from '../weights/dequantized-fp8.js';
 
 const TO_FILE: Record<TargetDtype, FloatDtype> = { bf16: 'BF16', f16: 'F16', f32: 'F32' };
 const FROM_FILE: Record<string, TargetDtype> = { BF16: 'bf16', F16: 'f16', F32: 'f32' };
@@ -47,14 +49,24 @@ export async function convertDecoder(family: DecoderFamily, job: ConvertJob, con
   const { dims } = family.readDims(config);
   await mkdir(outDir, { recursive: true });
 
-  const checkpoint = await openCheckpoint(rawDir);
+  // FP8 block-quantised checkpoints are dequantised: to --dtype, else bf16 (README "Quantised checkpoints").
+  const quantization = readQuantization(family.architecture, config.quantization_config);
+  const target = importOptions.dtype ?? (quantization ? 'bf16' : undefined);
+  const opened = await openCheckpoint(rawDir);
   let weights: WeightsOutcome;
   try {
+    const fp8 = quantization ? dequantizedFp8(opened.tensors, quantization) : undefined;
+    const checkpoint = fp8 ? { ...opened, tensors: fp8.tensors } : opened;
     const inventory = checkInventory(family, dims, checkpoint.tensors);
+    if (fp8 && quantization) {
+      // The float32 view of the FP8 weights is an artefact of dequantising, not a mix in the checkpoint.
+      inventory.warnings = inventory.warnings.filter((w) => !w.startsWith('the checkpoint mixes dtypes'));
+    }
     weights = await writeWeights(checkpoint, inventory, {
       outDir,
       rawDir,
-      target: importOptions.dtype,
+      target,
+      fp8: fp8 && quantization ? { ...fp8, blockSize: quantization.blockSize } : undefined,
       maxShardSize: importOptions.maxShardSize,
       configDtype: dims.configDtype,
       chunkBytes,
@@ -62,12 +74,16 @@ export async function convertDecoder(family: DecoderFamily, job: ConvertJob, con
       context,
     });
   } finally {
-    await checkpoint.close();
+    await opened.close();
   }
   report(weights.report);
 
   const written = FROM_FILE[weights.dtype];
-  report(await writeConfig(rawDir, outDir, job.plan.config, { from: dims.configDtype, to: weights.changedDtype ? written : undefined }));
+  report(await writeConfig(rawDir, outDir, job.plan.config, {
+    from: dims.configDtype,
+    to: weights.changedDtype || quantization ? written : undefined,
+    dequantized: quantization !== undefined,
+  }));
   report(await copyGenerationConfig(rawDir, outDir));
   report(await copyTokenizer(rawDir, outDir));
   report(await copyLicense(rawDir, outDir));
@@ -104,6 +120,8 @@ interface WeightsJob {
   target?: TargetDtype;
   maxShardSize?: number;
   configDtype?: TargetDtype;
+  /** The FP8 weights dequantised in the checkpoint's view (always rewritten, never linked). */
+  fp8?: { dequantized: string[]; scales: string[]; blockSize: [number, number] };
   chunkBytes: number;
   signal: AbortSignal;
   context: StageContext;
@@ -131,11 +149,12 @@ async function writeWeights(checkpoint: SourceCheckpoint, inventory: Inventory, 
   const target = job.target ? TO_FILE[job.target] : undefined;
   const dtypeOk = target === undefined || kept.every((t) => t.dtype === target);
   const shardsOk = job.maxShardSize === undefined || checkpoint.shards.every((s) => s.size <= job.maxShardSize!);
+  const dequantized = job.fp8 !== undefined && job.fp8.dequantized.length > 0;
   const parameterCount = countParameters(kept);
   const outDtype = target ?? inventory.dtype;
   const changedDtype = target !== undefined && !(inventory.dtypes.length === 1 && inventory.dtype === target);
 
-  if (checkpoint.format === 'safetensors' && dtypeOk && shardsOk) {
+  if (checkpoint.format === 'safetensors' && dtypeOk && shardsOk && !dequantized) {
     let copied = 0;
     for (const file of checkpoint.files) {
       const how = await linkOrCopy(safeJoin(job.rawDir, file, 'weights file'), safeJoin(job.outDir, file, 'weights file'), job.context.reporter);
@@ -169,7 +188,8 @@ async function writeWeights(checkpoint: SourceCheckpoint, inventory: Inventory, 
   if (dropped > 0) warnings.push(`${dropped} tensor(s) not part of the model were not written (${[...inventory.extras, ...(inventory.tiedCopy ? ['lm_head.weight'] : [])].slice(0, 3).join(', ')})`);
   const why = [
     checkpoint.format === 'pytorch' ? 'pytorch_model*.bin converted to safetensors' : undefined,
-    changedDtype ? `${inventory.dtypes.join('+').toLowerCase()} -> ${outDtype.toLowerCase()}` : undefined,
+    dequantized ? `${job.fp8!.dequantized.length} fp8 weights dequantised (${job.fp8!.blockSize.join('x')} blocks), ${job.fp8!.scales.length} weight_scale_inv dropped` : undefined,
+    changedDtype && !dequantized ? `${inventory.dtypes.join('+').toLowerCase()} -> ${outDtype.toLowerCase()}` : undefined,
     job.maxShardSize !== undefined ? `resharded to <= ${job.maxShardSize} bytes` : undefined,
   ].filter(Boolean);
   const detail = `${kept.length} tensors, ${outDtype.toLowerCase()}, ${result.shards.length} file(s) written (${why.join(', ') || 'rewritten'})${tiedNote}`;
@@ -179,7 +199,11 @@ async function writeWeights(checkpoint: SourceCheckpoint, inventory: Inventory, 
     files: result.files,
     dtype: outDtype,
     changedDtype,
-    details: { weights: 'rewritten', files: result.files, tensors: kept.length, sourceFormat: checkpoint.format, bytesWritten: result.bytesWritten },
+    details: {
+      weights: 'rewritten', files: result.files, tensors: kept.length, sourceFormat: checkpoint.format, bytesWritten: result.bytesWritten,
+      // What the source was and what it became, for metadata.conversion.
+      ...(dequantized ? { quantization: { source: 'fp8', format: 'F8_E4M3', weightBlockSize: job.fp8!.blockSize, dequantizedTo: outDtype.toLowerCase(), tensors: job.fp8!.dequantized.length, scalesDropped: job.fp8!.scales.length } } : {}),
+    },
     fileHashes: result.fileHashes,
   };
 }

@@ -28,12 +28,12 @@ export async function writeConfig(
   rawDir: string,
   outDir: string,
   fallback: ModelConfig,
-  change: { from?: TargetDtype; to?: TargetDtype },
+  change: { from?: TargetDtype; to?: TargetDtype; dequantized?: boolean },
 ): Promise<ComponentReport> {
   const source = safeJoin(rawDir, 'config.json');
   const target = safeJoin(outDir, 'config.json');
   const present = await isFile(source);
-  const changed = change.to !== undefined && change.to !== change.from;
+  const changed = change.to !== undefined && (change.to !== change.from || change.dequantized === true);
   if (present && !changed) {
     await copyFile(source, target);
     return { component: 'config', status: 'ok', detail: 'config.json copied', warnings: [] };
@@ -46,6 +46,11 @@ export async function writeConfig(
     const keys = ['torch_dtype', 'dtype'].filter((k) => k in config);
     for (const key of keys.length > 0 ? keys : ['torch_dtype', 'dtype']) config[key] = name;
     detail = `config.json ${keys.length > 0 ? keys.join('/') : 'torch_dtype/dtype'} set to ${name}`;
+  }
+  if (change.dequantized) {
+    // The written weights are plain floats: a runtime that saw quantization_config would look for FP8 tensors.
+    delete config.quantization_config;
+    detail += ', quantization_config removed (weights dequantised)';
   }
   await writeFile(target, `${JSON.stringify(config, null, 2)}\n`);
   const warnings = present ? [] : ['config.json was not among the fetched files; written from the config the source resolved'];

@@ -8,6 +8,9 @@ import type { ModelConfig, TargetDtype } from '../../../../src/index.js';
 import { fieldReader, refuse, type FieldReader } from './config-fields.js';
 import type { DecoderDims, MoeDims } from './decoder-dims.js';
 import { elementCount, single, type TensorGroup, type TensorSpec } from '../inventory/tensor-spec.js';
+import { FAMILY_DEFAULTS, FAMILY_KEYS, type FamilyDefaults } from '../config/family-config-defaults.js';
+import { readDecoderConfig, type DecoderConfigReading } from '../config/read-decoder-config.js';
+import { ropeSpecOf } from '../config/rope-spec-of.js';
 
 /** Bounds far above any released model; anything beyond is a broken or hostile config, not a big model. */
 export const LIMITS = Object.freeze({
@@ -72,27 +75,26 @@ export abstract class DecoderFamily {
 
   /** What the family supports, for refusal messages. */
   get supported(): string {
-    return `${this.architecture} (model_type "${this.modelType}": ${this.members}) with default RoPE, full attention, silu and unquantized weights`;
+    return `${this.architecture} (model_type "${this.modelType}": ${this.members}) with ${this.ropeTypes.join(' / ')} RoPE, full attention, silu and unquantized or fp8 block-quantised weights`;
   }
 
-  /** Validates config.json and derives the shape facts. Throws UNSUPPORTED_VARIANT for look-alikes. */
+  /**
+   * Validates config.json and derives the shape facts. Throws UNSUPPORTED_VARIANT for look-alikes. The numbers
+   * come from one typed reading with transformers' defaults (readConfig); the override points below shape them.
+   */
   readDims(config: ModelConfig): ReadDims {
     const warnings: string[] = [];
     const arch = this.architecture;
     this.checkVariant(config, warnings);
+    const reading = this.readConfig(config);
     const r = fieldReader(config, arch, this.supported);
 
-    const hidden = r.int('hidden_size', LIMITS.hidden);
-    const layers = r.int('num_hidden_layers', LIMITS.layers);
-    const heads = r.int('num_attention_heads', LIMITS.heads);
-    const vocab = r.int('vocab_size', LIMITS.vocab);
-    const intermediate = this.readIntermediate(r);
-    const kvHeads = r.optionalInt('num_key_value_heads', LIMITS.heads, heads);
-    if (heads % kvHeads !== 0) {
-      refuse(arch, `num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`, this.supported);
-    }
-    const headDim = this.readHeadDim(config, r, hidden, heads);
+    const { hidden, layers, heads, kvHeads, vocab } = reading;
+    const intermediate = this.readIntermediate(r, reading);
+    const headDim = this.readHeadDim(config, r, hidden, heads, reading);
     if (headDim % 2 !== 0) refuse(arch, `head_dim ${headDim} is odd (RoPE rotates pairs)`, this.supported);
+    // The kit's MLP block has no biases (LlamaConfig.mlp_bias puts one on gate/up/down).
+    if (reading.mlpBias) refuse(arch, 'mlp_bias is true', `${this.supported} (mlp_bias false)`);
 
     const dims: DecoderDims = {
       modelType: this.modelType,
@@ -103,13 +105,16 @@ export abstract class DecoderFamily {
       kvHeads,
       headDim,
       vocab,
-      tied: r.optionalBool('tie_word_embeddings', false),
-      ropeTheta: this.readRopeTheta(config, r, warnings),
-      rmsNormEps: r.optionalNumber('rms_norm_eps', 1e-6),
-      ...this.readAttention(r),
+      tied: reading.tied,
+      ropeTheta: this.readRopeTheta(config, r, warnings, reading),
+      rmsNormEps: reading.rmsNormEps,
+      ...this.readAttention(r, reading),
       configDtype: this.readConfigDtype(config, warnings),
     };
-    const moe = this.readMoe(r, dims);
+    // Default RoPE over the whole head is what an absent dims.rope means; anything else is stated.
+    const rope = ropeSpecOf({ ...reading.rope, theta: dims.ropeTheta }, headDim, reading.maxPositionEmbeddings);
+    if (rope.scaling || rope.partialRotaryFactor !== 1) dims.rope = rope;
+    const moe = this.readMoe(r, dims, reading);
     if (moe) dims.moe = moe;
 
     const parameters = this.countParameters(dims);
@@ -117,6 +122,21 @@ export abstract class DecoderFamily {
       refuse(arch, `the sizes in config.json make ${parameters.toExponential(2)} parameters`, this.supported);
     }
     return { dims, warnings };
+  }
+
+  /**
+   * The defaults of this family's transformers config class, which fill every key config.json leaves out
+   * (config/family-config-defaults.ts, each table citing its configuration_*.py). The base is Llama-shaped and
+   * reads with LlamaConfig's unless that file has a table for this model_type; a family of another config class
+   * overrides this with its own table.
+   */
+  protected get configDefaults(): FamilyDefaults {
+    return FAMILY_DEFAULTS[FAMILY_KEYS[this.modelType] ?? 'llama'];
+  }
+
+  /** config.json read the way transformers reads it (config/read-decoder-config.ts) with configDefaults. */
+  protected readConfig(config: ModelConfig): DecoderConfigReading {
+    return readDecoderConfig(config, this.modelType, this.configDefaults);
   }
 
   /** Every tensor the checkpoint must hold, lm_head excluded (see lmHead). */
@@ -151,6 +171,8 @@ export abstract class DecoderFamily {
   }
 
   // ---- what subclasses override ------------------------------------------------------------------------
+  // Each point gets the FieldReader (for keys of the family's own) and the typed reading (for the numbers
+  // transformers computes); the base takes the reading as it is.
 
   protected attentionTensors(p: string, d: DecoderDims): TensorSpec[] {
     const q = d.heads * d.headDim;
@@ -173,30 +195,26 @@ export abstract class DecoderFamily {
     return denseMlp(`${p}.mlp`, d.hidden, d.intermediate).map(single);
   }
 
+  /** Biases and q/k norm as the family's config class fixes or reads them (attention_bias, qkv_bias, ...). */
+  protected readAttention(_r: FieldReader, reading: DecoderConfigReading): Pick<DecoderDims, 'qkvBias' | 'oBias' | 'qkNorm'> {
+    return { qkvBias: reading.qkvBias, oBias: reading.oBias, qkNorm: reading.qkNorm };
+  }
+
+  protected readIntermediate(_r: FieldReader, reading: DecoderConfigReading): number {
+    return reading.intermediate;
+  }
+
   /**
-   * Llama-style default: `attention_bias` (default false, configuration_llama.py) puts a bias on q, k, v and o
-   * alike; no q/k norm. Families with fixed biases or q/k norm override this.
+   * The routing facts; undefined for a dense family. The reading already bounds num_experts_per_tok by
+   * num_experts and intermediate_size (for dense layers) below by 1.
    */
-  protected readAttention(r: FieldReader): Pick<DecoderDims, 'qkvBias' | 'oBias' | 'qkNorm'> {
-    const bias = r.optionalBool('attention_bias', false);
-    return { qkvBias: bias, oBias: bias, qkNorm: false };
+  protected readMoe(_r: FieldReader, _dims: DecoderDims, reading: DecoderConfigReading): MoeDims | undefined {
+    return reading.moe ? { ...reading.moe, mlpOnlyLayers: [...reading.moe.mlpOnlyLayers] } : undefined;
   }
 
-  protected readIntermediate(r: FieldReader): number {
-    return r.int('intermediate_size', LIMITS.intermediate);
-  }
-
-  protected readMoe(_r: FieldReader, _dims: DecoderDims): MoeDims | undefined {
-    return undefined;
-  }
-
-  /** head_dim when present and non-null, else H / nH (which must divide). */
-  protected readHeadDim(config: ModelConfig, r: FieldReader, hidden: number, heads: number): number {
-    if (config.head_dim !== undefined && config.head_dim !== null) return r.int('head_dim', LIMITS.headDim);
-    if (hidden % heads !== 0) {
-      refuse(this.architecture, `hidden_size ${hidden} is not a multiple of num_attention_heads ${heads} and head_dim is absent`, this.supported);
-    }
-    return hidden / heads;
+  /** head_dim, or the family's default when absent (Qwen3Config: 128; the others hidden // heads). */
+  protected readHeadDim(_config: ModelConfig, _r: FieldReader, _hidden: number, _heads: number, reading: DecoderConfigReading): number {
+    return reading.headDim;
   }
 
   // ---- look-alike refusals ----------------------------------------------------------------------------
@@ -219,14 +237,15 @@ export abstract class DecoderFamily {
     if (quant !== undefined && quant !== null) {
       const method = typeof quant === 'object' && typeof (quant as Record<string, unknown>).quant_method === 'string'
         ? (quant as Record<string, string>).quant_method : 'unknown';
-      refuse(arch, `config.json has quantization_config (quant_method ${JSON.stringify(method)}): a pre-quantized checkpoint`, supported,
-        'Import the unquantized repository instead (e.g. Qwen/Qwen2.5-0.5B rather than a -GPTQ/-AWQ/-FP8 release).');
+      // Fine-grained FP8 is dequantised at conversion (weights/dequantized-fp8.ts); the typed reader checks its fields.
+      if (method !== 'fp8') refuse(arch, `config.json has quantization_config (quant_method ${JSON.stringify(method)}): a pre-quantized checkpoint`, supported,
+        'Import the unquantized repository instead (e.g. Qwen/Qwen2.5-0.5B rather than a -GPTQ/-AWQ release), or its -FP8 release.');
     }
     const scaling = config.rope_scaling;
     if (scaling !== undefined && scaling !== null && !this.ropeTypes.includes(String(ropeType(scaling)))) {
       const accepted = this.ropeTypes.length === 1 ? 'rope_scaling null' : `rope_scaling null or rope_type ${this.ropeTypes.filter((t) => t !== 'default').map((t) => JSON.stringify(t)).join(', ')}`;
       refuse(arch, `rope_scaling is ${JSON.stringify(scaling)}`, `${supported} (${accepted})`,
-        'Long-context RoPE (YaRN, dynamic, linear) is not implemented; remove rope_scaling only if you accept short-context behaviour.');
+        `${arch} is imported with rope_type ${this.ropeTypes.join(', ')} (those its transformers modeling applies and the kit computes); remove rope_scaling only if you accept short-context behaviour.`);
     }
     const params = config.rope_parameters;
     if (params !== undefined && params !== null) {
@@ -255,18 +274,14 @@ export abstract class DecoderFamily {
     }
   }
 
-  protected readRopeTheta(config: ModelConfig, r: FieldReader, warnings: string[]): number {
+  /** rope_parameters.rope_theta (v5) before rope_theta (v4), as the typed reading resolved it; a disagreement is said. */
+  protected readRopeTheta(config: ModelConfig, _r: FieldReader, warnings: string[], reading: DecoderConfigReading): number {
     const params = config.rope_parameters as Record<string, unknown> | undefined | null;
     const nested = params && typeof params === 'object' ? params.rope_theta : undefined;
-    const top = r.optionalNumber('rope_theta', 10_000);
-    if (nested === undefined || nested === null) return top;
-    if (typeof nested !== 'number' || !Number.isFinite(nested) || nested <= 0) {
-      refuse(this.architecture, `rope_parameters.rope_theta is ${JSON.stringify(nested)}, expected a positive number`, this.supported);
+    if (nested !== undefined && nested !== null && config.rope_theta !== undefined && config.rope_theta !== null && config.rope_theta !== nested) {
+      warnings.push(`rope_theta ${String(config.rope_theta)} and rope_parameters.rope_theta ${String(nested)} disagree; using rope_parameters`);
     }
-    if (config.rope_theta !== undefined && config.rope_theta !== null && config.rope_theta !== nested) {
-      warnings.push(`rope_theta ${String(config.rope_theta)} and rope_parameters.rope_theta ${nested} disagree; using rope_parameters`);
-    }
-    return nested;
+    return reading.rope.theta;
   }
 
   /** torch_dtype (transformers ≤ 4.5x) or dtype (later): both spellings accepted. */

@@ -14,9 +14,12 @@ export function conversionScratchBytes(
   files: readonly PlannedFile[],
   options: Pick<ImportOptions, 'dtype' | 'maxShardSize'>,
   configDtype: TargetDtype | undefined,
+  /** FP8 block-quantised (1 byte per weight): always rewritten, to --dtype or bf16. */
+  fp8 = false,
 ): number {
   const weights = files.filter((f) => f.role === 'weights' || (f.role !== 'weights-index' && isWeightFile(f.path)));
   const total = weights.reduce((sum, f) => sum + f.size, 0);
+  if (fp8) return total * BYTES[options.dtype ?? 'bf16'];
   const pickled = weights.some((f) => f.path.endsWith('.bin'));
   const dtypeChange = options.dtype !== undefined && options.dtype !== configDtype;
   const reshard = options.maxShardSize !== undefined && weights.some((f) => f.size > options.maxShardSize!);

@@ -21,7 +21,7 @@ export function recognizeDecoder(adapter: string, family: DecoderFamily, key: st
     family: family.familyName,
     warnings,
     estimatedParameters: family.countParameters(dims),
-    conversionScratchBytes: (files, importOptions) => conversionScratchBytes(files, importOptions, dims.configDtype),
+    conversionScratchBytes: (files, importOptions) => conversionScratchBytes(files, importOptions, dims.configDtype, isFp8(config)),
   };
   if (family.coversGraph(dims) && options.onnx !== false) claim.validation = { ...validationSupport(family, options), configFacts: dimsFacts(dims) };
   return claim;
@@ -42,4 +42,10 @@ function validationSupport(family: DecoderFamily, options: DecoderPluginOptions)
       return referenceForward(modelDir, input);
     },
   };
+}
+
+/** quantization_config says fine-grained FP8 (readDims has accepted no other method). */
+function isFp8(config: ModelConfig): boolean {
+  const q = config.quantization_config as { quant_method?: unknown } | null | undefined;
+  return typeof q === 'object' && q !== null && q.quant_method === 'fp8';
 }

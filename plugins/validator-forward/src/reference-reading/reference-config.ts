@@ -6,7 +6,7 @@
  *
  * Source of every default: the `__init__` signature of the transformers config class named in DEFAULTS, and for
  * head_dim the modeling file's `getattr(config, "head_dim", hidden_size // num_attention_heads)` where the class
- * has none. RoPE: transformers/modeling_rope_utils.py (_compute_default/linear/dynamic/yarn_parameters).
+ * has none. RoPE: transformers/modeling_rope_utils.py (_compute_default/linear/dynamic/yarn/llama3_parameters).
  */
 import type { ConfigFacts, ModelConfig } from '../../../../src/index.js';
 
@@ -134,6 +134,19 @@ function referenceRope(c: Record<string, unknown>, headDim: number, maxPos: numb
   for (let j = 0; j < dim; j += 2) invFreq.push(Math.fround(1 / Math.fround(theta ** Math.fround(j / dim))));
   let scaling = 1;
   if (type === 'linear') invFreq.forEach((f, i) => { invFreq[i] = Math.fround(f / factor); });
+  if (type === 'llama3') {
+    // _compute_llama3_parameters: wavelengths above old_context / low_freq_factor divided by factor, below
+    // old_context / high_freq_factor kept, a linear blend in (old_context / wavelen) between.
+    const low = Number(params.low_freq_factor);
+    const high = Number(params.high_freq_factor);
+    invFreq.forEach((f, i) => {
+      const wavelen = Math.fround((2 * Math.PI) / f);
+      const llama = wavelen > original / low ? Math.fround(f / factor) : f;
+      const medium = !(wavelen < original / high) && !(wavelen > original / low);
+      const smooth = Math.fround((original / wavelen - low) / (high - low));
+      invFreq[i] = medium ? Math.fround(Math.fround((1 - smooth) * Math.fround(llama / factor)) + Math.fround(smooth * llama)) : llama;
+    });
+  }
   if (type === 'yarn') {
     const m = (s: number, k: number): number => (s <= 1 ? 1 : 0.1 * k * Math.log(s) + 1);
     scaling = typeof params.attention_factor === 'number' ? params.attention_factor
