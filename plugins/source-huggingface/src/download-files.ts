@@ -114,7 +114,9 @@ class Downloader {
 
   async run(): Promise<FetchResult> {
     const { plan, context, settings } = this.input;
-    const targets = this.buildTargets(); // refuses unsafe paths before anything is written
+    // Smallest first: a large file's ranges take every connection until all are handed out, so a small file
+    // queued behind it would sit at 0% for the whole download. Small ones first finish in a moment.
+    const targets = this.buildTargets().sort((a, b) => a.size - b.size); // refuses unsafe paths before anything is written
     await mkdir(context.rawDir, { recursive: true });
     await mkdir(context.partialDir, { recursive: true });
     for (const target of targets) {
