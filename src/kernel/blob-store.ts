@@ -244,16 +244,33 @@ export class BlobStore {
     }
   }
 
-  /** Hashes every blob once: the names whose bytes no longer match. */
-  async verify(signal?: AbortSignal): Promise<{ checked: number; bad: string[] }> {
+  /** Hashes every blob once: how many and how many bytes were read, and the names whose bytes no longer match. */
+  async verify(signal?: AbortSignal): Promise<{ checked: number; bytes: number; bad: string[] }> {
     const bad: string[] = [];
     let checked = 0;
+    let bytes = 0;
     for (const name of await this.blobNames()) {
-      const { sha256 } = await hashNoFollow(path.join(this.blobDir, name), signal);
+      const { sha256, size } = await hashNoFollow(path.join(this.blobDir, name), signal);
       checked++;
+      bytes += size;
       if (sha256 !== name) bad.push(name);
     }
-    return { checked, bad };
+    return { checked, bytes, bad };
+  }
+
+  /**
+   * Takes a blob out of the store (its name here only, under its lock): no import links it again. Model folders that
+   * link the same inode keep their file.
+   */
+  async drop(sha256: string): Promise<void> {
+    const release = await this.lock(sha256);
+    try {
+      await fs.unlink(this.blobPath(sha256)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
+    } finally {
+      await release();
+    }
   }
 
   /**

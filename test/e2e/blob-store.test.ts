@@ -165,6 +165,37 @@ describe('blob store', () => {
     expect(await listing()).toEqual(names);
   });
 
+  it('gc hashes every blob once, frees the blobs no model uses, and takes a damaged one out naming its model', async () => {
+    expect((await cli(['import-model', TINY, '--yes', '--skip-validation'])).code).toBe(0);
+    const used = await blobNames();
+    const clean = await cli(['gc']);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(clean.stdout).toMatch(new RegExp(`^Checked ${used.length} blobs \\([\\d.]+ [KM]B\\) in [\\d.]+ s: all intact\\.\\nFreed 0 blobs no model uses \\(0 B\\)\\.\\n$`));
+    expect(await blobNames()).toEqual(used);
+
+    // A blob no model links or lists (left by a removed import), and a weight changed through the model's link.
+    const orphan = Buffer.from('bytes of a model removed long ago');
+    await fs.writeFile(path.join(models(), '.blobs', 'sha256', sha256(orphan)), orphan);
+    const weights = path.join(models(), 'qwen2-tiny', 'model.safetensors');
+    await fs.chmod(weights, 0o644);
+    const handle = await fs.open(weights, 'r+');
+    await handle.write(Buffer.from([0xff]), 0, 1, 1000);
+    await handle.close();
+    const gc = await cli(['gc', '--json']);
+    expect(gc.code, gc.stderr).toBe(12);
+    const weightsSha = sha256(files[TINY]['model.safetensors'] as Uint8Array);
+    expect(JSON.parse(gc.stdout)).toMatchObject({
+      ok: false,
+      checked: used.length + 1,
+      damaged: [{ sha256: weightsSha, models: ['qwen2-tiny'] }],
+      blobs_freed: 1,
+      bytes_freed: orphan.byteLength,
+    });
+    expect(gc.stderr).toMatch(/error: 1 blob of .* no longer match their hash\.\nhint: [^\n]*re-import "qwen2-tiny"/);
+    expect((await blobNames()).sort()).toEqual(used.filter((n) => n !== weightsSha).sort());
+    expect(await fs.stat(weights)).toBeTruthy(); // the model's own file stays (verify shows the damage)
+  });
+
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     it(`${signal} during validation keeps the verified download: the rerun downloads nothing`, async () => {
       const { child, done } = spawnCli(['import-model', TINY, '--yes'], { cwd: project, env: env() });
