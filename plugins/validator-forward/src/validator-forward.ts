@@ -1,12 +1,13 @@
 /**
- * The plugin: `apply` only taps hooks.validate. The tap runs, in order, integrity (files, sha256 in verify mode,
+ * The validation itself (the plugin object, which taps hooks.validate and loads this file on first use, is in
+ * plugin.ts). It runs, in order, integrity (files, sha256 in verify mode,
  * strict safetensors, shard index, onnx/ weight links), then the forward pass (the whole graph in one
  * onnxruntime session plus a transformers.js cross-check; or, when the model's float32 weights exceed the memory
  * budget, the same graph segment by segment), then the memory figure. Every outcome is a finding; the kernel
  * judges. Only internal errors throw.
  */
 import { writeFile } from 'node:fs/promises';
-import { defaultMemoryBudget, safeJoin, type ModelImportPlugin, type ValidationReport, type ValidationSubject } from '../../../src/index.js';
+import { defaultMemoryBudget, safeJoin, type ValidationReport, type ValidationSubject } from '../../../src/index.js';
 import { checkConfigReading } from './check-config-reading.js';
 import { checkLayerSample } from './check-layer-sample.js';
 import { checkFiles } from './check-files.js';
@@ -47,17 +48,6 @@ export interface ValidatorForwardOptions {
   tokenizeTimeoutMs?: number;
   /** Diagnostic: write the prompt's logits there (float32, row-major [1, seq, vocab]) to compare runs. */
   logitsFile?: string;
-}
-
-export function validatorForward(options: ValidatorForwardOptions = {}): ModelImportPlugin {
-  return {
-    name: VALIDATOR,
-    kind: 'validator',
-    claims: ['integrity', 'forward', 'kv-cache', 'reference', 'transformers.js'],
-    apply({ hooks }) {
-      hooks.validate.tapPromise(VALIDATOR, (subject, report) => validateModel(subject, report, options));
-    },
-  };
 }
 
 export async function validateModel(subject: ValidationSubject, report: ValidationReport, options: ValidatorForwardOptions = {}): Promise<void> {
