@@ -179,7 +179,8 @@ export class Kernel implements PluginHost {
       modelName: plan.modelName,
       architecture: plan.claim.architecture,
       files: plan.files.length,
-      totalBytes: plan.files.reduce((sum, f) => sum + f.size, 0),
+      // Files with the same content (same hash) are downloaded and stored once: counted once.
+      totalBytes: [...new Map(plan.files.map((f) => [f.sha256 ?? f.gitOid ?? `path:${f.path}`, f.size])).values()].reduce((sum, size) => sum + size, 0),
     });
 
     await this.stage('authorize', context, async () => {

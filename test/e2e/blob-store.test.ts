@@ -16,9 +16,13 @@ import { tempDir } from '../support/temp.js';
 
 const TINY = 'tiny-org/qwen2-tiny';
 const SHARDED = 'tiny-org/qwen3-sharded';
+const TWINS = 'tiny-org/qwen2-twin-files';
+const twins = makeTinyModel({ family: 'qwen2', seed: 23 });
 const files: Record<string, RepoFiles> = {
   [TINY]: makeTinyModel({ family: 'qwen2', seed: 21 }),
   [SHARDED]: makeTinyModel({ family: 'qwen3', seed: 22, shards: 2 }),
+  // Two paths, one content: downloaded and stored once, so counted once in the sizes shown.
+  [TWINS]: { ...twins, 'added_tokens.json': twins['tokenizer_config.json'] },
 };
 /** What resolve itself reads to plan the import (config.json, the license excerpt): not part of the fetch. */
 const RESOLVE_READS = /\/(config\.json|LICENSE)$/;
@@ -163,6 +167,18 @@ describe('blob store', () => {
       expect((await fs.stat(file)).mtimeMs).toBe(before[i].mtime);
     }
     expect(await listing()).toEqual(names);
+  });
+
+  it('counts files of the same content once in the planned size', async () => {
+    const run = await cli(['import-model', TWINS, '--yes', '--json', '--skip-validation']);
+    expect(run.code, run.stderr).toBe(0);
+    const plan = run.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((e) => e.type === 'plan');
+    const selected = (JSON.parse(run.stdout).model.provenance.source_files as { path: string }[]).map((f) => f.path);
+    expect(selected).toContain('added_tokens.json');
+    const bytes = (name: string) => files[TWINS][name] as Uint8Array;
+    const unique = new Map(selected.map((name) => [sha256(bytes(name)), bytes(name).byteLength]));
+    expect(plan.totalBytes).toBe([...unique.values()].reduce((a, b) => a + b, 0));
+    expect(plan.totalBytes).toBeLessThan(selected.reduce((sum, name) => sum + bytes(name).byteLength, 0));
   });
 
   it('gc hashes every blob once, frees the blobs no model uses, and takes a damaged one out naming its model', async () => {
