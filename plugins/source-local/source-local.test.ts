@@ -83,6 +83,41 @@ describe('local source', () => {
     expect(weights(cached)).toEqual(weights(local));
   });
 
+  it('imports through the blob store: a folder imported again costs no disk, and the user\'s files are copied, never linked', async () => {
+    const folder = await makeTestModel(root, 'tiny', { bytes: 300_000 });
+    const first = await kernel().importModel({ spec: folder, options: options({ name: 'first' }) }, io());
+    const second = await kernel().importModel({ spec: folder, options: options({ name: 'second' }) }, io());
+    const inode = async (file: string) => (await fs.stat(file)).ino;
+    const weightsOf = (name: string) => path.join(root, 'models', name, 'model.safetensors');
+    const sha = first.files.find((f) => f.path === 'model.safetensors')!.sha256;
+    const blob = path.join(root, 'models', '.blobs', 'sha256', sha);
+    // One inode for both models and the blob: the second import wrote no byte of it.
+    expect(await inode(weightsOf('second'))).toBe(await inode(blob));
+    expect(await inode(weightsOf('first'))).toBe(await inode(blob));
+    expect((await fs.stat(blob)).nlink).toBe(3);
+    expect(second.files).toEqual(first.files.map((f) => (f.path === 'metadata.json' ? second.files.find((g) => g.path === 'metadata.json')! : f)));
+    // The user's file is not one of those links: editing it changes no registered model.
+    expect(await inode(path.join(folder, 'model.safetensors'))).not.toBe(await inode(blob));
+
+    // An HF cache snapshot of the same files: its blobs are found in the store, nothing new is stored.
+    const before = (await fs.readdir(path.join(root, 'models', '.blobs', 'sha256'))).sort();
+    const snapshot = await makeCache(path.join(root, 'hub'), 'tiny-org/tiny', folder);
+    await kernel().importModel({ spec: snapshot, options: options({ name: 'from-cache' }) }, io());
+    expect(await inode(weightsOf('from-cache'))).toBe(await inode(blob));
+    expect((await fs.readdir(path.join(root, 'models', '.blobs', 'sha256'))).sort()).toEqual(before);
+  });
+
+  it('adopts HF cache blobs by a hard link (no disk of its own), after checking their hash', async () => {
+    const folder = await makeTestModel(root, 'tiny', { bytes: 300_000 });
+    const snapshot = await makeCache(path.join(root, 'hub'), 'tiny-org/tiny', folder);
+    const cacheBlob = await fs.realpath(path.join(snapshot, 'model.safetensors'));
+    const before = await fs.stat(cacheBlob);
+    await kernel().importModel({ spec: snapshot, options: options() }, io());
+    expect((await fs.stat(path.join(root, 'models', 'tiny', 'model.safetensors'))).ino).toBe(before.ino);
+    const after = await fs.stat(cacheBlob);
+    expect([after.mode, after.mtimeMs]).toEqual([before.mode, before.mtimeMs]); // the cache's inode is never written
+  });
+
   it('with HF_HUB_OFFLINE a repo id is imported from the cache at HF_HUB_CACHE', async () => {
     const folder = await makeTestModel(root, 'tiny');
     await makeCache(path.join(root, 'hub'), 'tiny-org/tiny', folder);

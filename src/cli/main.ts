@@ -91,6 +91,10 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
         exitCode = await verifyCommand(args as never);
       },
     )
+    .command('gc', 'Check every blob of the store once and free the blobs no model uses', {}, async (args) => {
+      const { gcCommand } = await import('./commands/gc.js');
+      exitCode = await gcCommand(args as never);
+    })
     .command('plugins', 'List the loaded plugins and what they claim', {}, async (args) => {
       const { pluginsCommand } = await import('./commands/plugins.js');
       exitCode = await pluginsCommand(args as never);
@@ -128,6 +132,7 @@ const COMMAND_FLAGS: Record<string, string[]> = {
   show: [],
   remove: ['yes'],
   verify: ['max-memory'],
+  gc: [],
   plugins: [],
 };
 const COMMANDS = Object.keys(COMMAND_FLAGS);

@@ -55,7 +55,7 @@ it('adopts an outside file only if it hashes right, never changing it', async ()
   expect(await fs.readFile(store.blobPath(sha(bytes)))).toEqual(bytes);
   expect((await fs.stat(outside)).mode).toBe(before.mode);
   expect(await fs.readdir(path.join(store.root, 'tmp'))).toEqual([]);
-  expect(await store.verify()).toEqual({ checked: 1, bad: [] });
+  expect(await store.verify()).toEqual({ checked: 1, bytes: bytes.byteLength, bad: [] });
 });
 
 it('never follows symlinks: a planted blob link is not a blob, and a symlinked store folder is refused', async () => {

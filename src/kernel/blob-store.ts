@@ -10,8 +10,10 @@
  * store deletes only its own blob names (gc), its temp files and the partial files it was asked to discard.
  */
 import { randomBytes, createHash } from 'node:crypto';
-import { constants, promises as fs } from 'node:fs';
+import { constants, createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { acquireOwnerLock } from '../util/owner-lock.js';
 import { ModelImportError } from './errors.js';
 
@@ -244,16 +246,93 @@ export class BlobStore {
     }
   }
 
-  /** Hashes every blob once: the names whose bytes no longer match. */
-  async verify(signal?: AbortSignal): Promise<{ checked: number; bad: string[] }> {
+  /** Whether some blob has exactly this size (cheap: a stat each), so hashing a file to look for it may pay off. */
+  async hasSize(size: number): Promise<boolean> {
+    for (const name of await this.blobNames()) {
+      const stat = await fs.lstat(path.join(this.blobDir, name)).catch(() => undefined);
+      if (stat?.isFile() && stat.size === size) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Links blob `sha256` at every `dest` if it is here and may be reused (see trusted()), under its lock so a gc
+   * cannot take it in between. False when it is not here (nothing was linked).
+   */
+  async linkTrusted(sha256: string, size: number, dests: readonly string[], signal?: AbortSignal): Promise<boolean> {
+    if (!(await this.has(sha256, size))) return false;
+    const release = await this.lock(sha256, signal);
+    try {
+      if (!(await this.trusted(sha256, size, signal))) return false;
+      for (const dest of dests) if (!(await this.linkInto(sha256, dest))) return false;
+      return true;
+    } finally {
+      await release();
+    }
+  }
+
+  /**
+   * Copies a file from outside the models folder into the store while hashing it (one read), then links it at
+   * every `dest`; returns its sha256. If that blob is already here the copy is dropped. The outside file is copied,
+   * never linked: a later edit of the user's folder must not change a registered model.
+   */
+  async copyIn(external: string, dests: readonly string[], signal?: AbortSignal, onBytes?: (bytes: number) => void): Promise<string> {
+    const tmp = path.join(this.tmpDir, `copy-${process.pid}-${randomBytes(6).toString('hex')}`);
+    try {
+      const hash = createHash('sha256');
+      const tap = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          hash.update(chunk);
+          onBytes?.(chunk.length);
+          callback(null, chunk);
+        },
+      });
+      await pipeline(createReadStream(external, { highWaterMark: 4 << 20 }), tap, createWriteStream(tmp, { flags: 'wx' }), { signal });
+      const sha256 = hash.digest('hex');
+      const release = await this.lock(sha256, signal);
+      try {
+        // A blob of that name altered since it was stored is dropped (trusted()), so this good copy replaces it.
+        if (await this.has(sha256)) await this.trusted(sha256, (await fs.lstat(tmp)).size, signal);
+        await this.commit(tmp, sha256);
+        for (const dest of dests) {
+          if (!(await this.linkInto(sha256, dest))) throw new Error(`blob ${sha256} vanished from ${this.blobDir}`);
+        }
+      } finally {
+        await release();
+      }
+      return sha256;
+    } finally {
+      await fs.rm(tmp, { force: true });
+    }
+  }
+
+  /** Hashes every blob once: how many and how many bytes were read, and the names whose bytes no longer match. */
+  async verify(signal?: AbortSignal): Promise<{ checked: number; bytes: number; bad: string[] }> {
     const bad: string[] = [];
     let checked = 0;
+    let bytes = 0;
     for (const name of await this.blobNames()) {
-      const { sha256 } = await hashNoFollow(path.join(this.blobDir, name), signal);
+      const { sha256, size } = await hashNoFollow(path.join(this.blobDir, name), signal);
       checked++;
+      bytes += size;
       if (sha256 !== name) bad.push(name);
     }
-    return { checked, bad };
+    return { checked, bytes, bad };
+  }
+
+  /**
+   * Takes a blob out of the store (its name here only, under its lock): no import links it again. Model folders that
+   * link the same inode keep their file.
+   */
+  async drop(sha256: string): Promise<void> {
+    const release = await this.lock(sha256);
+    try {
+      await fs.unlink(this.blobPath(sha256)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
+    } finally {
+      await release();
+    }
   }
 
   /**

@@ -5,6 +5,7 @@
  *   resolve -> recognize -> name/duplicate -> authorize -> license -> disk space -> fetch -> convert ->
  *   inventory -> validate -> register (one rename into models/<name>, registry updated under its lock).
  * Every failure, and an abort (Ctrl-C), removes the staging folder and leaves the registry untouched.
+ * The duplicate-name and license questions are in dialogs.ts.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -20,7 +21,8 @@ import { assertDiskSpace } from './disk-space.js';
 import { inventoryFolder, knownHashesByInode } from './inventory.js';
 import { writeMetadata } from './metadata.js';
 import { syncPath, syncTree } from '../util/sync-tree.js';
-import { assertModelName, deriveModelName, findName, nextFreeName } from './model-name.js';
+import { acknowledgeLicense, chooseName } from './dialogs.js';
+import { assertModelName, findName, nextFreeName } from './model-name.js';
 import { ValidationReport } from './validation-report.js';
 import { assertInside, ensureModelsFolder, entryFolder } from '../util/path-policy.js';
 import type {
@@ -166,7 +168,7 @@ export class Kernel implements PluginHost {
       }
       const claim = this.claim(resolved.config, context);
       for (const warning of claim.warnings) context.reporter.warn(warning, claim.adapter);
-      const { name, replace } = await this.chooseName(resolved.modelId, registry, context);
+      const { name, replace } = await chooseName(resolved.modelId, registry, context);
       replaceExisting = replace;
       const importPlan: ImportPlan = { ...resolved, claim, modelName: name };
       return importPlan;
@@ -177,12 +179,13 @@ export class Kernel implements PluginHost {
       modelName: plan.modelName,
       architecture: plan.claim.architecture,
       files: plan.files.length,
-      totalBytes: plan.files.reduce((sum, f) => sum + f.size, 0),
+      // Files with the same content (same hash) are downloaded and stored once: counted once.
+      totalBytes: [...new Map(plan.files.map((f) => [f.sha256 ?? f.gitOid ?? `path:${f.path}`, f.size])).values()].reduce((sum, size) => sum + size, 0),
     });
 
     await this.stage('authorize', context, async () => {
       await this.hooks.authorize.promise(plan, context);
-      await this.acknowledgeLicense(plan, context);
+      await acknowledgeLicense(plan, context);
       // Files the blob store already holds take no new space (a re-import under another name needs none for them).
       const store = await BlobStore.open(options.modelsDir);
       let download = 0;
@@ -324,79 +327,6 @@ export class Kernel implements PluginHost {
       if (context.signal.aborted || isAbortError(error)) throw interrupted(context.signal, error);
       throw error;
     }
-  }
-
-  /** The registry name, and whether it replaces an existing model (overwrite chosen). */
-  private async chooseName(modelId: string, registry: Registry, context: StageContext): Promise<{ name: string; replace: boolean }> {
-    const wanted = context.options.name ?? deriveModelName(modelId);
-    const taken = Object.keys((await registry.read()).models);
-    const existing = findName(wanted, taken);
-    if (!existing) return { name: wanted, replace: false };
-    const choice =
-      context.options.onDuplicate ??
-      (await context.prompter.choose({
-        message: `A model named "${existing}" is already registered. What now?`,
-        flag: '--on-duplicate overwrite|rename|cancel',
-        choices: [
-          { value: 'overwrite', label: 'Overwrite it (the old model is replaced only after the new one validated)' },
-          { value: 'rename', label: `Rename the new one (proposed: ${nextFreeName(wanted, taken)})` },
-          { value: 'cancel', label: 'Cancel' },
-        ],
-      }));
-    if (choice === 'cancel') {
-      throw new ModelImportError('CANCELLED', `Import cancelled: a model named "${existing}" already exists.`, {
-        hint: 'Pass --on-duplicate rename or overwrite, or choose a name with --name.',
-      });
-    }
-    if (choice === 'overwrite') {
-      context.reporter.info(`The model "${existing}" will be replaced once the new import has validated.`);
-      return { name: existing, replace: true };
-    }
-    const proposed = nextFreeName(wanted, taken);
-    if (context.options.onDuplicate || !context.prompter.interactive) return { name: proposed, replace: false };
-    const typed = await context.prompter.text({
-      message: 'New name',
-      flag: '--name',
-      default: proposed,
-      validate: (value) => {
-        try {
-          assertModelName(value);
-        } catch (error) {
-          return (error as Error).message;
-        }
-        return findName(value, taken) ? `"${value}" is taken too` : true;
-      },
-    });
-    return { name: assertModelName(typed), replace: false };
-  }
-
-  private async acknowledgeLicense(plan: ImportPlan, context: StageContext): Promise<void> {
-    const license = plan.license;
-    context.reporter.emit({
-      type: 'license',
-      modelId: plan.modelId,
-      id: license?.id,
-      name: license?.name,
-      link: license?.link,
-      excerpt: license?.excerpt,
-    });
-    const { yes, acceptLicense } = context.options;
-    const described = license?.name ?? license?.id ?? 'unknown license';
-    const accepted =
-      yes ||
-      acceptLicense ||
-      (await context.prompter.confirm({
-        message: `Do you accept the terms of the license (${described}) of ${plan.modelId}?`,
-        flag: '--accept-license (or --yes)',
-        default: false,
-      }));
-    if (!accepted) {
-      throw new ModelImportError('LICENSE_DECLINED', `License of ${plan.modelId} (${described}) not accepted; nothing was downloaded.`, {
-        hint: 'Read the license, then run again and accept it (or pass --accept-license).',
-      });
-    }
-    if (yes || acceptLicense) context.reporter.info(`License accepted by ${acceptLicense ? '--accept-license' : '--yes'}.`);
-    plan.licenseAcknowledgedAt = new Date().toISOString();
   }
 
   /** The one place a model becomes visible: under the registry lock, one rename, then the registry entry. */

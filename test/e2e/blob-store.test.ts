@@ -16,9 +16,13 @@ import { tempDir } from '../support/temp.js';
 
 const TINY = 'tiny-org/qwen2-tiny';
 const SHARDED = 'tiny-org/qwen3-sharded';
+const TWINS = 'tiny-org/qwen2-twin-files';
+const twins = makeTinyModel({ family: 'qwen2', seed: 23 });
 const files: Record<string, RepoFiles> = {
   [TINY]: makeTinyModel({ family: 'qwen2', seed: 21 }),
   [SHARDED]: makeTinyModel({ family: 'qwen3', seed: 22, shards: 2 }),
+  // Two paths, one content: downloaded and stored once, so counted once in the sizes shown.
+  [TWINS]: { ...twins, 'added_tokens.json': twins['tokenizer_config.json'] },
 };
 /** What resolve itself reads to plan the import (config.json, the license excerpt): not part of the fetch. */
 const RESOLVE_READS = /\/(config\.json|LICENSE)$/;
@@ -163,6 +167,49 @@ describe('blob store', () => {
       expect((await fs.stat(file)).mtimeMs).toBe(before[i].mtime);
     }
     expect(await listing()).toEqual(names);
+  });
+
+  it('counts files of the same content once in the planned size', async () => {
+    const run = await cli(['import-model', TWINS, '--yes', '--json', '--skip-validation']);
+    expect(run.code, run.stderr).toBe(0);
+    const plan = run.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((e) => e.type === 'plan');
+    const selected = (JSON.parse(run.stdout).model.provenance.source_files as { path: string }[]).map((f) => f.path);
+    expect(selected).toContain('added_tokens.json');
+    const bytes = (name: string) => files[TWINS][name] as Uint8Array;
+    const unique = new Map(selected.map((name) => [sha256(bytes(name)), bytes(name).byteLength]));
+    expect(plan.totalBytes).toBe([...unique.values()].reduce((a, b) => a + b, 0));
+    expect(plan.totalBytes).toBeLessThan(selected.reduce((sum, name) => sum + bytes(name).byteLength, 0));
+  });
+
+  it('gc hashes every blob once, frees the blobs no model uses, and takes a damaged one out naming its model', async () => {
+    expect((await cli(['import-model', TINY, '--yes', '--skip-validation'])).code).toBe(0);
+    const used = await blobNames();
+    const clean = await cli(['gc']);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(clean.stdout).toMatch(new RegExp(`^Checked ${used.length} blobs \\([\\d.]+ [KM]B\\) in [\\d.]+ s: all intact\\.\\nFreed 0 blobs no model uses \\(0 B\\)\\.\\n$`));
+    expect(await blobNames()).toEqual(used);
+
+    // A blob no model links or lists (left by a removed import), and a weight changed through the model's link.
+    const orphan = Buffer.from('bytes of a model removed long ago');
+    await fs.writeFile(path.join(models(), '.blobs', 'sha256', sha256(orphan)), orphan);
+    const weights = path.join(models(), 'qwen2-tiny', 'model.safetensors');
+    await fs.chmod(weights, 0o644);
+    const handle = await fs.open(weights, 'r+');
+    await handle.write(Buffer.from([0xff]), 0, 1, 1000);
+    await handle.close();
+    const gc = await cli(['gc', '--json']);
+    expect(gc.code, gc.stderr).toBe(12);
+    const weightsSha = sha256(files[TINY]['model.safetensors'] as Uint8Array);
+    expect(JSON.parse(gc.stdout)).toMatchObject({
+      ok: false,
+      checked: used.length + 1,
+      damaged: [{ sha256: weightsSha, models: ['qwen2-tiny'] }],
+      blobs_freed: 1,
+      bytes_freed: orphan.byteLength,
+    });
+    expect(gc.stderr).toMatch(/error: 1 blob of .* no longer match their hash\.\nhint: [^\n]*re-import "qwen2-tiny"/);
+    expect((await blobNames()).sort()).toEqual(used.filter((n) => n !== weightsSha).sort());
+    expect(await fs.stat(weights)).toBeTruthy(); // the model's own file stays (verify shows the damage)
   });
 
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {

@@ -2,54 +2,40 @@
  * fetch: every planned file into rawDir, verified. Files and the ranges of large files share one pool of
  * connections; bytes go straight to their offset in a resumable partial file (bounded memory whatever the size),
  * are hashed in order as they land, and the file is renamed into rawDir only once its hash matches the hub's.
+ * What to download: download-targets.ts; what is already here: local-copies.ts; how it stops: download-errors.ts.
  */
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
   formatBytes,
   ModelImportError,
-  safeJoin,
   type FetchContext,
   type FetchResult,
   type ImportPlan,
   type TaskHandle,
 } from '../../../src/index.js';
-import { resolveUrl, type RepoRef } from './hub-access.js';
+import type { RepoRef } from './hub-access.js';
 import { hubError } from './hub-errors.js';
 import { NAME } from './names.js';
 import type { EffectiveSettings } from './options.js';
 import { OrderedHasher } from './ordered-hasher.js';
 import { PartialFile } from './partial-file.js';
 import { ProxyEnv } from './proxy-env.js';
-import { ProxyError, proxyHint } from './proxy-tunnel.js';
 import { BatchWriter } from './batch-writer.js';
-import { findHfCacheBlob } from './hf-cache-blob.js';
-import { formatSeconds, HttpStatusError, RangeGet, READ_BUFFER_BYTES } from './range-get.js';
-import { abortReason, asTransient, RetryTracker, sleep, type TransientError } from '../../../src/index.js';
+import { buildTargets, chunkSizeFor, type Target } from './download-targets.js';
+import { findLocalCopy, linkLocalCopy, planLine, type LocalCopy } from './local-copies.js';
+import { diskFull, gaveUp } from './download-errors.js';
+import { HttpStatusError, RangeGet, READ_BUFFER_BYTES } from './range-get.js';
+import { abortReason, asTransient, RetryTracker, sleep } from '../../../src/index.js';
 import type { FoundToken } from './token-discovery.js';
 
 /** Bytes collected from the socket before one positional write. */
 const WRITE_BATCH = 1 << 20;
 
-/** Smallest range worth its own request when splitting a file over connections. */
-const MIN_CHUNK = 4 << 20;
-
 /** What one connection reuses from range to range: two batches and the socket read buffer. */
 interface WorkerBuffers {
   batches: [Buffer, Buffer];
   read: Buffer;
-}
-
-interface Target {
-  /** Content hash, names the partial: sha256 (LFS) or git blob sha1. */
-  key: string;
-  size: number;
-  sha256?: string;
-  gitOid?: string;
-  /** Plan paths with this content (usually one); the first is downloaded, the others copied. */
-  paths: string[];
-  dests: string[];
-  url: string;
 }
 
 interface TargetState {
@@ -69,7 +55,7 @@ interface TargetState {
   /** A retry was announced (once per file, so a flaky link does not flood the terminal). */
   warned: boolean;
   /** Where the bytes are already on this machine: the models folder's blob store, or the user's HF cache blob. */
-  local?: { sha256: string; from: 'store' } | { sha256?: string; gitOid?: string; from: 'hf-cache'; file: string };
+  local?: LocalCopy;
 }
 
 interface Job {
@@ -114,7 +100,9 @@ class Downloader {
 
   async run(): Promise<FetchResult> {
     const { plan, context, settings } = this.input;
-    const targets = this.buildTargets(); // refuses unsafe paths before anything is written
+    // Smallest first: a large file's ranges take every connection until all are handed out, so a small file
+    // queued behind it would sit at 0% for the whole download. Small ones first finish in a moment.
+    const targets = buildTargets(plan, context.rawDir, this.input.ref, this.input.commit).sort((a, b) => a.size - b.size); // refuses unsafe paths before anything is written
     await mkdir(context.rawDir, { recursive: true });
     await mkdir(context.partialDir, { recursive: true });
     for (const target of targets) {
@@ -158,53 +146,22 @@ class Downloader {
     let fromCache = 0;
     let total = 0;
     for (const state of this.states) {
-      const { target } = state;
-      total += target.size;
-      const sha256 = target.sha256 ?? (target.gitOid ? await blobs.sha256OfGitOid(target.gitOid) : undefined);
-      if (sha256 && (await blobs.has(sha256, target.size))) {
-        state.local = { sha256, from: 'store' };
-      } else {
-        const file = await findHfCacheBlob(env, this.input.plan.modelId, target.key, target.size);
-        if (file) state.local = { ...(target.sha256 ? { sha256: target.sha256 } : { gitOid: target.gitOid }), from: 'hf-cache', file };
-      }
-      if (state.local) here += target.size;
-      if (state.local?.from === 'hf-cache') fromCache += target.size;
+      total += state.target.size;
+      state.local = await findLocalCopy(state.target, blobs, env, this.input.plan.modelId);
+      if (state.local) here += state.target.size;
+      if (state.local?.from === 'hf-cache') fromCache += state.target.size;
     }
-    if (here === 0) return;
-    const cache = fromCache > 0 ? ` (${formatBytes(fromCache)} of it in the Hugging Face cache)` : '';
-    this.input.context.reporter.info(`${formatBytes(total - here)} to download, ${formatBytes(here)} already here${cache}.`, NAME);
+    if (here > 0) this.input.context.reporter.info(planLine(total, here, fromCache), NAME);
   }
 
   /** Links a file the store has (or adopts from the HF cache after checking its hash). False: download it after all. */
   private async fromLocal(state: TargetState): Promise<boolean> {
-    const { blobs } = this.input.context;
+    const { blobs, reporter } = this.input.context;
     const local = state.local;
     state.local = undefined;
     if (!blobs || !local) return false;
-    let sha256 = local.sha256;
-    if (local.from === 'hf-cache') {
-      const { size } = state.target;
-      sha256 = local.sha256
-        ? (await blobs.adopt(local.file, local.sha256, size, this.signal)) ? local.sha256 : undefined
-        : await blobs.adoptGitBlob(local.file, local.gitOid!, size, this.signal);
-      if (!sha256) {
-        this.input.context.reporter.warn(`${state.target.paths[0]}: the copy in the Hugging Face cache does not match its hash; downloading it.`, NAME);
-        return false;
-      }
-    }
+    const sha256 = await linkLocalCopy(local, state.target, blobs, reporter, this.signal);
     if (!sha256) return false;
-    if (local.from === 'store' && !(await blobs.trusted(sha256, state.target.size, this.signal))) {
-      this.input.context.reporter.warn(`${state.target.paths[0]}: its blob in ${blobs.blobDir} was altered since it was verified; downloading it again.`, NAME);
-      return false;
-    }
-    const release = await blobs.lock(sha256, this.signal); // a gc in another process must not remove it meanwhile
-    try {
-      for (const dest of state.target.dests) {
-        if (!(await blobs.linkInto(sha256, dest))) return false;
-      }
-    } finally {
-      await release();
-    }
     state.sha256 = sha256;
     state.finished = true;
     // Counted as bytes already here (like a resume), not as downloaded ones: no huge speed for a file linked in.
@@ -213,40 +170,6 @@ class Downloader {
     this.open--;
     this.wake();
     return true;
-  }
-
-  private buildTargets(): Target[] {
-    const { plan, context, ref, commit } = this.input;
-    const byKey = new Map<string, Target>();
-    for (const file of plan.files) {
-      const dest = safeJoin(context.rawDir, file.path, `path of ${file.path}`);
-      const key = file.sha256 ?? file.gitOid;
-      if (!key || !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(key)) {
-        throw new ModelImportError('BAD_INPUT', `${file.path} has no usable hash in the plan, so it could not be verified.`, {
-          hint: 'The hub listing lacked a sha256 or git oid for it; report it to the repository owner.',
-        });
-      }
-      const known = byKey.get(key);
-      if (known && known.size !== file.size) {
-        throw new ModelImportError('BAD_INPUT', `The listing gives ${known.paths[0]} and ${file.path} the same hash but different sizes.`, {
-          hint: 'The repository listing is inconsistent; nothing was downloaded. Report it to the repository owner.',
-        });
-      }
-      if (known) {
-        known.paths.push(file.path);
-        known.dests.push(dest);
-        continue;
-      }
-      byKey.set(key, {
-        key,
-        size: file.size,
-        ...(file.sha256 ? { sha256: file.sha256 } : { gitOid: file.gitOid }),
-        paths: [file.path],
-        dests: [dest],
-        url: resolveUrl(ref, commit, file.path),
-      });
-    }
-    return [...byKey.values()];
   }
 
   private fail(error: unknown): void {
@@ -392,7 +315,7 @@ class Downloader {
       const transient = asTransient(failure);
       if (!transient) throw failure;
       const delay = tracker.failed(transient);
-      if (delay === undefined) throw this.gaveUp(state, transient, tracker);
+      if (delay === undefined) throw gaveUp(state.target, state.partial!, transient, tracker);
       if (!state.warned) {
         state.warned = true;
         this.input.context.reporter.warn(`${state.target.paths[0]}: ${transient.what}; retrying (the bytes already received are kept).`, NAME);
@@ -407,10 +330,7 @@ class Downloader {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'ENOSPC' && code !== 'EDQUOT') throw error;
-      throw new ModelImportError('DISK_SPACE', `The disk filled up while writing ${state.target.paths[0]} to ${this.input.context.partialDir}.`, {
-        hint: 'Free some space and run the same command again; what was downloaded so far is kept and resumed.',
-        cause: error,
-      });
+      throw diskFull(state.target, this.input.context.partialDir, error);
     }
     state.hasher!.onWritten(at, data);
     state.downloaded += data.byteLength;
@@ -470,21 +390,6 @@ class Downloader {
     this.wake();
   }
 
-  private gaveUp(state: TargetState, transient: TransientError, tracker: RetryTracker): ModelImportError {
-    const partial = state.partial!;
-    const kept = partial.done.total();
-    const resume = `Run the same command again to resume: ${formatBytes(kept)} of ${state.target.paths[0]} is kept in ${partial.partPath}.`;
-    return new ModelImportError(
-      'NETWORK',
-      `Downloading ${state.target.paths[0]} failed: ${transient.what}; gave up after ${tracker.attempts} attempts and ${formatSeconds(tracker.failingForMs())} without progress.`,
-      {
-        hint: transient instanceof ProxyError ? `${proxyHint(transient.proxy, new URL(state.target.url).hostname)} ${resume}` : resume,
-        details: { path: state.target.paths[0], partialFile: partial.partPath, bytesKept: kept, size: state.target.size },
-        cause: transient,
-      },
-    );
-  }
-
   /** Leaves every unfinished file resumable: read-backs stopped, done ranges recorded, descriptors closed. */
   private async cleanUp(): Promise<void> {
     for (const state of this.states) {
@@ -495,12 +400,3 @@ class Downloader {
     }
   }
 }
-
-/**
- * Ranges of at most `maxChunk`, but small enough that a file alone keeps every connection busy (a 64 MiB file
- * over 8 connections goes as 8 ranges of 8 MiB), and never below MIN_CHUNK where request overhead would show.
- */
-export function chunkSizeFor(size: number, maxChunk: number, connections: number): number {
-  return Math.max(Math.min(maxChunk, MIN_CHUNK), Math.min(maxChunk, Math.ceil(size / connections)));
-}
-

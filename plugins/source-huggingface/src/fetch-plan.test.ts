@@ -90,6 +90,18 @@ describe('fetch', () => {
     expect(ends).toHaveLength(plan.files.length);
   });
 
+  it('fetches the small files before the large one, so none waits at 0% while the weights download', async () => {
+    const hh = await setup();
+    const plan = await resolveAndAuthorize(hh, 'tiny-org/qwen2-big');
+    // The weights first in plan order: before, their ranges took every connection until all were handed out.
+    plan.files.sort((a, b) => b.size - a.size);
+    const before = hh.hub.requests.length;
+    await hh.hooks.fetch.promise(plan, hh.fetchContext());
+    const order = hh.hub.requests.slice(before).filter((r) => r.path.includes('/resolve/')).map((r) => r.path.split('/').at(-1));
+    const firstWeights = order.indexOf('model.safetensors');
+    for (const f of plan.files.filter((f) => f.path !== 'model.safetensors')) expect(order.indexOf(f.path), f.path).toBeLessThan(firstWeights);
+  });
+
   it('answers only its own plans', async () => {
     const hh = await setup();
     const plan = await resolveAndAuthorize(hh, 'tiny-org/qwen2-big');

@@ -23,6 +23,7 @@ import { parseSnapshotPath, snapshotOfRepoFolder, type CacheSnapshot } from './h
 import { listFolder, type LocalFile } from './list-folder.js';
 import { localLicense } from './card-license.js';
 import { copyAndHash } from './copy-verified.js';
+import { fetchIntoStore } from './fetch-into-store.js';
 
 export const NAME = 'model-import/source-local';
 
@@ -116,6 +117,11 @@ export function sourceLocal(): ModelImportPlugin {
       hooks.fetch.tapPromise(NAME, async (plan, context) => {
         if (plan.resolvedBy !== NAME) return undefined;
         const data = plan.data as unknown as LocalData;
+        if (context.blobs) {
+          const files = plan.files.map((planned) => ({ planned, realPath: data.files[planned.path].realPath }));
+          return { files: await fetchIntoStore(files, context.blobs, context), bytesDownloaded: 0 };
+        }
+        // No blob store (a plugin harness): a copy into staging, hashed on the way.
         const fetched: FetchedFile[] = [];
         for (const file of plan.files) {
           const source = data.files[file.path];

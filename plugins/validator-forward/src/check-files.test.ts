@@ -1,4 +1,4 @@
-import { mkdtemp, mkdir, open, rm, truncate, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdtemp, mkdir, open, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -35,6 +35,15 @@ describe('checkFiles', () => {
       ['sha256', 'pass'],
     ]);
     expect(report.findings[0].figure).toBe('2 files, 4.12 KB');
+  });
+
+  it('counts a hard-linked file once in the size, and reads it once', async () => {
+    await link(path.join(dir, 'onnx', 'weights.bin'), path.join(dir, 'weights.bin'));
+    const report = new ValidationReport();
+    await checkFiles(await makeSubject(dir, { mode: 'verify' }), report);
+    expect(report.failures).toEqual([]);
+    expect(report.findings[0].figure).toBe('3 files, 4.12 KB');
+    expect(report.findings[1].figure).toMatch(/^3 files re-hashed \(2 read: hard links once\) in /);
   });
 
   it('finds a single flipped bit in verify mode, and only there', async () => {

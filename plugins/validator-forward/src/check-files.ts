@@ -11,7 +11,7 @@ import { VALIDATOR } from './name.js';
 export interface FileCheckOutcome {
   /** Paths (relative, posix) that failed a check; later checks skip them rather than repeat the failure. */
   bad: Set<string>;
-  /** Bytes of all expected files. */
+  /** Bytes on disk of the expected files, hard links (onnx/ -> root weights) counted once. */
   totalBytes: number;
 }
 
@@ -28,8 +28,8 @@ export async function checkFiles(
     report.fail(VALIDATOR, 'files', message, extra);
   };
 
+  const counted = new Set<string>();
   for (const expected of subject.expectedFiles) {
-    totalBytes += expected.size;
     let full: string;
     try {
       full = safeJoin(subject.modelDir, expected.path, 'expected file');
@@ -46,7 +46,10 @@ export async function checkFiles(
       failFile(expected.path, `${expected.path} is not a regular file`);
       continue;
     }
-    inodes.set(expected.path, `${info.dev}:${info.ino}`);
+    const inode = `${info.dev}:${info.ino}`;
+    inodes.set(expected.path, inode);
+    if (!counted.has(inode)) totalBytes += expected.size;
+    counted.add(inode);
     if (info.size !== expected.size) {
       const how = info.size < expected.size ? `truncated by ${formatCount(expected.size - info.size)} bytes` : `${formatCount(info.size - expected.size)} bytes too long`;
       failFile(expected.path, `${expected.path} is ${formatCount(info.size)} bytes, expected ${formatCount(expected.size)} (${how})`, {
@@ -84,6 +87,9 @@ export async function checkFiles(
   }
   const seconds = (performance.now() - started) / 1000;
   if (hashed === 0) report.skip(VALIDATOR, 'sha256', 'no intact file left to re-hash');
-  else if (hashFailures === 0) report.pass(VALIDATOR, 'sha256', `${hashed} files re-hashed in ${seconds.toFixed(1)} s`);
+  else if (hashFailures === 0) {
+    const distinct = hashes.size < hashed ? ` (${hashes.size} read: hard links once)` : '';
+    report.pass(VALIDATOR, 'sha256', `${hashed} files re-hashed${distinct} in ${seconds.toFixed(1)} s`);
+  }
   return { bad, totalBytes };
 }

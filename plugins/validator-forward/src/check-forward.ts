@@ -44,7 +44,7 @@ export interface ForwardInput {
   onePass: boolean;
   /** How the graph runs, for the load figure ("session 1.2 s" / "27 segments of <= 128 MB"). */
   describe(decoder: Decoder): string;
-  /** Ctrl-C: checked before every onnxruntime call (a call already running cannot be stopped). */
+  /** Ctrl-C: checked before every step; a run under way ends when the caller's onnxruntime process is killed. */
   signal?: AbortSignal;
 }
 
@@ -63,6 +63,7 @@ export async function checkForward(input: ForwardInput): Promise<ForwardOutcome 
   try {
     decoder = await input.decoder;
   } catch (error) {
+    input.signal?.throwIfAborted(); // Ctrl-C killed the onnxruntime process: not a finding
     if (error instanceof CannotSegmentError) {
       report.skip(VALIDATOR, 'forward', `the graph cannot run segment by segment within the memory budget: ${error.message}`);
     } else {
@@ -84,13 +85,13 @@ export async function checkForward(input: ForwardInput): Promise<ForwardOutcome 
 
     report.start(VALIDATOR, 'logits');
     const started = performance.now();
-    let results = await runOrFail(report, 'logits', () => decoder.run(input.onePass && kvCheck ? [a, b(last, 0)] : [a]));
+    let results = await runOrFail(input, 'logits', () => decoder.run(input.onePass && kvCheck ? [a, b(last, 0)] : [a]));
     if (!results) return undefined;
     const prompt = rowsOf(results[0], 0, 1);
     const tokens = [argmax(row(prompt.logits, prompt.dims, 0, seq - 1))];
     if (kvCheck && results.length === 1) {
       step();
-      const more = await runOrFail(report, 'logits', () => decoder.run([b(tokens[0], results![0].cache)]));
+      const more = await runOrFail(input, 'logits', () => decoder.run([b(tokens[0], results![0].cache)]));
       if (!more) return undefined;
       results = [...results, ...more];
     }
@@ -128,7 +129,7 @@ async function greedy(input: ForwardInput, decoder: Decoder, tokens: number[], s
     input.signal?.throwIfAborted();
     const started = performance.now();
     const mask = [ones(input.promptIds.length + tokens.length)];
-    const step = await runOrFail(input.report, 'logits', () => decoder.run([{ ids: [[tokens.at(-1)!]], mask, past: cache }]));
+    const step = await runOrFail(input, 'logits', () => decoder.run([{ ids: [[tokens.at(-1)!]], mask, past: cache }]));
     if (!step) return false;
     stepMs.push(round(performance.now() - started));
     tokens.push(argmax(step[0].logits));
@@ -239,10 +240,11 @@ function checkLogits(
   return true;
 }
 
-async function runOrFail<T>(report: ValidationReport, check: string, work: () => Promise<T>): Promise<T | undefined> {
+async function runOrFail<T>({ report, signal }: ForwardInput, check: string, work: () => Promise<T>): Promise<T | undefined> {
   try {
     return await work();
   } catch (error) {
+    signal?.throwIfAborted(); // Ctrl-C killed the onnxruntime process: not a finding
     report.fail(VALIDATOR, check, `onnxruntime run failed: ${firstLine(error)}`);
     return undefined;
   }

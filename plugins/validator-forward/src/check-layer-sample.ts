@@ -23,6 +23,7 @@ import {
 import { formatDelta } from './format.js';
 import { LayerSlices, SliceError } from './layer-slices.js';
 import { VALIDATOR } from './name.js';
+import type { SessionHost } from './onnx-process.js';
 import { MissingTensorError, ReferenceLayers } from './reference-reading/reference-layer.js';
 
 const CHECK = 'layer sample';
@@ -64,6 +65,7 @@ export async function checkLayerSample(
   support: ValidationSupport,
   figures: Record<string, unknown>,
   budgetBytes = Infinity,
+  host?: SessionHost,
 ): Promise<void> {
   const started = performance.now();
   const index = await weightIndex(subject);
@@ -110,7 +112,7 @@ export async function checkLayerSample(
   const reference = new ReferenceLayers(facts, weight);
   let slices: LayerSlices;
   try {
-    slices = await LayerSlices.open(graphPath, support.sessionOptions);
+    slices = await LayerSlices.open(graphPath, support.sessionOptions, host);
   } catch (error) {
     report.skip(VALIDATOR, CHECK, `the graph cannot be cut into layers: ${(error as Error).message}`);
     return;
@@ -171,6 +173,7 @@ export async function checkLayerSample(
       skippedHead = true;
     }
   } catch (error) {
+    subject.signal?.throwIfAborted(); // Ctrl-C killed the onnxruntime process: not a finding
     if (isModelImportError(error) || error instanceof MissingTensorError) {
       report.fail(VALIDATOR, CHECK, error.message);
       return;

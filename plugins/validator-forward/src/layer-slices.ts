@@ -9,8 +9,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
-import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import { DecoderSignature, type TensorMeta } from './decoder-call.js';
+import { inProcessSessions, type SessionHost } from './onnx-process.js';
 
 const { onnx } = onnxProto;
 type NodeProto = onnxProto.onnx.INodeProto;
@@ -31,9 +32,11 @@ export class LayerSlices {
     private readonly signature: DecoderSignature,
     private readonly folder: string,
     private readonly sessionOptions: InferenceSession.SessionOptions,
+    private readonly host: SessionHost,
   ) {}
 
-  static async open(graphPath: string, sessionOptions: Record<string, unknown> = {}): Promise<LayerSlices> {
+  /** `host`: where the slices' sessions live (the validator passes its onnxruntime process). */
+  static async open(graphPath: string, sessionOptions: Record<string, unknown> = {}, host: SessionHost = inProcessSessions): Promise<LayerSlices> {
     const model = onnx.ModelProto.decode(await readFile(graphPath));
     const graph = model.graph;
     if (!graph) throw new SliceError('the model has no graph');
@@ -50,7 +53,7 @@ export class LayerSlices {
       shape: (v.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : d.dimValue != null ? Number(d.dimValue) : '')),
     }));
     const signature = new DecoderSignature(inputs, (graph.output ?? []).map((v) => v.name ?? ''));
-    return new LayerSlices(model, producers, consumers, initializers, signature, path.dirname(path.resolve(graphPath)), sessionOptions as InferenceSession.SessionOptions);
+    return new LayerSlices(model, producers, consumers, initializers, signature, path.dirname(path.resolve(graphPath)), sessionOptions as InferenceSession.SessionOptions, host);
   }
 
   /** The residual-stream tensor entering the norm that reads `weightName`. */
@@ -201,7 +204,7 @@ export class LayerSlices {
         output: [info(output)],
       },
     })).finish();
-    const session = await InferenceSession.create(bytes, {
+    const session = await this.host.create(bytes, {
       ...this.sessionOptions,
       // A rank the slice rejects is retried with the other one: keep onnxruntime from logging that attempt.
       logSeverityLevel: 4,

@@ -1,22 +1,24 @@
 /**
  * The whole decoder graph in one onnxruntime-node session, opened with the adapter's session options.
  */
-import { InferenceSession } from 'onnxruntime-node';
+import type { InferenceSession } from 'onnxruntime-node';
 import { DecoderSignature, type Decoder, type DecoderCall, type StepResult } from './decoder-call.js';
+import { inProcessSessions, type OnnxSession, type SessionHost } from './onnx-process.js';
 
 export class OrtDecoder implements Decoder {
   private constructor(
-    private readonly session: InferenceSession,
+    private readonly session: OnnxSession,
     private readonly signature: DecoderSignature,
     readonly createMs: number,
   ) {}
 
-  static async open(graphPath: string, sessionOptions: Record<string, unknown> = {}): Promise<OrtDecoder> {
+  /** `host`: where the session lives (the validator passes its onnxruntime process). */
+  static async open(graphPath: string, sessionOptions: Record<string, unknown> = {}, host: SessionHost = inProcessSessions): Promise<OrtDecoder> {
     const started = performance.now();
-    const session = await InferenceSession.create(graphPath, sessionOptions as InferenceSession.SessionOptions);
+    const session = await host.create(graphPath, sessionOptions as InferenceSession.SessionOptions);
     const createMs = performance.now() - started;
     try {
-      const inputs = session.inputMetadata.flatMap((m) => (m.isTensor ? [{ name: m.name, type: m.type, shape: m.shape }] : []));
+      const inputs = session.inputMetadata.flatMap((m) => (m.isTensor && m.type && m.shape ? [{ name: m.name, type: m.type, shape: m.shape }] : []));
       return new OrtDecoder(session, new DecoderSignature(inputs, session.outputNames), createMs);
     } catch (error) {
       await session.release();

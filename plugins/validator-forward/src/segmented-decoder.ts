@@ -16,8 +16,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
-import { InferenceSession, type Tensor } from 'onnxruntime-node';
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { DecoderSignature, type Decoder, type DecoderCall, type StepResult, type TensorMeta } from './decoder-call.js';
+import { inProcessSessions, type SessionHost } from './onnx-process.js';
 
 const { onnx } = onnxProto;
 type NodeProto = onnxProto.onnx.INodeProto;
@@ -59,9 +60,11 @@ export class SegmentedDecoder implements Decoder {
     private readonly lastUse: ReadonlyMap<string, number>,
     private readonly signature: DecoderSignature,
     private readonly sessionOptions: InferenceSession.SessionOptions,
+    private readonly host: SessionHost,
   ) {}
 
-  static async open(graphPath: string, sessionOptions: Record<string, unknown>, segmentBytes: number): Promise<SegmentedDecoder> {
+  /** `host`: where the segments' sessions live (the validator passes its onnxruntime process). */
+  static async open(graphPath: string, sessionOptions: Record<string, unknown>, segmentBytes: number, host: SessionHost = inProcessSessions): Promise<SegmentedDecoder> {
     const model = onnx.ModelProto.decode(await readFile(graphPath));
     const graph = model.graph;
     if (!graph) throw new CannotSegmentError('the model has no graph');
@@ -94,7 +97,7 @@ export class SegmentedDecoder implements Decoder {
         },
       },
     };
-    return new SegmentedDecoder(model, segments, lastUse, signature, options);
+    return new SegmentedDecoder(model, segments, lastUse, signature, options, host);
   }
 
   get plan(): SegmentPlan {
@@ -110,7 +113,7 @@ export class SegmentedDecoder implements Decoder {
     for (const [index, segment] of this.segments.entries()) {
       const types = new Map(segment.inputs.map((name) => [name, this.valueOf(states, calls, 0, name).type]));
       const started = performance.now();
-      const session = await InferenceSession.create(this.segmentBytes(segment, types), this.sessionOptions);
+      const session = await this.host.create(this.segmentBytes(segment, types), this.sessionOptions);
       this.createMs += performance.now() - started;
       try {
         for (const [i, state] of states.entries()) {

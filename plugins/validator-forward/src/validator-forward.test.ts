@@ -6,7 +6,8 @@ import { createHooks, readSafetensorsHeader, ValidationReport, type ModelImportP
 import { scaleGraphOutput } from '../test-support/onnx-surgery.js';
 import { makeSubject } from '../test-support/subject.js';
 import { makeTinyModelDir, qwenClaim } from '../test-support/tiny-model.js';
-import { validateModel, validatorForward } from './validator-forward.js';
+import { validateModel } from './validator-forward.js';
+import { validatorForward } from './plugin.js';
 
 const dirs: string[] = [];
 afterEach(async () => {

@@ -1,12 +1,13 @@
 /**
- * The plugin: `apply` only taps hooks.validate. The tap runs, in order, integrity (files, sha256 in verify mode,
+ * The validation itself (the plugin object, which taps hooks.validate and loads this file on first use, is in
+ * plugin.ts). It runs, in order, integrity (files, sha256 in verify mode,
  * strict safetensors, shard index, onnx/ weight links), then the forward pass (the whole graph in one
  * onnxruntime session plus a transformers.js cross-check; or, when the model's float32 weights exceed the memory
  * budget, the same graph segment by segment), then the memory figure. Every outcome is a finding; the kernel
  * judges. Only internal errors throw.
  */
 import { writeFile } from 'node:fs/promises';
-import { defaultMemoryBudget, safeJoin, type ModelImportPlugin, type ValidationReport, type ValidationSubject } from '../../../src/index.js';
+import { defaultMemoryBudget, safeJoin, type ValidationReport, type ValidationSubject } from '../../../src/index.js';
 import { checkConfigReading } from './check-config-reading.js';
 import { checkLayerSample } from './check-layer-sample.js';
 import { checkFiles } from './check-files.js';
@@ -17,6 +18,7 @@ import { formatBytes, formatMs } from './format.js';
 import { VALIDATOR } from './name.js';
 import { peakRssBytes, resetPeakRss } from './peak-memory.js';
 import { DEFAULT_PROMPT, FALLBACK_IDS, eosTokenIds, preparePrompt } from './prompt.js';
+import { OnnxProcess } from './onnx-process.js';
 import { OrtDecoder } from './ort-decoder.js';
 import { SegmentedDecoder } from './segmented-decoder.js';
 import { TransformersJsWorker } from './transformers-js-client.js';
@@ -48,17 +50,6 @@ export interface ValidatorForwardOptions {
   logitsFile?: string;
 }
 
-export function validatorForward(options: ValidatorForwardOptions = {}): ModelImportPlugin {
-  return {
-    name: VALIDATOR,
-    kind: 'validator',
-    claims: ['integrity', 'forward', 'kv-cache', 'reference', 'transformers.js'],
-    apply({ hooks }) {
-      hooks.validate.tapPromise(VALIDATOR, (subject, report) => validateModel(subject, report, options));
-    },
-  };
-}
-
 export async function validateModel(subject: ValidationSubject, report: ValidationReport, options: ValidatorForwardOptions = {}): Promise<void> {
   const started = performance.now();
   const peakIsPerRun = resetPeakRss();
@@ -70,9 +61,11 @@ export async function validateModel(subject: ValidationSubject, report: Validati
   let worker = support && options.transformersJs !== false ? TransformersJsWorker.start() : undefined;
   const promptText = options.prompt ?? DEFAULT_PROMPT;
   const tokenizing = worker?.ask({ type: 'tokenize', modelDir: subject.modelDir, prompt: promptText }, tokenizeTimeoutMs);
-  // Ctrl-C: the transformers.js process goes at once, and every step below checks the signal before it starts
-  // (an onnxruntime call already running cannot be stopped: onnxruntime-node runs it on this thread).
+  // Ctrl-C: the transformers.js and onnxruntime processes go at once (onnxruntime-node runs each call
+  // synchronously on its caller's thread, so it runs in a process of its own), and every step below checks the
+  // signal before it starts.
   const signal = subject.signal;
+  const onnx = support ? OnnxProcess.start(signal) : undefined;
   const stopWorker = () => worker?.kill();
   signal?.addEventListener('abort', stopWorker, { once: true });
   const step = () => signal?.throwIfAborted();
@@ -102,7 +95,7 @@ export async function validateModel(subject: ValidationSubject, report: Validati
     const segmentBytes = Math.floor(budgetBytes / SEGMENT_SHARE);
     const graphPath = safeJoin(subject.modelDir, support.onnxGraph, 'onnx graph');
     // Opened before the prompt is known: the session load overlaps the tokenizer's.
-    const decoder = bounded ? SegmentedDecoder.open(graphPath, support.sessionOptions ?? {}, segmentBytes) : OrtDecoder.open(graphPath, support.sessionOptions);
+    const decoder = bounded ? SegmentedDecoder.open(graphPath, support.sessionOptions ?? {}, segmentBytes, onnx) : OrtDecoder.open(graphPath, support.sessionOptions, onnx);
     decoder.catch(() => undefined); // checkForward reports it
 
     if (tokenizing) report.start(VALIDATOR, 'tokenizer');
@@ -164,18 +157,22 @@ export async function validateModel(subject: ValidationSubject, report: Validati
     }
 
     // After the whole-graph checks released their session: one layer's weights at a time.
-    if (facts && outcome) await checkLayerSample(subject, report, facts, graphPath, support, figures, budgetBytes);
+    if (facts && outcome) await checkLayerSample(subject, report, facts, graphPath, support, figures, budgetBytes, onnx);
+    step();
 
-    // The transformers.js process runs its model after this one released its session: the peaks do not add up.
-    const peak = peakRssBytes();
+    // This process and the onnxruntime one live side by side: their peaks add up. The transformers.js process
+    // runs its model after the onnxruntime sessions were released: its peak does not add to theirs.
+    const onnxPeak = (await onnx?.peakRssBytes()) ?? 0;
+    const peak = peakRssBytes() + onnxPeak;
     const childPeak = (figures.transformersJs as { peakRssBytes?: number } | undefined)?.peakRssBytes ?? 0;
     figures.peakRssBytes = peak;
+    figures.onnxPeakRssBytes = onnxPeak;
     figures.peakRssScope = peakIsPerRun ? 'validation' : 'process lifetime';
     figures.totalMs = Math.round(performance.now() - started);
-    const measured = `peak RSS ${formatBytes(peak)}${childPeak ? `, transformers.js ${formatBytes(childPeak)}` : ''}`;
+    const measured = `peak RSS ${formatBytes(peak)}${onnxPeak ? ` (onnxruntime process ${formatBytes(onnxPeak)})` : ''}${childPeak ? `, transformers.js ${formatBytes(childPeak)}` : ''}`;
     if (Math.max(peak, childPeak) <= budgetBytes) report.pass(VALIDATOR, 'memory', `${measured} ≤ budget ${budgetText}`);
     else report.warn(VALIDATOR, 'memory', `${measured}: above the memory budget ${budgetText}`, { expected: budgetBytes, actual: Math.max(peak, childPeak) });
   } finally {
-    await worker?.close();
+    await Promise.all([worker?.close(), onnx?.close()]);
   }
 }

@@ -13,6 +13,7 @@ import { printJson, reportError } from '../output.js';
 import { parseSize } from '../parse-size.js';
 import { terminalSafe } from '../../util/terminal-text.js';
 import { parseRepoArgument } from '../repo-argument.js';
+import { holdTypeAhead } from '../type-ahead.js';
 import { checkModelsDir } from '../check-models-dir.js';
 
 export interface ImportArgs extends GlobalArgs {
@@ -43,6 +44,8 @@ const LEAVE_AT_ONCE = new Set(['convert', 'validate']);
 
 export async function importModelCommand(args: ImportArgs): Promise<number> {
   const secrets = [args.token, process.env.HF_TOKEN, process.env.HUGGING_FACE_HUB_TOKEN];
+  // From the first moment: a token pasted while plugins load is not shown by the terminal.
+  const echoBack = holdTypeAhead();
   const controller = new AbortController();
   let detach = () => {};
   let stage: string | undefined;
@@ -77,6 +80,8 @@ export async function importModelCommand(args: ImportArgs): Promise<number> {
     const session = await loadSession(args);
     session.reporter.subscribe((event) => {
       if (event.type === 'stage' && event.status === 'start') stage = event.stage;
+      // Tokens are asked for while resolving and authorizing only.
+      if (stage === 'fetch') echoBack();
     });
     const repo = parseRepoArgument(args.repoId, { revision: args.revision, endpoints: [process.env.HF_ENDPOINT, session.settings.hubEndpoint as string | undefined] });
     await checkModelsDir(session.modelsDir);
@@ -114,6 +119,7 @@ export async function importModelCommand(args: ImportArgs): Promise<number> {
     detach();
     return reportError(error, { json: args.json, debug: args.debug, secrets });
   } finally {
+    echoBack();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -4,7 +4,7 @@ import { Registry } from '../../kernel/registry.js';
 import { modelNotFound } from '../../kernel/kernel.js';
 import { findName } from '../../kernel/model-name.js';
 import { Staging } from '../../kernel/staging.js';
-import { BlobStore } from '../../kernel/blob-store.js';
+import { freeUnusedBlobs } from '../free-unused-blobs.js';
 import { ModelImportError } from '../../kernel/errors.js';
 import { loadSession, type GlobalArgs } from '../setup.js';
 import { printJson, reportError } from '../output.js';
@@ -49,13 +49,4 @@ export async function removeCommand(args: GlobalArgs & { name: string; yes?: boo
   } catch (error) {
     return reportError(error, args);
   }
-}
-
-/** gc on remove: blobs that no model folder links and no registered model lists among its source files. */
-async function freeUnusedBlobs(modelsDir: string, registry: Registry) {
-  const keep = new Set<string>();
-  for (const entry of Object.values((await registry.read()).models)) {
-    for (const file of entry.provenance?.source_files ?? []) if (file.sha256) keep.add(file.sha256);
-  }
-  return (await BlobStore.open(modelsDir)).gc(keep);
 }

@@ -33,7 +33,7 @@ describe('terminal renderer', () => {
   });
 
   it('picks a bar layout that fits the width, percentage and size first', () => {
-    for (const columns of [40, 60, 72, 80, 100, 107, 108, 160]) {
+    for (const columns of [40, 60, 72, 80, 95, 96, 100, 107, 108, 125, 126, 160]) {
       const layout = barLayout(columns);
       const line = layout.format
         .replace('{label}', 'x'.repeat(layout.label))
@@ -42,9 +42,19 @@ describe('terminal renderer', () => {
         .replace('{doneText}', '999.9 MB')
         .replace('{totalText}', '999.9 MB')
         .replace('{speedText}', '999.9 MB/s')
-        .replace('{etaText}', '59m59s');
+        .replace('{etaText}', '59m59s')
+        .replace('{elapsedText}', '59m59s');
       expect(line.length, `${columns}: ${line}`).toBeLessThan(columns);
       expect(line).toMatch(/100%( \|)? 999\.9 MB\/999\.9 MB/);
+      if (columns >= 96) expect(line).toMatch(/59m59s elapsed/);
     }
+  });
+
+  it('shows the elapsed time of a download', () => {
+    const out = render((reporter) => {
+      const task = reporter.task('model.safetensors', 1_000_000, 'download');
+      task.advance(1_000_000);
+    });
+    expect(out).toMatch(/download: 100% of 1\.00 MB \(1\.00 MB\), [^,]+, ETA [^,]+, \d+s elapsed\n/);
   });
 });

@@ -19,6 +19,8 @@ interface Task {
   speed: Speedometer;
   /** Bytes that were already here (resumed): in the percentage, not in the speed. */
   resumed: number;
+  /** When it started (Date.now()), for the elapsed time. */
+  started: number;
 }
 
 interface Group {
@@ -32,6 +34,8 @@ interface Group {
   fixedTotal: boolean;
   /** Bytes that were already here (resumed downloads): in the percentage, not in the speed. */
   resumed: number;
+  /** When its first task started (Date.now()), for the elapsed time. */
+  started: number;
 }
 
 const STAGE_TITLES: Record<string, string> = {
@@ -95,12 +99,13 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
     for (const task of tasks.values()) task.bar = undefined;
   };
 
-  const payload = (rawLabel: string, done: number, total: number, speed?: Speedometer, label = terminalSafe(rawLabel, true)) => ({
+  const payload = (rawLabel: string, done: number, total: number, speed: Speedometer, started: number, label = terminalSafe(rawLabel, true)) => ({
     label: label.length > layout.label ? `…${label.slice(-(layout.label - 1))}` : label.padEnd(layout.label),
     doneText: formatBytes(done),
     totalText: formatBytes(total),
-    speedText: speed ? `${formatBytes(speed.bytesPerSecond())}/s` : '',
-    etaText: speed ? formatDuration(speed.etaSeconds(done, total)) : '--',
+    speedText: `${formatBytes(speed.bytesPerSecond())}/s`,
+    etaText: formatDuration(speed.etaSeconds(done, total)),
+    elapsedText: formatDuration(Math.max(0, Date.now() - started) / 1000),
   });
 
   /** "download (total)", or just "total" where the label column is narrow. */
@@ -109,7 +114,7 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
   const groupOf = (name: string) => {
     let group = groups.get(name);
     if (!group) {
-      group = { total: 0, done: 0, speed: new Speedometer(), lastLine: 0, lastPercent: -1, fixedTotal: false, resumed: 0 };
+      group = { total: 0, done: 0, speed: new Speedometer(), lastLine: 0, lastPercent: -1, fixedTotal: false, resumed: 0, started: Date.now() };
       groups.set(name, group);
     }
     return group;
@@ -120,9 +125,10 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
     group.speed.sample(group.done - group.resumed);
     const total = Math.max(group.total, 1);
     if (fancy) {
-      if (!group.bar) group.bar = ensureMultibar().create(total, group.done, payload(groupLabel(name), group.done, group.total, group.speed));
+      const cells = payload(groupLabel(name), group.done, group.total, group.speed, group.started);
+      if (!group.bar) group.bar = ensureMultibar().create(total, group.done, cells);
       group.bar.setTotal(total);
-      group.bar.update(group.done, payload(groupLabel(name), group.done, group.total, group.speed));
+      group.bar.update(group.done, cells);
       return;
     }
     const percent = Math.floor((group.done / total) * 100);
@@ -132,7 +138,7 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
       group.lastPercent = percent;
       group.lastLine = now;
       stream.write(
-        `  ${terminalSafe(name, true)}: ${percent}% of ${formatBytes(group.total)} (${formatBytes(group.done)}), ${formatBytes(group.speed.bytesPerSecond())}/s, ETA ${formatDuration(group.speed.etaSeconds(group.done, group.total))}\n`,
+        `  ${terminalSafe(name, true)}: ${percent}% of ${formatBytes(group.total)} (${formatBytes(group.done)}), ${formatBytes(group.speed.bytesPerSecond())}/s, ETA ${formatDuration(group.speed.etaSeconds(group.done, group.total))}, ${formatDuration((now - group.started) / 1000)} elapsed\n`,
       );
     }
   };
@@ -173,7 +179,7 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
         write(`${event.level === 'warn' ? `${SYMBOL.warning} warning` : '  info'}: ${event.text}`);
         break;
       case 'task-start': {
-        const task: Task = { label: event.label, total: event.total, done: 0, group: event.group, speed: new Speedometer(), resumed: 0 };
+        const task: Task = { label: event.label, total: event.total, done: 0, group: event.group, speed: new Speedometer(), resumed: 0, started: Date.now() };
         tasks.set(event.id, task);
         if (event.group) {
           const isNew = !groups.has(event.group);
@@ -185,7 +191,7 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
           if (!group.fixedTotal) group.total += event.total;
           updateGroup(event.group);
         }
-        if (fancy) task.bar = ensureMultibar().create(Math.max(event.total, 1), 0, payload(event.label, 0, event.total, task.speed));
+        if (fancy) task.bar = ensureMultibar().create(Math.max(event.total, 1), 0, payload(event.label, 0, event.total, task.speed, task.started));
         break;
       }
       case 'task-progress': {
@@ -195,7 +201,7 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
         task.done = event.done;
         if (event.resumed) task.resumed += delta;
         task.speed.sample(event.done - task.resumed);
-        task.bar?.update(Math.min(event.done, Math.max(task.total, 1)), payload(task.label, event.done, task.total, task.speed));
+        task.bar?.update(Math.min(event.done, Math.max(task.total, 1)), payload(task.label, event.done, task.total, task.speed, task.started));
         if (task.group) {
           groupOf(task.group).done += delta;
           if (event.resumed) groupOf(task.group).resumed += delta;
@@ -260,8 +266,13 @@ export function attachTerminalRenderer(reporter: Reporter, stream: NodeJS.WriteS
  */
 export function barLayout(columns: number): { format: string; barsize: number; label: number } {
   // Widest cells: "100%", "999.9 MB/999.9 MB", "999.9 MB/s", "59m59s".
-  if (columns >= 108) {
-    return { label: 28, barsize: 24, format: ' {label} |{bar}| {percentage}% | {doneText}/{totalText} | {speedText} | ETA {etaText}' };
+  if (columns >= 126) {
+    return { label: 28, barsize: 24, format: ' {label} |{bar}| {percentage}% | {doneText}/{totalText} | {speedText} | {elapsedText} elapsed | ETA {etaText}' };
+  }
+  if (columns >= 96) {
+    // 1 + label + 1 + bar + " 100% " + 17 + 1 + 10 + " " + 6 + " elapsed" + " ETA " + 6 = label + bar + 62
+    const label = 16;
+    return { label, barsize: columns - 1 - label - 62, format: ' {label} {bar} {percentage}% {doneText}/{totalText} {speedText} {elapsedText} elapsed ETA {etaText}' };
   }
   if (columns >= 72) {
     // 1 + label + 1 + bar + " 100% " + 17 + 1 + 10 + " ETA " + 6 = label + bar + 47
