@@ -7,7 +7,7 @@
 export { defineDecoderPlugin, type DecoderPluginSpec } from './src/define-decoder-plugin.js';
 export type { DecoderPluginOptions } from './src/decoder-plugin-options.js';
 export { DecoderFamily, LIMITS, denseMlp, ropeType, type ReadDims } from './src/family/decoder-family.js';
-export { isSparseLayer, type DecoderDims, type MoeDims } from './src/family/decoder-dims.js';
+export { isSparseLayer, isLinearAttentionLayer, tensorPrefix, type DecoderDims, type MoeDims } from './src/family/decoder-dims.js';
 export { fieldReader, refuse, type FieldReader } from './src/family/config-fields.js';
 export { readMoeDims, moeLayerGroups, type MoeFamilyInfo } from './src/family/moe-layers.js';
 export { recognizeDecoder, DEFAULT_MAX_REFERENCE_PARAMETERS } from './src/recognize/recognize-decoder.js';
@@ -67,3 +67,7 @@ export {
   type WeightLocation,
   type WeightDtype,
 } from './src/reference/index.js';
+
+// ---- linear attention (Gated DeltaNet: Qwen3-Next, Qwen3.5) ----------------------------------------------
+export { readHybridLayout, type HybridLayerType, type HybridLayout } from './src/linear-attention/read-hybrid-layout.js';
+export { linearAttentionSizes, type LinearAttentionDims } from './src/linear-attention/gated-delta-net.js';
