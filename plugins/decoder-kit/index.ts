@@ -6,7 +6,7 @@
 // ---- the plugin and its families ------------------------------------------------------------------------
 export { defineDecoderPlugin, type DecoderPluginSpec } from './src/define-decoder-plugin.js';
 export type { DecoderPluginOptions } from './src/decoder-plugin-options.js';
-export { DecoderFamily, LIMITS, denseMlp, ropeType, type ReadDims } from './src/family/decoder-family.js';
+export { DecoderFamily, LIMITS, denseMlp, ropeType, type ReadDims, type KeptPart } from './src/family/decoder-family.js';
 export { isSparseLayer, isLinearAttentionLayer, tensorPrefix, type DecoderDims, type MoeDims } from './src/family/decoder-dims.js';
 export { fieldReader, refuse, type FieldReader } from './src/family/config-fields.js';
 export { readMoeDims, moeLayerGroups, type MoeFamilyInfo } from './src/family/moe-layers.js';

@@ -24,6 +24,18 @@ export const LIMITS = Object.freeze({
 
 const CONFIG_DTYPES: Record<string, TargetDtype> = { bfloat16: 'bf16', float16: 'f16', float32: 'f32' };
 
+/**
+ * A part of a published checkpoint that is kept byte for byte beside the text decoder but is not computed by it
+ * (a vision tower, a multi-token-prediction head): the inventory keeps its tensors, the conversion says so, and
+ * nothing validates them.
+ */
+export interface KeptPart {
+  /** For messages and metadata, e.g. "vision tower". */
+  part: string;
+  /** Tensor-name prefix, e.g. "model.visual.". */
+  prefix: string;
+}
+
 export interface ReadDims {
   dims: DecoderDims;
   warnings: string[];
@@ -63,6 +75,17 @@ export abstract class DecoderFamily {
    */
   coversGraph(dims: DecoderDims): boolean {
     return this.hasOnnxGraph && dims.attentionOutputGate !== true && dims.normZeroCentred !== true;
+  }
+
+  /** Published tensors kept beside the text decoder but not part of it (KeptPart); none by default. */
+  readonly keptParts: readonly KeptPart[] = [];
+
+  /**
+   * Edits the config.json the model folder publishes (a copy of the fetched one), returning a note per change;
+   * none by default. A family whose runtimes need a key the source leaves to a default writes it here.
+   */
+  editPublishedConfig(_config: ModelConfig, _dims: DecoderDims): string[] {
+    return [];
   }
 
   /** Every architecture name this family answers (`architecture` first). */
