@@ -27,7 +27,7 @@ export { copyGenerationConfig, copyLicense, copyTokenizer, writeConfig, TOKENIZE
 export { readJsonConfig } from './src/convert/read-json-config.js';
 
 // ---- ONNX graph (contract eager, builder lazy) ----------------------------------------------------------
-export { GRAPH_PATH, OPSET, pastKeyValueNames, presentKeyValueNames } from './src/onnx/graph-contract.js';
+export { GRAPH_PATH, EMBED_GRAPH_PATH, MERGED_GRAPH_PATH, OPSET, pastKeyValueNames, presentKeyValueNames, pastStateNames, presentStateNames } from './src/onnx/graph-contract.js';
 export { defaultSessionOptions } from './src/onnx/session-options.js';
 export type { BuildDecoderGraphOptions, BuildDecoderGraphResult } from './src/onnx/build-decoder-graph.js';
 export { buildDecoderGraph, buildDecoderGraphForFolder } from './src/onnx/lazy-graph.js';
