@@ -6,7 +6,7 @@
  */
 import type { ModelConfig, TargetDtype } from '../../../../src/index.js';
 import { fieldReader, refuse, type FieldReader } from './config-fields.js';
-import type { DecoderDims, MoeDims } from './decoder-dims.js';
+import { tensorPrefix, type DecoderDims, type MoeDims } from './decoder-dims.js';
 import { elementCount, single, type TensorGroup, type TensorSpec } from '../inventory/tensor-spec.js';
 
 /** Bounds far above any released model; anything beyond is a broken or hostile config, not a big model. */
@@ -68,13 +68,14 @@ export abstract class DecoderFamily {
   readonly hasOnnxGraph: boolean = true;
 
   /**
-   * Whether the kit's whole-decoder graph and reference cover these dims: the family says so, and no dims field
-   * asks for a block the whole-decoder builder does not wire yet (the output gate and zero-centred norms exist
-   * as blocks, src/blocks, but not in build-decoder-graph.ts). Without it there is no graph and no forward check,
-   * rather than a graph that silently ignores a field.
+   * Whether the kit's whole-decoder graph and reference cover these dims. Every DecoderDims field is wired into
+   * build-decoder-graph.ts and the reference now (output gate, zero-centred norms, hybrid Gated DeltaNet layers,
+   * tensor prefix, mask-derived positions), so this is the family's say; a family overrides it to withhold the
+   * graph (and so the forward check) for dims it knows the builder would get wrong, rather than ship a graph that
+   * silently ignores a field.
    */
-  coversGraph(dims: DecoderDims): boolean {
-    return this.hasOnnxGraph && dims.attentionOutputGate !== true && dims.normZeroCentred !== true;
+  coversGraph(_dims: DecoderDims): boolean {
+    return this.hasOnnxGraph;
   }
 
   /** Published tensors kept beside the text decoder but not part of it (KeptPart); none by default. */
@@ -144,15 +145,16 @@ export abstract class DecoderFamily {
 
   /** Every tensor the checkpoint must hold, lm_head excluded (see lmHead). */
   tensorGroups(d: DecoderDims): TensorGroup[] {
-    const groups: TensorGroup[] = [single({ name: 'model.embed_tokens.weight', shape: [d.vocab, d.hidden] })];
+    const prefix = tensorPrefix(d);
+    const groups: TensorGroup[] = [single({ name: `${prefix}.embed_tokens.weight`, shape: [d.vocab, d.hidden] })];
     for (let i = 0; i < d.layers; i++) {
-      const p = `model.layers.${i}`;
+      const p = `${prefix}.layers.${i}`;
       groups.push(single({ name: `${p}.input_layernorm.weight`, shape: [d.hidden] }));
       for (const spec of this.attentionTensors(p, d)) groups.push(single(spec));
       groups.push(single({ name: `${p}.post_attention_layernorm.weight`, shape: [d.hidden] }));
       groups.push(...this.mlpGroups(i, p, d));
     }
-    groups.push(single({ name: 'model.norm.weight', shape: [d.hidden] }));
+    groups.push(single({ name: `${prefix}.norm.weight`, shape: [d.hidden] }));
     return groups;
   }
 

@@ -83,7 +83,7 @@ describe('hybrid decoder graph == reference forward, prefill and decode', () => 
       const lastWhole = IDS.map((_, b) => logitsRow(whole.logits, whole.dims, b, whole.dims[1] - 1));
       const lastStep = IDS.map((_, b) => logitsRow(ref.logits, ref.dims, b, 0));
       for (let b = 0; b < IDS.length; b++) {
-        expect(maxAbsDiff(lastWhole[b], lastStep[b], [1, 1, dims.vocab])).toBeLessThan(1e-5);
+        expect(maxAbsDiff(lastWhole[b], lastStep[b], [1, 1, dims.vocab])).toBeLessThan(TOLERANCE); // measured ≤ 7e-6 (chunked vs recurrent rule)
       }
     } finally {
       await session.release();
