@@ -92,14 +92,27 @@ describe('import-model: hybrid Qwen decoders through the fake hub', () => {
     const keptParts = scope.kept_not_validated.filter((p: { part: string }) => p.part !== 'text decoder');
     expect(keptParts).toEqual(expectedKept.map((p) => expect.objectContaining({ ...p, bytes: 'as published' })));
     const decoderTensors = published.length - kept('model.visual.') - kept('mtp.');
-    const forward = model.validation.findings.filter((f: { check: string; status: string }) => ['reference', 'kv-cache', 'logits'].includes(f.check) && f.status === 'pass');
-    if (forward.length > 0) {
-      expect(scope.validated).toEqual([expect.objectContaining({ part: 'text decoder', tensors: decoderTensors })]);
-    } else {
-      // No forward graph for this model yet: the text decoder is listed as not validated, with the reason.
-      expect(scope.validated).toEqual([]);
-      expect(scope.kept_not_validated[0]).toEqual(expect.objectContaining({ part: 'text decoder', tensors: decoderTensors, why: 'no forward graph for this model' }));
+    // The text decoder is validated: the graph's logits against the reference forward, the cached decode step
+    // against the full sequence, and transformers.js's greedy tokens against the graph's.
+    const status = (check: string) => model.validation.findings.find((f: { check: string }) => f.check === check)?.status;
+    for (const check of ['logits', 'reference', 'kv-cache', 'transformers.js']) expect(status(check), check).toBe('pass');
+    expect(scope.validated).toEqual([{ part: 'text decoder', tensors: decoderTensors, parameters: expect.any(Number), checks: ['logits', 'reference', 'kv-cache', 'transformers.js'] }]);
+    expect(scope.kept_not_validated.some((p: { part: string }) => p.part === 'text decoder')).toBe(false);
+    for (const file of ['onnx/model.onnx', ...(options.family === 'qwen3_next' ? [] : ['onnx/embed_tokens.onnx', 'onnx/decoder_model_merged.onnx'])]) {
+      await fs.stat(path.join(dir, file));
     }
+  });
+
+  it('with --skip-validation the scope lists the text decoder as not validated too', async () => {
+    const result = await cli(['import-model', 'tiny-org/qwen3.5-tiny', '--yes', '--json', '--skip-validation', '--name', 'q35-unchecked']);
+    expect(result.code, result.stderr).toBe(0);
+    const { model } = JSON.parse(result.stdout);
+    expect(model.validation_scope.validated).toEqual([]);
+    expect(model.validation_scope.kept_not_validated.map((p: { part: string; why: string }) => [p.part, p.why])).toEqual([
+      ['text decoder', 'validation skipped (--skip-validation)'],
+      ['vision tower', 'not part of the text decoder: kept byte for byte, never computed'],
+      ['MTP head', 'not part of the text decoder: kept byte for byte, never computed'],
+    ]);
   });
 
   it('Qwen3-VL stays a clear refusal that lists the supported architectures', async () => {

@@ -1,6 +1,8 @@
 /**
  * One call of a decoder graph, the way transformers.js drives it (reference/qwen-family.md §7.4): input_ids /
- * attention_mask / position_ids / past_key_values.N.key|value in, logits and present.N.* out. Shared by the
+ * attention_mask / position_ids / past_key_values.N.key|value in, logits and present.N.* out; linear-attention
+ * layers (Qwen3-Next, Qwen3.5) carry fixed-size states past_conv.N / past_recurrent.N in and present_conv.N /
+ * present_recurrent.N out instead (transformers.js 4.3.1 getCacheNames). Shared by the
  * whole-graph decoder and the segmented (bounded-memory) one, which differ only in how a call is executed.
  *
  * The validator knows no architecture: it builds feeds from the names and shapes the graph declares. An empty
@@ -47,7 +49,7 @@ export interface TensorMeta {
 
 /** What a decoder graph declares, and the KV pairing checked once. */
 export class DecoderSignature {
-  /** past_key_values.* input -> the present.* output that feeds it next step. */
+  /** past_key_values.* / past_conv.* / past_recurrent.* input -> the present* output that feeds it next step. */
   readonly pastToPresent: ReadonlyMap<string, string>;
   readonly pastInputs: readonly TensorMeta[];
 
@@ -58,10 +60,10 @@ export class DecoderSignature {
     const names = inputs.map((m) => m.name);
     const missing = [names.includes('input_ids') ? '' : 'input_ids', outputNames.includes('logits') ? '' : 'logits'].filter(Boolean);
     if (missing.length > 0) throw graphError(`it declares no ${missing.join(' / ')}`);
-    this.pastInputs = inputs.filter((m) => m.name.startsWith('past_key_values'));
+    this.pastInputs = inputs.filter((m) => PAST.test(m.name));
     const pairs = new Map<string, string>();
     for (const past of this.pastInputs) {
-      const present = past.name.replace(/^past_key_values/, 'present');
+      const present = presentName(past.name);
       if (!outputNames.includes(present)) throw graphError(`input ${past.name} has no matching output ${present}`);
       pairs.set(past.name, present);
     }
@@ -88,13 +90,17 @@ export class DecoderSignature {
     return feeds;
   }
 
-  /** Zero-length past tensors, shaped from the declared inputs (what transformers.js does on the first step). */
+  /**
+   * The first call's past, shaped from the declared inputs as transformers.js shapes it: zero-length key/value
+   * caches, and all-zero fixed-size recurrent states (zero state = no history).
+   */
   emptyCache(batch: number): KvCache {
     const cache: KvCache = {};
     for (const meta of this.pastInputs) {
       const shape = meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : d === 'batch_size' ? batch : 0));
+      const size = shape.reduce((a, b) => a * b, 1);
       cache[meta.name] =
-        meta.type === 'float16' ? new Tensor('float16', new Uint16Array(0), shape) : new Tensor('float32', new Float32Array(0), shape);
+        meta.type === 'float16' ? new Tensor('float16', new Uint16Array(size), shape) : new Tensor('float32', new Float32Array(size), shape);
     }
     return cache;
   }
@@ -108,6 +114,13 @@ export class DecoderSignature {
     for (const [past, present] of this.pastToPresent) cache[past] = outputs[present];
     return { logits: toFloat32(logitsTensor), dims: [dims[0], dims[1], dims[2]], cache };
   }
+}
+
+const PAST = /^past_(key_values|conv|recurrent)\./;
+
+/** past_key_values.N.key -> present.N.key; past_conv.N -> present_conv.N; past_recurrent.N -> present_recurrent.N. */
+export function presentName(past: string): string {
+  return past.startsWith('past_key_values') ? past.replace(/^past_key_values/, 'present') : past.replace(/^past_/, 'present_');
 }
 
 export function positionIds(mask: number[][], seq: number): number[][] {
