@@ -1,12 +1,12 @@
 /**
  * One call of a decoder graph, the way transformers.js drives it (reference/qwen-family.md §7.4): input_ids /
  * attention_mask / position_ids / past_key_values.N.key|value in, logits and present.N.* out; linear-attention
- * layers (Qwen3-Next, Qwen3.5) carry fixed-size states past_conv.N / past_recurrent.N in and present_conv.N /
- * present_recurrent.N out instead (transformers.js 4.3.1 getCacheNames). Shared by the
+ * layers' fixed-size states past_conv.N / past_recurrent.N in and present_conv.N / present_recurrent.N out. Shared by the
  * whole-graph decoder and the segmented (bounded-memory) one, which differ only in how a call is executed.
  *
  * The validator knows no architecture: it builds feeds from the names and shapes the graph declares. An empty
- * cache is shaped exactly as transformers.js shapes it (`batch_size` -> batch, numbers kept, other names -> 0).
+ * cache is shaped exactly as transformers.js shapes it (`batch_size` -> batch, numbers kept, other names -> 0) and
+ * filled with zeros (no elements for a KV cache; an all-zero state, "no history", for the recurrent ones).
  */
 import { Tensor } from 'onnxruntime-node';
 import { ModelImportError, f16ToF32 } from '../../../src/index.js';
@@ -49,7 +49,7 @@ export interface TensorMeta {
 
 /** What a decoder graph declares, and the KV pairing checked once. */
 export class DecoderSignature {
-  /** past_key_values.* / past_conv.* / past_recurrent.* input -> the present* output that feeds it next step. */
+  /** past_key_values.* / past_conv.* / past_recurrent.* input -> the present output that feeds it next step. */
   readonly pastToPresent: ReadonlyMap<string, string>;
   readonly pastInputs: readonly TensorMeta[];
 
@@ -60,10 +60,10 @@ export class DecoderSignature {
     const names = inputs.map((m) => m.name);
     const missing = [names.includes('input_ids') ? '' : 'input_ids', outputNames.includes('logits') ? '' : 'logits'].filter(Boolean);
     if (missing.length > 0) throw graphError(`it declares no ${missing.join(' / ')}`);
-    this.pastInputs = inputs.filter((m) => PAST.test(m.name));
+    this.pastInputs = inputs.filter((m) => /^past_(key_values|conv|recurrent)\./.test(m.name));
     const pairs = new Map<string, string>();
     for (const past of this.pastInputs) {
-      const present = presentName(past.name);
+      const present = past.name.startsWith('past_key_values') ? past.name.replace(/^past_key_values/, 'present') : past.name.replace(/^past_/, 'present_');
       if (!outputNames.includes(present)) throw graphError(`input ${past.name} has no matching output ${present}`);
       pairs.set(past.name, present);
     }
@@ -90,10 +90,7 @@ export class DecoderSignature {
     return feeds;
   }
 
-  /**
-   * The first call's past, shaped from the declared inputs as transformers.js shapes it: zero-length key/value
-   * caches, and all-zero fixed-size recurrent states (zero state = no history).
-   */
+  /** Zero-length past tensors, shaped from the declared inputs (what transformers.js does on the first step). */
   emptyCache(batch: number): KvCache {
     const cache: KvCache = {};
     for (const meta of this.pastInputs) {
@@ -114,13 +111,6 @@ export class DecoderSignature {
     for (const [past, present] of this.pastToPresent) cache[past] = outputs[present];
     return { logits: toFloat32(logitsTensor), dims: [dims[0], dims[1], dims[2]], cache };
   }
-}
-
-const PAST = /^past_(key_values|conv|recurrent)\./;
-
-/** past_key_values.N.key -> present.N.key; past_conv.N -> present_conv.N; past_recurrent.N -> present_recurrent.N. */
-export function presentName(past: string): string {
-  return past.startsWith('past_key_values') ? past.replace(/^past_key_values/, 'present') : past.replace(/^past_/, 'present_');
 }
 
 export function positionIds(mask: number[][], seq: number): number[][] {
