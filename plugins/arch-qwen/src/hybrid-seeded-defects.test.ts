@@ -31,6 +31,9 @@ const folders = new Map<string, { dir: string; claim: ArchitectureClaim }>();
 const MODELS: Record<string, TinyHybridOptions> = {
   dense: { family: 'qwen3_5', seed: 41 },
   next: { family: 'qwen3_next', seed: 42 },
+  // The text-only re-saves: DecoderOnly folders for transformers.js (onnx/model.onnx, no position_ids).
+  denseText: { family: 'qwen3_5', seed: 43, textOnly: true },
+  moeText: { family: 'qwen3_5_moe', seed: 44, textOnly: true },
 };
 
 beforeAll(async () => {
@@ -46,11 +49,11 @@ beforeAll(async () => {
 afterAll(async () => cleanup());
 
 /** The forward checks (no transformers.js: it compares the graph with itself, the reference is what catches these). */
-async function forwardFindings(model: string): Promise<Record<string, string>> {
+async function forwardFindings(model: string, transformersJs = false): Promise<Record<string, string>> {
   const { dir, claim } = folders.get(model)!;
   const report = new ValidationReport();
-  await validateModel(await makeSubject(dir, { claim }), report, { transformersJs: false });
-  if (process.env.SHOW_DEFECTS) console.log(report.findings.find((f) => f.check === 'reference')?.message ?? '');
+  await validateModel(await makeSubject(dir, { claim }), report, { transformersJs });
+  if (process.env.SHOW_DEFECTS) console.log(report.findings.filter((f) => f.status === 'fail').map((f) => `${f.check}: ${f.message}`).join(' / '));
   return Object.fromEntries(report.findings.map((f) => [f.check, f.status]));
 }
 
@@ -114,8 +117,16 @@ const DEFECTS: Array<[string, string, (m: Model, P: string) => void]> = [
 
 describe('validation fails on a seeded defect in any layer kind', () => {
   it('the intact graphs pass the forward checks', async () => {
-    for (const model of folders.keys()) {
+    for (const model of ['dense', 'next']) {
       expect(await forwardFindings(model), model).toMatchObject({ logits: 'pass', reference: 'pass', 'kv-cache': 'pass' });
+    }
+  });
+
+  it('the text-only re-saves validate (transformers.js 4.3.1 has no model class for qwen3_5_moe_text: skipped, saying why)', async () => {
+    for (const [model, transformersJs] of [['denseText', 'pass'], ['moeText', 'skip']]) {
+      const findings = await forwardFindings(model!, true);
+      expect(findings, model).toMatchObject({ 'config reading': 'pass', 'tensor names': 'pass', logits: 'pass', reference: 'pass', 'kv-cache': 'pass', 'transformers.js': transformersJs });
+      expect(Object.values(findings)).not.toContain('fail');
     }
   });
 

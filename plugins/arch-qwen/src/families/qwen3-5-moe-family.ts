@@ -45,4 +45,9 @@ export class Qwen35MoeTextFamily extends Qwen35MoeFamily {
   override readonly members: string = 'Qwen3.5 MoE text-only re-saves';
   protected override readonly prefix: string = 'model';
   protected override readonly wrapped: boolean = false;
+  /**
+   * transformers.js 4.3.1 names the cache of qwen3_5_moe_text but maps only qwen3_5_moe (not qwen3_5_moe_text) to
+   * a causal-LM class (MODEL_FOR_CAUSAL_LM_MAPPING_NAMES): from_pretrained throws "Unsupported model type".
+   */
+  override readonly transformersJsUnsupported: string = 'transformers.js 4.3.1 has no causal-LM class for model_type qwen3_5_moe_text (only for the qwen3_5_moe wrapper)';
 }

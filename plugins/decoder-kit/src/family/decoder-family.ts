@@ -78,6 +78,12 @@ export abstract class DecoderFamily {
     return this.hasOnnxGraph;
   }
 
+  /**
+   * Why transformers.js cannot load this family's folders although they are correct (it has no model class for the
+   * model_type); validators then skip their transformers.js check with this reason. Absent: it can.
+   */
+  readonly transformersJsUnsupported?: string;
+
   /** Published tensors kept beside the text decoder but not part of it (KeptPart); none by default. */
   readonly keptParts: readonly KeptPart[] = [];
 
