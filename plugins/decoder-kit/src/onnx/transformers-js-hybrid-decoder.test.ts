@@ -33,6 +33,10 @@ const CASES: Array<[string, SeededModelOptions]> = [
   ['qwen3_next bf16 (onnx/model.onnx)', { family: 'qwen3_next', dtype: 'bf16', tied: false, seed: 51, config: { ...TINY_HYBRID.qwen3_next, layer_types: NEXT_LAYER_TYPES } }],
   ['qwen3_5 wrapper bf16 (embed_tokens + decoder_model_merged)', { family: 'qwen3_5', dtype: 'bf16', tied: false, seed: 52, wrapperExtras: true }],
   ['qwen3_5_moe wrapper bf16, fused experts', { family: 'qwen3_5_moe', dtype: 'bf16', tied: false, seed: 53, expertLayout: 'fused' }],
+  ['Qwen3_5ForCausalLM text-only re-save (onnx/model.onnx, no vision_config, no position_ids)', {
+    family: 'qwen3_5', dtype: 'bf16', tied: true, seed: 54,
+    config: { architectures: ['Qwen3_5ForCausalLM'], ...(TINY_HYBRID.qwen3_5.text_config as Record<string, unknown>) },
+  }],
 ];
 
 describe('transformers.js generates with the kit-built hybrid decoders like the reference', () => {
@@ -49,6 +53,30 @@ describe('transformers.js generates with the kit-built hybrid decoders like the 
       const reference = await referenceGreedyGenerate(dir, prompt, { maxNewTokens: NEW_TOKENS });
       expect(generated).toEqual(reference);
       expect(new Set(reference).size).toBeGreaterThan(2); // a constant stream would prove little
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('qwen3_5 wrapper: a left-padded batch of two prompts generates what each prompt generates alone', async () => {
+    const dir = resolve(root, 'batch-qwen3_5');
+    await writeSeededModel(dir, { family: 'qwen3_5', dtype: 'bf16', tied: false, seed: 55 });
+    await buildDecoderGraphForFolder(dir);
+    const model = await AutoModelForCausalLM.from_pretrained(dir);
+    try {
+      const long = [12, 40, 7, 81, 3, 22];
+      const short = [55, 19, 8];
+      const output = (await model.generate({
+        input_ids: ids([long, [0, 0, 0, ...short]]),
+        attention_mask: ids([long.map(() => 1), [0, 0, 0, 1, 1, 1]]),
+        max_new_tokens: NEW_TOKENS,
+        do_sample: false,
+      })) as Tensor;
+      const flat = Array.from(output.data as BigInt64Array, Number);
+      const width = output.dims[1];
+      const rows = [flat.slice(long.length, width), flat.slice(width + long.length)];
+      expect(rows[0]).toEqual(await referenceGreedyGenerate(dir, long, { maxNewTokens: NEW_TOKENS }));
+      expect(rows[1]).toEqual(await referenceGreedyGenerate(dir, short, { maxNewTokens: NEW_TOKENS }));
     } finally {
       await model.dispose();
     }

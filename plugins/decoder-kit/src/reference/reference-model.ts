@@ -16,6 +16,7 @@ import { linearAttentionLayer } from './reference-linear-layer.js';
 import type { LinearAttentionState } from '../linear-attention/gated-delta-net.js';
 import { ModelWeights } from './model-weights.js';
 import { linear, rmsNorm, sigmoid, silu, softmaxInPlace } from './tensor-math.js';
+import { attend, concat } from './reference-attention.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -25,8 +26,6 @@ interface MatrixRef {
   rowOffset?: number;
 }
 
-/** What HF's eager attention adds to masked scores: float32's most negative value. */
-const MASKED = -3.4028234663852886e38;
 
 export interface ReferenceOptions {
   /** Use this config instead of modelDir/config.json. */
@@ -197,36 +196,7 @@ export class ReferenceModel {
     this.rope(k, seq, nKV, positions);
     const keys = past ? concat(past.keys, k) : k;
     const values = past ? concat(past.values, v) : v;
-    const total = keys.length / (nKV * D);
-    const offset = total - seq;
-
-    const rep = nH / nKV;
-    const scale = 1 / Math.sqrt(D);
-    const out = new Float32Array(seq * nH * D);
-    const scores = new Float64Array(total);
-    for (let head = 0; head < nH; head++) {
-      const kvHead = Math.floor(head / rep); // repeat_interleave, not tiling
-      for (let i = 0; i < seq; i++) {
-        const qo = (i * nH + head) * D;
-        for (let t = 0; t < total; t++) {
-          if (t > offset + i || mask[t] === 0) {
-            scores[t] = MASKED;
-            continue;
-          }
-          const ko = (t * nKV + kvHead) * D;
-          let dot = 0;
-          for (let d = 0; d < D; d++) dot += q[qo + d] * keys[ko + d];
-          scores[t] = Math.fround(dot) * scale;
-        }
-        softmaxInPlace(scores, total);
-        for (let t = 0; t < total; t++) {
-          const w = scores[t];
-          if (w === 0) continue;
-          const vo = (t * nKV + kvHead) * D;
-          for (let d = 0; d < D; d++) out[qo + d] += w * values[vo + d];
-        }
-      }
-    }
+    const out = attend(q, keys, values, seq, mask, { heads: nH, kvHeads: nKV, headDim: D });
     if (gate) for (let i = 0; i < out.length; i++) out[i] = Math.fround(out[i] * sigmoid(gate[i]));
     const oBias = dims.oBias ? await this.tensor(`${p}.self_attn.o_proj.bias`, [H]) : undefined;
     const output = await this.project(out, seq, nH * D, `${p}.self_attn.o_proj.weight`, H, { shape: [H, nH * D], bias: oBias });
@@ -375,13 +345,6 @@ export class ReferenceModel {
     }
     return value;
   }
-}
-
-function concat(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 function badInput(message: string): never {
