@@ -23,17 +23,23 @@ import {
 import { formatDelta } from './format.js';
 import { LayerSlices, SliceError } from './layer-slices.js';
 import { VALIDATOR } from './name.js';
-import { MissingTensorError, ReferenceLayers } from './reference-reading/reference-layer.js';
+import { MissingTensorError, ReferenceLayers, prefix } from './reference-reading/reference-layer.js';
 
 const CHECK = 'layer sample';
 const SEQ = 5;
 const HEAD_ROWS = 64;
 
-/** Layers to sample: first, last, and the first of each kind. */
+/** Layers to sample: first, last, and the first of each kind (dense / sparse MLP; linear / full attention). */
 export function sampleLayers(facts: ConfigFacts): number[] {
   const layers = facts.num_hidden_layers as number;
   const sparse = new Set(Array.isArray(facts.sparse_layers) ? facts.sparse_layers : []);
   const picked = new Set([0, layers - 1]);
+  if (Array.isArray(facts.full_attention_layers)) {
+    const full = new Set(facts.full_attention_layers);
+    const firstFull = [...full].sort((a, b) => a - b)[0];
+    if (firstFull !== undefined) picked.add(firstFull);
+    for (let i = 0; i < layers; i++) if (!full.has(i)) { picked.add(i); break; }
+  }
   const firstSparse = [...sparse].sort((a, b) => a - b)[0];
   if (firstSparse !== undefined) picked.add(firstSparse);
   for (let i = 0; i < layers; i++) if (!sparse.has(i)) { picked.add(i); break; }
@@ -66,12 +72,6 @@ export async function checkLayerSample(
   budgetBytes = Infinity,
 ): Promise<void> {
   const started = performance.now();
-  if (facts.attn_output_gate === true || Array.isArray(facts.full_attention_layers)) {
-    // Gated DeltaNet and gated attention (Qwen3-Next, Qwen3.5) are not in the validator's own layer math yet: a
-    // skip rather than a comparison with math that computes another layer. The whole-model checks still run.
-    report.skip(VALIDATOR, CHECK, "the validator's own layer math does not cover Gated DeltaNet / gated-attention layers yet");
-    return;
-  }
   const index = await weightIndex(subject);
   const weight = async (name: string): Promise<Float32Array | undefined> => {
     const entry = index.get(name);
@@ -126,7 +126,8 @@ export async function checkLayerSample(
   const L = facts.num_hidden_layers as number;
   // Hidden states: embedding rows of a few token ids spread over the vocabulary (the same for both sides).
   const ids = Array.from({ length: SEQ }, (_, t) => (t * 7919 + 11) % V);
-  const x = await rowsOf('model.embed_tokens.weight', ids);
+  const P = prefix(facts);
+  const x = await rowsOf(`${P}.embed_tokens.weight`, ids);
   if (!x) {
     report.skip(VALIDATOR, CHECK, 'the embedding is not a float tensor the validator can read');
     return;
@@ -138,8 +139,8 @@ export async function checkLayerSample(
   let failed = false;
   let skippedHead = false;
   try {
-    const layerInput = (i: number): string => slices.normInput(`model.layers.${i}.input_layernorm.weight`);
-    const headInput = slices.normInput('model.norm.weight');
+    const layerInput = (i: number): string => slices.normInput(`${P}.layers.${i}.input_layernorm.weight`);
+    const headInput = slices.normInput(`${P}.norm.weight`);
     for (const layer of sampleLayers(facts)) {
       const output = layer + 1 < L ? layerInput(layer + 1) : headInput;
       const want = await reference.layer(layer, x.slice(), SEQ);
@@ -152,7 +153,7 @@ export async function checkLayerSample(
     if (V * H * 4 * 2 <= budgetBytes) {
       const logits = await slices.run(headInput, 'logits', x.slice(), SEQ, H);
       const columns = Array.from({ length: Math.min(HEAD_ROWS, V) }, (_, k) => Math.floor((k * V) / Math.min(HEAD_ROWS, V)));
-      const headRows = await rowsOf(facts.tie_word_embeddings === true ? 'model.embed_tokens.weight' : 'lm_head.weight', columns);
+      const headRows = await rowsOf(facts.tie_word_embeddings === true ? `${P}.embed_tokens.weight` : 'lm_head.weight', columns);
       const want = headRows ? await reference.head(x.slice(), SEQ, headRows, columns.length) : undefined;
       if (want) {
         let delta = 0;
