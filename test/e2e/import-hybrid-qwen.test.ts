@@ -95,8 +95,8 @@ describe('import-model: hybrid Qwen decoders through the fake hub', () => {
     // The text decoder is validated: the graph's logits against the reference forward, the cached decode step
     // against the full sequence, and transformers.js's greedy tokens against the graph's.
     const status = (check: string) => model.validation.findings.find((f: { check: string }) => f.check === check)?.status;
-    for (const check of ['logits', 'reference', 'kv-cache', 'transformers.js']) expect(status(check), check).toBe('pass');
-    expect(scope.validated).toEqual([{ part: 'text decoder', tensors: decoderTensors, parameters: expect.any(Number), checks: ['logits', 'reference', 'kv-cache', 'transformers.js'] }]);
+    for (const check of ['config reading', 'tensor names', 'logits', 'reference', 'kv-cache', 'layer sample', 'transformers.js']) expect(status(check), check).toBe('pass');
+    expect(scope.validated).toEqual([{ part: 'text decoder', tensors: decoderTensors, parameters: expect.any(Number), checks: ['logits', 'reference', 'kv-cache', 'transformers.js', 'layer sample'] }]);
     expect(scope.kept_not_validated.some((p: { part: string }) => p.part === 'text decoder')).toBe(false);
     for (const file of ['onnx/model.onnx', ...(options.family === 'qwen3_next' ? [] : ['onnx/embed_tokens.onnx', 'onnx/decoder_model_merged.onnx'])]) {
       await fs.stat(path.join(dir, file));
