@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../../../../src/index.js';
-import { ReferenceModel, readForwardDims, argmax } from '../reference/index.js';
+import { ModelWeights, ReferenceModel, readForwardDims, argmax } from '../reference/index.js';
 import { writeSeededModel, type SeededModelOptions } from '../testing/write-seeded-model.js';
 import { emptyCache, logitsRow, maxAbsDiff, runDecoder, type KvShape } from '../testing/run-decoder.js';
 import { buildDecoderGraph, defaultSessionOptions } from './index.js';
@@ -38,6 +38,7 @@ const CASES: Case[] = [
   ['qwen3_next (fused GDN projections, MoE with shared expert, per-expert tensors)', { family: 'qwen3_next', dtype: 'bf16', tied: false }],
   ['qwen3_5 wrapper (split projections, model.language_model prefix, no position_ids)', { family: 'qwen3_5', dtype: 'bf16', tied: false, wrapperExtras: true }],
   ['qwen3_5 wrapper, tied, f32', { family: 'qwen3_5', dtype: 'f32', tied: true }],
+  ['qwen3_5 bf16 with A_log and the gated norm in float32 (mixed dtypes)', { family: 'qwen3_5', dtype: 'bf16', tied: false, float32Tensors: (name) => /linear_attn\.(A_log|norm\.weight)$/.test(name) }],
   ['qwen3_5_moe wrapper (fused 3-D experts, every layer sparse)', { family: 'qwen3_5_moe', dtype: 'bf16', tied: false, expertLayout: 'fused' }],
 ];
 
@@ -55,8 +56,13 @@ async function prepare(name: string, options: Omit<SeededModelOptions, 'seed'>, 
 
 describe('hybrid decoder graph == reference forward, prefill and decode', () => {
   it.each(CASES)('%s', async (name, options) => {
-    const { session, kv, dims, result, reference } = await prepare(name, options);
+    const { dir, session, kv, dims, result, reference } = await prepare(name, options);
     try {
+      if (options.float32Tensors) {
+        const weights = await ModelWeights.open(dir);
+        expect(weights.locate(`${dims.tensorPrefix}.layers.0.linear_attn.A_log`).dtype).toBe('F32');
+        expect(weights.locate(`${dims.tensorPrefix}.layers.0.linear_attn.conv1d.weight`).dtype).toBe('BF16');
+      }
       expect(session.inputNames.includes('position_ids')).toBe(!dims.positionsFromMask);
       expect(session.inputNames).toContain('past_conv.0');
       expect(session.inputNames).toContain('past_recurrent.2');

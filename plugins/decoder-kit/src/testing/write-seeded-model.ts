@@ -35,6 +35,8 @@ export interface SeededModelOptions {
   linearLayout?: 'fused' | 'split';
   /** Qwen3.5 wrappers: also write small model.visual.* and mtp.* tensors (kept by a converter, unused here). */
   wrapperExtras?: boolean;
+  /** Tensors stored as float32 whatever `dtype` says (released hybrids keep e.g. A_log in float32). */
+  float32Tensors?: (name: string) => boolean;
 }
 
 const TINY: Record<SeededFamily, ModelConfig> = {
@@ -270,11 +272,12 @@ export async function writeSeededModel(dir: string, options: SeededModelOptions)
   const tensors = seededTensorList(config, options);
   const embedding = tensors[0];
   if (options.tied && options.tiedCopy) tensors.push({ ...embedding, name: 'lm_head.weight' });
+  const dtypeOf = (name: string): SeededDtype => (options.float32Tensors?.(name) ? 'f32' : options.dtype);
   const toWrite = (t: SeededTensor): TensorToWrite => ({
     name: t.name,
-    dtype: DTYPE_NAMES[options.dtype].st,
+    dtype: DTYPE_NAMES[dtypeOf(t.name)].st,
     shape: t.shape,
-    data: () => tensorBytes(options.seed, t, options.dtype, t.name === 'lm_head.weight' && options.tied ? embedding : undefined),
+    data: () => tensorBytes(options.seed, t, dtypeOf(t.name), t.name === 'lm_head.weight' && options.tied ? embedding : undefined),
   });
 
   const shards = Math.max(1, options.shards ?? 1);
