@@ -77,6 +77,8 @@ describe('hybrid checkpoints convert with every tensor kept', () => {
     const weights = result.components[0]!;
     expect(weights.warnings.join()).toMatch(/the vision tower \(11 tensors\) and the MTP head \(7 tensors\) were converted to f32 too, although only the text decoder is validated/);
     expect(weights.detail).toContain('converted to f32 with the rest, not validated: 11 vision tower + 7 MTP head tensors');
+    const config = JSON.parse(await readFile(path.join(out, 'config.json'), 'utf8'));
+    expect([config.dtype, config.torch_dtype, config.text_config.dtype]).toEqual(['float32', 'float32', 'float32']);
     const source = await readAllTensors(raw, ['model.safetensors']);
     const widened = await readAllTensors(out, ['model.safetensors']);
     for (const name of ['model.visual.merger.linear_fc2.weight', 'mtp.fc.weight']) {

@@ -48,6 +48,11 @@ export async function writeConfig(
     // Update the spelling(s) the file uses; a file with neither gets both (old and new transformers read one each).
     const keys = ['torch_dtype', 'dtype'].filter((k) => k in config);
     for (const key of keys.length > 0 ? keys : ['torch_dtype', 'dtype']) config[key] = name;
+    // Composite configs (the Qwen3.5 wrappers) say the dtype in text_config too: keep the two in step.
+    const text = config.text_config;
+    if (typeof text === 'object' && text !== null && !Array.isArray(text)) {
+      for (const key of ['torch_dtype', 'dtype']) if (key in text) (text as Record<string, unknown>)[key] = name;
+    }
     detail = `config.json ${keys.length > 0 ? keys.join('/') : 'torch_dtype/dtype'} set to ${name}`;
   }
   if (edits.length > 0) detail += `; ${edits.join('; ')}`;
