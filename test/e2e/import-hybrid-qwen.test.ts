@@ -101,6 +101,11 @@ describe('import-model: hybrid Qwen decoders through the fake hub', () => {
     for (const file of ['onnx/model.onnx', ...(options.family === 'qwen3_next' ? [] : ['onnx/embed_tokens.onnx', 'onnx/decoder_model_merged.onnx'])]) {
       await fs.stat(path.join(dir, file));
     }
+    if (options.family === 'qwen3_5_moe') {
+      // verify re-reads the registered folder (recognition without a plan, every check again, sha256 of every file).
+      const verify = await cli(['verify', name]);
+      expect(verify.code, verify.stderr + verify.stdout).toBe(0);
+    }
   });
 
   it('with --skip-validation the scope lists the text decoder as not validated too', async () => {
