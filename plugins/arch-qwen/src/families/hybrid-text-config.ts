@@ -62,7 +62,6 @@ const INERT = new Set([
   'return_dict', 'output_hidden_states', 'output_attentions', 'torchscript', 'use_bfloat16', 'tie_encoder_decoder',
   'is_encoder_decoder', 'is_decoder', 'add_cross_attention', 'pruned_heads', 'chunk_size_feed_forward',
   'id2label', 'label2id', 'problem_type', 'tokenizer_class', 'task_specific_params', 'keys_to_ignore_at_inference',
-  'base_config_key', 'layer_types_note',
 ]);
 
 /**
