@@ -126,6 +126,7 @@ describe("transformers' defaults and both serialisations", () => {
 describe('refusals name what they found', () => {
   const cases: Array<[string, () => ModelConfig, RegExp]> = [
     ['an unknown text_config key', () => { const c = qwen35_08b(); text(c).sliding_attention_every = 2; return c; }, /text_config\.sliding_attention_every is not understood/],
+    ['a hostile key (control characters, length) quoted and cut', () => { const c = qwen35_08b(); text(c)[`x\n\u001b[2J${'y'.repeat(100)}`] = 1; return c; }, /text_config\."x\\n\\u001b\[2Jy+… is not understood/],
     ['an unknown wrapper key', () => ({ ...qwen35_08b(), audio_config: {} }), /Qwen3_5ForConditionalGeneration: audio_config is not understood/],
     ['an unknown Qwen3-Next key', () => ({ ...qwen3Next80b(), attn_logit_softcapping: 30 }), /attn_logit_softcapping is not understood/],
     ['an unknown rope_parameters key', () => { const c = qwen35_08b(); (text(c).rope_parameters as Record<string, unknown>).low_freq_factor = 1; return c; }, /text_config\.rope_parameters\.low_freq_factor is not understood/],

@@ -83,6 +83,11 @@ function describe(value: unknown): string {
   return text === undefined ? String(value) : text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
+/** A config key as it may appear in a message: keys come from the network, so odd ones are quoted and cut. */
+function keyText(key: string): string {
+  return /^[\w.-]{1,64}$/.test(key) ? key : `${JSON.stringify(key).slice(0, 64)}…`;
+}
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -95,10 +100,10 @@ export function checkTextKeys(text: ModelConfig, arch: string, supported: string
     if (d.moe && MOE.includes(key)) continue;
     if (d.moe?.configurableLayout && MOE_LAYOUT.includes(key)) continue;
     if (!d.moe && (MOE.includes(key) || MOE_LAYOUT.includes(key))) {
-      refuse(arch, `${where}${key} is an MoE setting, but this is a dense model`, supported);
+      refuse(arch, `${where}${keyText(key)} is an MoE setting, but this is a dense model`, supported);
     }
     if (d.moe && !d.moe.configurableLayout && MOE_LAYOUT.includes(key)) continue; // removed from the class: inert
-    refuse(arch, `${where}${key} is not understood (it may change the computation)`, supported,
+    refuse(arch, `${where}${keyText(key)} is not understood (it may change the computation)`, supported,
       'A key this importer does not know could change what the model computes; check the checkpoint, or update model-import.');
   }
 }
@@ -107,7 +112,7 @@ export function checkTextKeys(text: ModelConfig, arch: string, supported: string
 export function checkWrapperKeys(config: ModelConfig, arch: string, supported: string): void {
   for (const key of Object.keys(config)) {
     if (config[key] === undefined || config[key] === null || WRAPPER.has(key)) continue;
-    refuse(arch, `${key} is not understood (it may change the computation)`, supported,
+    refuse(arch, `${keyText(key)} is not understood (it may change the computation)`, supported,
       'A key this importer does not know could change what the model computes; check the checkpoint, or update model-import.');
   }
 }
@@ -137,7 +142,7 @@ export function readHybridRope(text: ModelConfig, arch: string, supported: strin
       'Long-context RoPE scaling (YaRN, dynamic, linear) is not implemented for these models.');
   }
   for (const k of Object.keys(params)) {
-    if (!ROPE_KEYS.has(k)) refuse(arch, `${where}${key}.${k} is not understood`, `${supported} (rope_type "default" with partial rotary and MRoPE sections)`);
+    if (!ROPE_KEYS.has(k)) refuse(arch, `${where}${key}.${keyText(k)} is not understood`, `${supported} (rope_type "default" with partial rotary and MRoPE sections)`);
   }
   const positive = (name: string, value: unknown, fallback: number): number => {
     if (value === undefined || value === null) return fallback;
