@@ -35,6 +35,8 @@ const MODELS: Record<string, TinyHybridOptions> = {
   // The text-only re-saves: DecoderOnly folders for transformers.js (onnx/model.onnx, no position_ids).
   denseText: { family: 'qwen3_5', seed: 43, textOnly: true },
   moeText: { family: 'qwen3_5_moe', seed: 44, textOnly: true },
+  // Qwen3-Next with a dense MLP in layer 1 (mlp_only_layers): dense and sparse layers in one model.
+  nextMixed: { family: 'qwen3_next', seed: 45, mlpOnlyLayers: [1] },
 };
 
 beforeAll(async () => {
@@ -121,6 +123,12 @@ describe('validation fails on a seeded defect in any layer kind', () => {
     for (const model of ['dense', 'next']) {
       expect(await forwardFindings(model), model).toMatchObject({ logits: 'pass', reference: 'pass', 'kv-cache': 'pass', 'layer sample': 'pass' });
     }
+  });
+
+  it('a Qwen3-Next with mlp_only_layers validates (dense layer 1 sampled beside the sparse ones)', async () => {
+    const findings = await forwardFindings('nextMixed');
+    expect(findings).toMatchObject({ 'config reading': 'pass', 'tensor names': 'pass', logits: 'pass', reference: 'pass', 'kv-cache': 'pass', 'layer sample': 'pass' });
+    expect(Object.values(findings)).not.toContain('fail');
   });
 
   it('the text-only re-saves validate (transformers.js 4.3.1 has no model class for qwen3_5_moe_text: skipped, saying why)', async () => {
