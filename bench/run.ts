@@ -17,6 +17,7 @@ import { curlPipeline, measure, stats, type Stats } from './measure.js';
 import { ociBenchRun, prepareOciSource } from './oci-bench.js';
 import { sha256File as sha256Of } from '../src/util/hash-file.js';
 import { ctrlCDuringValidation } from './ctrl-c.js';
+import { qwen35Only, qwen35Row, qwen35Rows } from './hybrid-qwen.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const benchDir = path.join(root, '.bench');
@@ -26,16 +27,22 @@ const REPO = 'bench/qwen2.5-0.5b-shaped';
 const THROTTLE = 25e6;
 // BENCH_ONLY=oci runs only the OCI push/pull rows (they need docker-registry and htpasswd).
 const ONLY = process.env.BENCH_ONLY;
+// BENCH_ONLY=qwen35 runs only the Qwen3.5-shaped row (bench/hybrid-qwen.ts), which BENCH_SKIP_QWEN35=1 leaves out.
+const WITH_QWEN35 = (ONLY === undefined && process.env.BENCH_SKIP_QWEN35 !== '1') || ONLY === 'qwen35';
 
 interface ImportFigures {
   wallMs: number;
   peakRss: number;
+  /** The CLI's --json result (stdout). */
+  stdout: string;
   stages: Record<string, { ms: number; peakRss: number }>;
 }
 
 interface ImportRun {
   /** Keep the models folder from the previous run with this label, and leave it for the next (blob reuse). */
   reuse?: 'first' | 'again' | 'last';
+  /** Another repository than the 0.5B-shaped one. */
+  repo?: string;
 }
 
 async function cliImport(hubUrl: string, label: string, extra: string[], env: Record<string, string> = {}, run: ImportRun = {}): Promise<ImportFigures> {
@@ -46,7 +53,7 @@ async function cliImport(hubUrl: string, label: string, extra: string[], env: Re
   let started = 0;
   const result = await measure(
     process.execPath,
-    [bin, 'import-model', REPO, '--yes', '--json', '--models-dir', modelsDir, ...extra],
+    [bin, 'import-model', run.repo ?? REPO, '--yes', '--json', '--models-dir', modelsDir, ...extra],
     {
       env: { HF_ENDPOINT: hubUrl, HF_HOME: path.join(benchDir, 'hf-home'), HF_TOKEN: undefined, ...env },
       onStderrLine: (line) => {
@@ -69,7 +76,7 @@ async function cliImport(hubUrl: string, label: string, extra: string[], env: Re
     },
   );
   if (!run.reuse || run.reuse === 'last') await fs.rm(modelsDir, { recursive: true, force: true });
-  return { wallMs: result.wallMs, peakRss: result.peakRssBytes, stages };
+  return { wallMs: result.wallMs, peakRss: result.peakRssBytes, stdout: result.stdout, stages };
 }
 
 const MB = 1e6;
@@ -78,6 +85,7 @@ const fmtMb = (s: Stats) => `${(s.median / MB).toFixed(0)} MB [${(s.min / MB).to
 
 async function main(): Promise<void> {
   await fs.mkdir(benchDir, { recursive: true });
+  if (ONLY === 'qwen35') return qwen35Only(benchDir, cliImport, RUNS);
   process.stderr.write('Preparing the Qwen2.5-0.5B-shaped model (cached in .bench/)...\n');
   const modelDir = await makeBenchModel(path.join(benchDir, 'qwen2.5-0.5b-shaped'));
   const weightsFile = path.join(modelDir, 'model.safetensors');
@@ -189,6 +197,7 @@ async function main(): Promise<void> {
       for (let i = 0; i < 5; i++) help.push((await measure(process.execPath, [bin, '--help'])).wallMs);
       push('help.ms', stats(help).median);
     }
+    for (let run = 1; run <= RUNS && WITH_QWEN35; run++) await qwen35Row(benchDir, cliImport, push);
   } finally {
     await hub.close();
     await fs.rm(scratch, { force: true });
@@ -215,7 +224,9 @@ async function main(): Promise<void> {
     ['re-push of the unchanged model (whole command)', fmtMs(s['oci.repush.ms']), '', '', '≤ 1 s'],
     ['peak RSS: push / pull fetch stage', `${fmtMb(s['oci.push.rss'])} / ${fmtMb(s['oci.pull.fetch.rss'])}`, '', '', '≤ 200 MB'],
   ];
+  const qwen35 = WITH_QWEN35 ? qwen35Rows(s) : [];
   const rows: [string, string, string, string, string][] = ONLY === 'oci' ? ociRows : [
+    ...qwen35,
     ...ociRows,
     ...bytesRows,
     ['download + sha256 + write (fetch stage) vs curl | tee | openssl', fmtMs(s['stage.fetch.ms']), fmtMs(s['curl.ms']), `${ratio('stage.fetch.ms', 'curl.ms').toFixed(2)} ×`, '≤ 1.1 ×'],
