@@ -18,6 +18,7 @@ import { ociBenchRun, prepareOciSource } from './oci-bench.js';
 import { sha256File as sha256Of } from '../src/util/hash-file.js';
 import { ctrlCDuringValidation } from './ctrl-c.js';
 import { PARAMETERS_7B, REPO_7B, makeSevenBModel, sevenBRepoFiles } from './seven-b.js';
+import { qwen35Only, qwen35Row, qwen35Rows } from './hybrid-qwen.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const benchDir = path.join(root, '.bench');
@@ -29,6 +30,8 @@ const THROTTLE = 25e6;
 // the 7B-shaped row (bench/seven-b.ts), which BENCH_SKIP_7B=1 leaves out of a full run.
 const ONLY = process.env.BENCH_ONLY;
 const WITH_7B = (ONLY === undefined && process.env.BENCH_SKIP_7B !== '1') || ONLY === '7b';
+// BENCH_ONLY=qwen35 runs only the Qwen3.5-shaped row (bench/hybrid-qwen.ts), which BENCH_SKIP_QWEN35=1 leaves out.
+const WITH_QWEN35 = (ONLY === undefined && process.env.BENCH_SKIP_QWEN35 !== '1') || ONLY === 'qwen35';
 
 interface ImportFigures {
   wallMs: number;
@@ -113,6 +116,7 @@ const fmtMb = (s: Stats) => `${(s.median / MB).toFixed(0)} MB [${(s.min / MB).to
 
 async function main(): Promise<void> {
   await fs.mkdir(benchDir, { recursive: true });
+  if (ONLY === 'qwen35') return qwen35Only(benchDir, cliImport, RUNS);
   process.stderr.write('Preparing the Qwen2.5-0.5B-shaped model (cached in .bench/)...\n');
   const modelDir = await makeBenchModel(path.join(benchDir, 'qwen2.5-0.5b-shaped'));
   const weightsFile = path.join(modelDir, 'model.safetensors');
@@ -225,6 +229,7 @@ async function main(): Promise<void> {
       push('help.ms', stats(help).median);
     }
     if (WITH_7B) await sevenBRow(push);
+    for (let run = 1; run <= RUNS && WITH_QWEN35; run++) await qwen35Row(benchDir, cliImport, push);
   } finally {
     await hub.close();
     await fs.rm(scratch, { force: true });
@@ -255,8 +260,10 @@ async function main(): Promise<void> {
     ['re-push of the unchanged model (whole command)', fmtMs(s['oci.repush.ms']), '', '', '≤ 1 s'],
     ['peak RSS: push / pull fetch stage', `${fmtMb(s['oci.push.rss'])} / ${fmtMb(s['oci.pull.fetch.rss'])}`, '', '', '≤ 200 MB'],
   ];
-  const rows: [string, string, string, string, string][] = ONLY === 'oci' ? ociRows : ONLY === '7b' ? sevenRows : [
+  const qwen35 = WITH_QWEN35 ? qwen35Rows(s) : [];
+  const rows: [string, string, string, string, string][] = ONLY === 'oci' ? ociRows : ONLY === '7b' ? sevenRows : ONLY === 'qwen35' ? qwen35 : [
     ...sevenRows,
+    ...qwen35,
     ...ociRows,
     ...bytesRows,
     ['download + sha256 + write (fetch stage) vs curl | tee | openssl', fmtMs(s['stage.fetch.ms']), fmtMs(s['curl.ms']), `${ratio('stage.fetch.ms', 'curl.ms').toFixed(2)} ×`, '≤ 1.1 ×'],

@@ -6,8 +6,8 @@
 // ---- the plugin and its families ------------------------------------------------------------------------
 export { defineDecoderPlugin, type DecoderPluginSpec } from './src/define-decoder-plugin.js';
 export type { DecoderPluginOptions } from './src/decoder-plugin-options.js';
-export { DecoderFamily, LIMITS, denseMlp, ropeType, type ReadDims } from './src/family/decoder-family.js';
-export { isSparseLayer, type DecoderDims, type MoeDims } from './src/family/decoder-dims.js';
+export { DecoderFamily, LIMITS, denseMlp, ropeType, type ReadDims, type KeptPart } from './src/family/decoder-family.js';
+export { isSparseLayer, isLinearAttentionLayer, tensorPrefix, type DecoderDims, type MoeDims } from './src/family/decoder-dims.js';
 export { fieldReader, refuse, type FieldReader } from './src/family/config-fields.js';
 export { readMoeDims, moeLayerGroups, type MoeFamilyInfo } from './src/family/moe-layers.js';
 export { readDecoderConfig, type DecoderConfigReading, type MoeReading } from './src/config/read-decoder-config.js';
@@ -30,7 +30,7 @@ export { copyGenerationConfig, copyLicense, copyTokenizer, writeConfig, TOKENIZE
 export { readJsonConfig } from './src/convert/read-json-config.js';
 
 // ---- ONNX graph (contract eager, builder lazy) ----------------------------------------------------------
-export { GRAPH_PATH, OPSET, pastKeyValueNames, presentKeyValueNames } from './src/onnx/graph-contract.js';
+export { GRAPH_PATH, EMBED_GRAPH_PATH, MERGED_GRAPH_PATH, OPSET, pastKeyValueNames, presentKeyValueNames, pastStateNames, presentStateNames } from './src/onnx/graph-contract.js';
 export { defaultSessionOptions } from './src/onnx/session-options.js';
 export type { BuildDecoderGraphOptions, BuildDecoderGraphResult } from './src/onnx/build-decoder-graph.js';
 export { buildDecoderGraph, buildDecoderGraphForFolder } from './src/onnx/lazy-graph.js';
@@ -63,6 +63,9 @@ export {
   discoverWeightFiles,
   decodeFloats,
   type ReferenceOptions,
+  type ReferenceCache,
+  type ReferenceStep,
+  type LayerCache,
   type GreedyOptions,
   type ForwardDims,
   type ForwardFamily,
@@ -70,3 +73,7 @@ export {
   type WeightLocation,
   type WeightDtype,
 } from './src/reference/index.js';
+
+// ---- linear attention (Gated DeltaNet: Qwen3-Next, Qwen3.5) ----------------------------------------------
+export { readHybridLayout, type HybridLayerType, type HybridLayout } from './src/linear-attention/read-hybrid-layout.js';
+export { linearAttentionSizes, type LinearAttentionDims } from './src/linear-attention/gated-delta-net.js';

@@ -10,6 +10,7 @@ export {
   type SeededFamily,
   type SeededDtype,
 } from './src/testing/write-seeded-model.js';
-export { runDecoder, maxAbsDiff, type KvShape, type DecoderStep, type DecoderStepResult } from './src/testing/run-decoder.js';
+export { runDecoder, emptyCache, maxAbsDiff, logitsRow, type KvShape, type DecoderStep, type DecoderStepResult } from './src/testing/run-decoder.js';
+export { TINY_HYBRID, type HybridSeededFamily } from './src/testing/seeded-hybrid.js';
 /** The ONNX graph builder the kit's pieces write into, for tests that run one block through onnxruntime. */
 export { GraphBuilder, DataType } from './src/onnx/graph-builder.js';

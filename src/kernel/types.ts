@@ -144,6 +144,11 @@ export interface ValidationSupport {
    * disagree on fails validation.
    */
   configFacts?: ConfigFacts;
+  /**
+   * Set when transformers.js cannot load this (correct) folder because it has no model class for its model_type:
+   * the reason, shown when a validator skips its transformers.js check instead of failing it.
+   */
+  transformersJsUnsupported?: string;
 }
 
 /** Facts read from config.json, keyed by transformers' field names (plus derived ones such as rope_inv_freq). */

@@ -83,16 +83,19 @@ describe('recognize', () => {
     expect(hooks.recognize.get('LlamaForCausalLM')).toBeUndefined();
   });
 
-  it("lists only the four architecture names in the kernel's unsupported-architecture error (no model_type keys)", () => {
+  it("lists only the architecture names in the kernel's unsupported-architecture error (no model_type keys)", () => {
     const kernel = new Kernel().use(archQwen());
-    expect(kernel.supportedArchitectures()).toEqual(['Qwen2ForCausalLM', 'Qwen2MoeForCausalLM', 'Qwen3ForCausalLM', 'Qwen3MoeForCausalLM']);
+    const names = ['Qwen2ForCausalLM', 'Qwen2MoeForCausalLM', 'Qwen3ForCausalLM', 'Qwen3MoeForCausalLM', 'Qwen3NextForCausalLM',
+      'Qwen3_5ForCausalLM', 'Qwen3_5ForConditionalGeneration', 'Qwen3_5MoeForCausalLM', 'Qwen3_5MoeForConditionalGeneration'];
+    expect(kernel.supportedArchitectures()).toEqual(names);
     expect(() => kernel.claim({ architectures: ['MambaForCausalLM'], model_type: 'mamba' }))
-      .toThrow('Supported architectures: Qwen2ForCausalLM, Qwen2MoeForCausalLM, Qwen3ForCausalLM, Qwen3MoeForCausalLM.');
+      .toThrow(`Supported architectures: ${names.join(', ')}.`);
     expect(kernel.claim({ ...qwen25_05b(), architectures: undefined }).architecture).toBe('qwen2'); // model_type keys still answer
   });
 
-  it('lists the four architectures as claims', () => {
-    expect(archQwen().claims).toEqual(['Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'Qwen2MoeForCausalLM', 'Qwen3MoeForCausalLM']);
+  it('lists the architectures as claims', () => {
+    expect(archQwen().claims).toEqual(['Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'Qwen2MoeForCausalLM', 'Qwen3MoeForCausalLM',
+      'Qwen3NextForCausalLM', 'Qwen3_5ForConditionalGeneration', 'Qwen3_5ForCausalLM', 'Qwen3_5MoeForConditionalGeneration', 'Qwen3_5MoeForCausalLM']);
   });
 });
 

@@ -6,6 +6,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   createHooks,
+  type ArchitectureClaim,
   NonInteractivePrompter,
   Reporter,
   type ConvertResult,
@@ -21,6 +22,8 @@ import { makeTinyModel, writeRepoFiles, type TinyModelOptions } from '../../../t
 export interface ConvertRun {
   result: ConvertResult;
   events: ReporterEvent[];
+  /** The recognition claim the conversion ran under (its validation support, for validator tests). */
+  claim: ArchitectureClaim;
 }
 
 export async function writeTiny(dir: string, options: TinyModelOptions = {}): Promise<string> {
@@ -51,7 +54,7 @@ export async function convertFolder(
     { reporter, prompter: new NonInteractivePrompter(), signal: new AbortController().signal, options: importOptions, env: {}, settings: {} },
   );
   if (!result) throw new Error('convert hook gave no result');
-  return { result, events };
+  return { result, events, claim };
 }
 
 /** name -> {dtype, shape, bytes} of every tensor in a folder's safetensors files. */

@@ -59,16 +59,23 @@ describe('defineDecoderPlugin', () => {
     expect(hooksFor(noGraph).recognize.for('zeta').call(config, undefined)!.validation).toBeUndefined();
   });
 
-  it('offers no graph (no validation) for dims that ask for blocks the whole-decoder builder does not wire yet', () => {
+  it('offers the graph for the Qwen3-Next / Qwen3.5 blocks the whole-decoder builder wires, and none when the family withholds it', () => {
     class GatedZeta extends ZetaFamily {
       override readDims(config: Parameters<DecoderFamily['readDims']>[0]) {
         const read = super.readDims(config);
-        read.dims.attentionOutputGate = true;
+        Object.assign(read.dims, { attentionOutputGate: true, normZeroCentred: true, tensorPrefix: 'model.language_model', positionsFromMask: true });
         return read;
       }
     }
-    const plugin = defineDecoderPlugin({ name: 'test/zeta', families: [new GatedZeta()] });
-    expect(hooksFor(plugin).recognize.for('ZetaForCausalLM').call(config, undefined)!.validation).toBeUndefined();
+    const gated = defineDecoderPlugin({ name: 'test/zeta', families: [new GatedZeta()] });
+    expect(hooksFor(gated).recognize.for('ZetaForCausalLM').call(config, undefined)!.validation?.onnxGraph).toBe('onnx/model.onnx');
+    class Withheld extends ZetaFamily {
+      override coversGraph(): boolean {
+        return false;
+      }
+    }
+    const withheld = defineDecoderPlugin({ name: 'test/zeta', families: [new Withheld()] });
+    expect(hooksFor(withheld).recognize.for('ZetaForCausalLM').call(config, undefined)!.validation).toBeUndefined();
   });
 
   it('refuses a look-alike through the base class checks (one line, UNSUPPORTED_VARIANT)', () => {

@@ -10,6 +10,7 @@ import type { ModelImportPlugin } from '../../../src/index.js';
 import type { DecoderFamily } from './family/decoder-family.js';
 import type { DecoderPluginOptions } from './decoder-plugin-options.js';
 import { recognizeDecoder } from './recognize/recognize-decoder.js';
+import { withValidationScope } from './describe/validation-scope.js';
 
 export interface DecoderPluginSpec {
   /** The plugin's name: every tap's name and claim.adapter (e.g. "model-import/arch-qwen"). */
@@ -39,6 +40,8 @@ export function defineDecoderPlugin(spec: DecoderPluginSpec): ModelImportPlugin 
       hooks.authorize.tap(name, (plan) => {
         if (plan.claim.adapter === name) preloadConversion();
       });
+      // Families with kept parts (vision tower, MTP head): say in the entry what was validated and what was not.
+      hooks.register.tap(name, (entry, context) => (context.plan.claim.adapter === name ? withValidationScope(entry, context) : entry));
     },
   };
 }

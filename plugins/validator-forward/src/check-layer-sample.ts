@@ -24,17 +24,23 @@ import { formatDelta } from './format.js';
 import { LayerSlices, SliceError } from './layer-slices.js';
 import { VALIDATOR } from './name.js';
 import type { SessionHost } from './onnx-process.js';
-import { MissingTensorError, ReferenceLayers } from './reference-reading/reference-layer.js';
+import { MissingTensorError, ReferenceLayers, prefix } from './reference-reading/reference-layer.js';
 
 const CHECK = 'layer sample';
 const SEQ = 5;
 const HEAD_ROWS = 64;
 
-/** Layers to sample: first, last, and the first of each kind. */
+/** Layers to sample: first, last, and the first of each kind (dense / sparse MLP; linear / full attention). */
 export function sampleLayers(facts: ConfigFacts): number[] {
   const layers = facts.num_hidden_layers as number;
   const sparse = new Set(Array.isArray(facts.sparse_layers) ? facts.sparse_layers : []);
   const picked = new Set([0, layers - 1]);
+  if (Array.isArray(facts.full_attention_layers)) {
+    const full = new Set(facts.full_attention_layers);
+    const firstFull = [...full].sort((a, b) => a - b)[0];
+    if (firstFull !== undefined) picked.add(firstFull);
+    for (let i = 0; i < layers; i++) if (!full.has(i)) { picked.add(i); break; }
+  }
   const firstSparse = [...sparse].sort((a, b) => a - b)[0];
   if (firstSparse !== undefined) picked.add(firstSparse);
   for (let i = 0; i < layers; i++) if (!sparse.has(i)) { picked.add(i); break; }
@@ -122,7 +128,8 @@ export async function checkLayerSample(
   const L = facts.num_hidden_layers as number;
   // Hidden states: embedding rows of a few token ids spread over the vocabulary (the same for both sides).
   const ids = Array.from({ length: SEQ }, (_, t) => (t * 7919 + 11) % V);
-  const x = await rowsOf('model.embed_tokens.weight', ids);
+  const P = prefix(facts);
+  const x = await rowsOf(`${P}.embed_tokens.weight`, ids);
   if (!x) {
     report.skip(VALIDATOR, CHECK, 'the embedding is not a float tensor the validator can read');
     return;
@@ -134,8 +141,8 @@ export async function checkLayerSample(
   let failed = false;
   let skippedHead = false;
   try {
-    const layerInput = (i: number): string => slices.normInput(`model.layers.${i}.input_layernorm.weight`);
-    const headInput = slices.normInput('model.norm.weight');
+    const layerInput = (i: number): string => slices.normInput(`${P}.layers.${i}.input_layernorm.weight`);
+    const headInput = slices.normInput(`${P}.norm.weight`);
     for (const layer of sampleLayers(facts)) {
       const output = layer + 1 < L ? layerInput(layer + 1) : headInput;
       const want = await reference.layer(layer, x.slice(), SEQ);
@@ -159,7 +166,7 @@ export async function checkLayerSample(
       figures.layerSampleHead = 'whole head';
     }
     if (logitAt) {
-      const headRows = await rowsOf(facts.tie_word_embeddings === true ? 'model.embed_tokens.weight' : 'lm_head.weight', columns);
+      const headRows = await rowsOf(facts.tie_word_embeddings === true ? `${P}.embed_tokens.weight` : 'lm_head.weight', columns);
       const want = headRows ? await reference.head(x.slice(), SEQ, headRows, columns.length) : undefined;
       if (want) {
         let delta = 0;

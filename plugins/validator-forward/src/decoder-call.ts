@@ -1,10 +1,12 @@
 /**
  * One call of a decoder graph, the way transformers.js drives it (reference/qwen-family.md §7.4): input_ids /
- * attention_mask / position_ids / past_key_values.N.key|value in, logits and present.N.* out. Shared by the
+ * attention_mask / position_ids / past_key_values.N.key|value in, logits and present.N.* out; linear-attention
+ * layers' fixed-size states past_conv.N / past_recurrent.N in and present_conv.N / present_recurrent.N out. Shared by the
  * whole-graph decoder and the segmented (bounded-memory) one, which differ only in how a call is executed.
  *
  * The validator knows no architecture: it builds feeds from the names and shapes the graph declares. An empty
- * cache is shaped exactly as transformers.js shapes it (`batch_size` -> batch, numbers kept, other names -> 0).
+ * cache is shaped exactly as transformers.js shapes it (`batch_size` -> batch, numbers kept, other names -> 0) and
+ * filled with zeros (no elements for a KV cache; an all-zero state, "no history", for the recurrent ones).
  */
 import { Tensor } from 'onnxruntime-node';
 import { ModelImportError, f16ToF32 } from '../../../src/index.js';
@@ -47,7 +49,7 @@ export interface TensorMeta {
 
 /** What a decoder graph declares, and the KV pairing checked once. */
 export class DecoderSignature {
-  /** past_key_values.* input -> the present.* output that feeds it next step. */
+  /** past_key_values.* / past_conv.* / past_recurrent.* input -> the present output that feeds it next step. */
   readonly pastToPresent: ReadonlyMap<string, string>;
   readonly pastInputs: readonly TensorMeta[];
 
@@ -58,10 +60,10 @@ export class DecoderSignature {
     const names = inputs.map((m) => m.name);
     const missing = [names.includes('input_ids') ? '' : 'input_ids', outputNames.includes('logits') ? '' : 'logits'].filter(Boolean);
     if (missing.length > 0) throw graphError(`it declares no ${missing.join(' / ')}`);
-    this.pastInputs = inputs.filter((m) => m.name.startsWith('past_key_values'));
+    this.pastInputs = inputs.filter((m) => /^past_(key_values|conv|recurrent)\./.test(m.name));
     const pairs = new Map<string, string>();
     for (const past of this.pastInputs) {
-      const present = past.name.replace(/^past_key_values/, 'present');
+      const present = past.name.startsWith('past_key_values') ? past.name.replace(/^past_key_values/, 'present') : past.name.replace(/^past_/, 'present_');
       if (!outputNames.includes(present)) throw graphError(`input ${past.name} has no matching output ${present}`);
       pairs.set(past.name, present);
     }
@@ -93,8 +95,9 @@ export class DecoderSignature {
     const cache: KvCache = {};
     for (const meta of this.pastInputs) {
       const shape = meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : d === 'batch_size' ? batch : 0));
+      const size = shape.reduce((a, b) => a * b, 1);
       cache[meta.name] =
-        meta.type === 'float16' ? new Tensor('float16', new Uint16Array(0), shape) : new Tensor('float32', new Float32Array(0), shape);
+        meta.type === 'float16' ? new Tensor('float16', new Uint16Array(size), shape) : new Tensor('float32', new Float32Array(size), shape);
     }
     return cache;
   }

@@ -2,7 +2,8 @@
  * One decoder layer (or the head) of the adapter's ONNX graph, cut out as its own onnxruntime session, so a
  * layer can be run on hidden states of the validator's choosing at any model size (one layer's weights in
  * memory). A layer's input is found from the graph itself, not from the adapter: the tensor whose RMS is taken
- * (the first Pow upstream of the node that reads `model.layers.{i}.input_layernorm.weight`), or the first input
+ * (the first Pow upstream of the node that reads `model.layers.{i}.input_layernorm.weight`, through its Cast or
+ * a zero-centred norm's 1 + w), or the first input
  * of a fused SimplifiedLayerNormalization / RMSNormalization reading it. The head's input is found the same way
  * from `model.norm.weight`, its output is `logits`.
  */
@@ -11,6 +12,7 @@ import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import { DecoderSignature, type TensorMeta } from './decoder-call.js';
+import { nodeReads } from './node-reads.js';
 import { inProcessSessions, type SessionHost } from './onnx-process.js';
 
 const { onnx } = onnxProto;
@@ -66,11 +68,12 @@ export class LayerSlices {
       for (const name of frontier) {
         for (const node of this.consumers.get(name) ?? []) {
           if (FUSED_NORMS.has(node.opType ?? '')) return node.input![0]!;
-          if (node.opType === 'Cast' || node.opType === 'Identity') {
+          const other = (node.input ?? []).filter((i) => i !== name);
+          // Cast (bf16 storage), Identity, or an op with constants only, e.g. the 1 + w of a zero-centred norm.
+          if (node.opType === 'Cast' || node.opType === 'Identity' || (other.length > 0 && other.every((i) => this.initializers.has(i)))) {
             next.push(...(node.output ?? []));
             continue;
           }
-          const other = (node.input ?? []).filter((i) => i !== name);
           const found = this.findPowInput(other);
           if (found) return found;
         }
@@ -179,7 +182,8 @@ export class LayerSlices {
       const producer = this.producers.get(name);
       if (!producer || nodes.has(producer)) continue;
       nodes.add(producer);
-      for (const i of producer.input ?? []) if (i) stack.push(i);
+      // A control-flow node (a Gated DeltaNet layer's If / Scan / Loop) also needs what its bodies read.
+      for (const i of nodeReads(producer)) stack.push(i);
     }
     const ordered = [...(this.model.graph!.node ?? []).filter((n) => nodes.has(n)), ...(tail?.nodes ?? [])];
     const produced = new Set(ordered.flatMap((n) => n.output ?? []));

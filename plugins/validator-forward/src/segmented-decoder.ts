@@ -12,12 +12,15 @@
  * A call may continue from an earlier call's cache in the same run (DecoderCall.past as an index): layer k's cache
  * only feeds layer k, so within each segment the earlier call has produced it before the later call needs it.
  * One pass over the weights then serves a prompt run, a prefix run and a decode step from that prefix.
+ * Control flow (the If / Scan / Loop of a Gated DeltaNet layer) stays inside one segment with the outer values its
+ * bodies read (node-reads.ts).
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { DecoderSignature, type Decoder, type DecoderCall, type StepResult, type TensorMeta } from './decoder-call.js';
+import { nodeReads } from './node-reads.js';
 import { inProcessSessions, type SessionHost } from './onnx-process.js';
 
 const { onnx } = onnxProto;
@@ -69,11 +72,6 @@ export class SegmentedDecoder implements Decoder {
     const graph = model.graph;
     if (!graph) throw new CannotSegmentError('the model has no graph');
     const initializers = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
-    for (const node of graph.node ?? []) {
-      if ((node.attribute ?? []).some((a) => a.g || (a.graphs ?? []).length > 0)) {
-        throw new CannotSegmentError(`node ${node.name || node.opType} holds a subgraph (control flow), which cannot be cut`);
-      }
-    }
     const inputs: TensorMeta[] = (graph.input ?? [])
       .filter((v) => !initializers.has(v.name ?? ''))
       .map((v) => ({
@@ -83,7 +81,7 @@ export class SegmentedDecoder implements Decoder {
       }));
     const outputs = (graph.output ?? []).map((v) => v.name ?? '');
     const signature = new DecoderSignature(inputs, outputs);
-    const segments = planSegments(graph.node ?? [], initializers, new Set(outputs), segmentBytes);
+    const segments = planSegments(graph.node ?? [], initializers, new Set(outputs), segmentBytes, signature.pastToPresent);
     const lastUse = new Map<string, number>();
     segments.forEach((segment, index) => segment.inputs.forEach((name) => lastUse.set(name, index)));
     for (const name of outputs) lastUse.set(name, Infinity);
@@ -175,27 +173,32 @@ const TYPE_PRESERVING = new Set(['Gather', 'Reshape', 'Transpose', 'Slice', 'Squ
 
 /**
  * Consecutive node ranges whose initializer bytes stay within segmentBytes (a single larger node gets its own),
- * cut only where every crossing tensor is a type JS can hold.
+ * cut only where every crossing tensor is a type JS can hold, and never between a cache input and the output that
+ * replaces it (a call continuing from an earlier one reads the earlier call's present_* in the segment where its
+ * own past_* is read: a KV Concat reads and writes in one node, a conv state is sliced a few nodes later).
  */
 export function planSegments(
   nodes: readonly NodeProto[],
   initializers: ReadonlyMap<string, TensorProto>,
   graphOutputs: ReadonlySet<string>,
   segmentBytes: number,
+  pastToPresent: ReadonlyMap<string, string> = new Map(),
 ): Segment[] {
   const lastRead = new Map<string, number>();
-  nodes.forEach((node, index) => (node.input ?? []).forEach((name) => name && lastRead.set(name, index)));
+  // Control-flow nodes also read the outer values their subgraphs use (nodeReads), so no cut separates them.
+  nodes.forEach((node, index) => nodeReads(node).forEach((name) => lastRead.set(name, index)));
   const exotic = new Set([...initializers].filter(([, t]) => NOT_IN_JS.has(t.dataType ?? 0)).map(([name]) => name));
   const liveExotic = new Set<string>(); // produced exotic tensors still to be read
+  const pendingPresent = new Set<string>(); // present_* whose past_* the current group has read
 
   const groups: Array<{ nodes: NodeProto[]; weights: Set<string>; bytes: number }> = [];
   let current = { nodes: [] as NodeProto[], weights: new Set<string>(), bytes: 0 };
-  const freshWeights = (node: NodeProto) => (node.input ?? []).filter((name) => initializers.has(name) && !current.weights.has(name));
+  const freshWeights = (node: NodeProto) => [...new Set(nodeReads(node))].filter((name) => initializers.has(name) && !current.weights.has(name));
   const bytesOf = (names: string[]) => names.reduce((sum, name) => sum + initializerBytes(initializers.get(name)!), 0);
   for (const [index, node] of nodes.entries()) {
     for (const name of liveExotic) if ((lastRead.get(name) ?? -1) < index) liveExotic.delete(name);
     let fresh = freshWeights(node);
-    if (current.nodes.length > 0 && current.bytes + bytesOf(fresh) > segmentBytes && liveExotic.size === 0) {
+    if (current.nodes.length > 0 && current.bytes + bytesOf(fresh) > segmentBytes && liveExotic.size === 0 && pendingPresent.size === 0) {
       groups.push(current);
       current = { nodes: [], weights: new Set(), bytes: 0 };
       fresh = freshWeights(node);
@@ -203,6 +206,11 @@ export function planSegments(
     current.nodes.push(node);
     for (const name of fresh) current.weights.add(name);
     current.bytes += bytesOf(fresh);
+    for (const name of nodeReads(node)) {
+      const present = pastToPresent.get(name);
+      if (present) pendingPresent.add(present);
+    }
+    for (const out of node.output ?? []) pendingPresent.delete(out);
     const inputs = node.input ?? [];
     const carriesExotic = TYPE_PRESERVING.has(node.opType ?? '') && (node.opType === 'Concat' ? inputs.some((i) => exotic.has(i)) : exotic.has(inputs[0] ?? ''));
     if (carriesExotic) {
@@ -219,12 +227,12 @@ export function planSegments(
     const producedIn = new Map<string, number>();
     groups.forEach((g, index) => g.nodes.forEach((n) => (n.output ?? []).forEach((o) => o && producedIn.set(o, index))));
     const neededAfter = new Map<string, number>(); // tensor -> last group reading it
-    groups.forEach((g, index) => g.nodes.forEach((n) => (n.input ?? []).forEach((i) => i && neededAfter.set(i, index))));
+    groups.forEach((g, index) => g.nodes.forEach((n) => nodeReads(n).forEach((i) => neededAfter.set(i, index))));
     return groups.map((group, index) => {
       const inside = new Set(group.nodes.flatMap((n) => n.output ?? []));
       const inputs = new Set<string>();
       for (const node of group.nodes) {
-        for (const name of node.input ?? []) if (name && !inside.has(name) && !initializers.has(name)) inputs.add(name);
+        for (const name of nodeReads(node)) if (!inside.has(name) && !initializers.has(name)) inputs.add(name);
       }
       const outputs = [...inside].filter((name) => name && (graphOutputs.has(name) || (neededAfter.get(name) ?? -1) > index));
       return {

@@ -148,6 +148,9 @@ export async function validateModel(subject: ValidationSubject, report: Validati
         report.skip(VALIDATOR, 'transformers.js', `float32 weights ${formatBytes(float32Bytes)} exceed the memory budget ${formatBytes(budgetBytes)}: transformers.js would load the whole graph at once`);
       } else if (!worker || !loading) {
         report.skip(VALIDATOR, 'transformers.js', 'switched off (transformersJs: false)');
+      } else if (support.transformersJsUnsupported) {
+        await loading; // let the worker finish before it is closed
+        report.skip(VALIDATOR, 'transformers.js', support.transformersJsUnsupported);
       } else {
         report.start(VALIDATOR, 'transformers.js');
         await checkTransformersJs({ report, worker, loading, promptIds: prompt.ids, expected: outcome.tokens, timeoutMs, figures });

@@ -33,6 +33,20 @@ export function dimsFacts(dims: DecoderDims): ConfigFacts {
     rope_attention_scaling: rotary.attentionFactor,
     rope_inv_freq: [...rotary.invFreq],
   };
+  if (dims.hybrid) {
+    // The hybrid decoders (Qwen3-Next, Qwen3.5): the schedule as the full-attention layer indices, the Gated
+    // DeltaNet sizes, the attention output gate, zero-centred norms and where the text decoder's tensors sit.
+    const l = dims.hybrid.linear;
+    facts.full_attention_layers = dims.hybrid.layerTypes.flatMap((type, i) => (type === 'full_attention' ? [i] : []));
+    facts.linear_conv_kernel_dim = l.kernel;
+    facts.linear_key_head_dim = l.keyDim;
+    facts.linear_value_head_dim = l.valueDim;
+    facts.linear_num_key_heads = l.keyHeads;
+    facts.linear_num_value_heads = l.valueHeads;
+    facts.attn_output_gate = dims.attentionOutputGate === true;
+    facts.norm_zero_centred = dims.normZeroCentred === true;
+    facts.tensor_prefix = dims.tensorPrefix ?? 'model';
+  }
   if (dims.moe) {
     facts.num_experts = dims.moe.experts;
     facts.num_experts_per_tok = dims.moe.topK;

@@ -62,7 +62,7 @@ export async function convertDecoder(family: DecoderFamily, job: ConvertJob, con
       // The float32 view of the FP8 weights is an artefact of dequantising, not a mix in the checkpoint.
       inventory.warnings = inventory.warnings.filter((w) => !w.startsWith('the checkpoint mixes dtypes'));
     }
-    weights = await writeWeights(checkpoint, inventory, {
+    weights = await writeWeights(checkpoint, inventory, family.keptParts.length > 0, {
       outDir,
       rawDir,
       target,
@@ -83,7 +83,7 @@ export async function convertDecoder(family: DecoderFamily, job: ConvertJob, con
     from: dims.configDtype,
     to: weights.changedDtype || quantization ? written : undefined,
     dequantized: quantization !== undefined,
-  }));
+  }, (published) => family.editPublishedConfig(published, dims)));
   report(await copyGenerationConfig(rawDir, outDir));
   report(await copyTokenizer(rawDir, outDir));
   report(await copyLicense(rawDir, outDir));
@@ -127,7 +127,7 @@ interface WeightsJob {
   context: StageContext;
 }
 
-async function writeWeights(checkpoint: SourceCheckpoint, inventory: Inventory, job: WeightsJob): Promise<WeightsOutcome> {
+async function writeWeights(checkpoint: SourceCheckpoint, inventory: Inventory, recordParts: boolean, job: WeightsJob): Promise<WeightsOutcome> {
   const warnings = [...checkpoint.warnings, ...inventory.warnings];
   const byName = new Map(checkpoint.tensors.map((t) => [t.name, t]));
   const kept = inventory.keep.map((name) => byName.get(name)!);
@@ -162,14 +162,15 @@ async function writeWeights(checkpoint: SourceCheckpoint, inventory: Inventory, 
     }
     if (copied > 0) warnings.push(`${copied} weight file(s) copied instead of hard-linked: the models folder is on another device than the staging folder`);
     const extras = inventory.extras.length + (inventory.tiedCopy ? 1 : 0);
-    const detail = `${kept.length} tensors, ${outDtype.toLowerCase()}, ${checkpoint.shards.length} file(s) ${copied ? 'copied' : 'linked (no copy)'}${tiedNote}${extras ? `; ${extras} extra tensor(s) left in place` : ''}`;
+    const detail = `${kept.length} tensors, ${outDtype.toLowerCase()}, ${checkpoint.shards.length} file(s) ${copied ? 'copied' : 'linked (no copy)'}${tiedNote}${extras ? `; ${extras} extra tensor(s) left in place` : ''}${partsNote(inventory, 'kept as published')}`;
     return {
       report: { component: 'weights', status: warnings.length ? 'warning' : 'ok', detail, warnings },
       parameterCount,
       files: checkpoint.files,
       dtype: outDtype,
       changedDtype: false,
-      details: { weights: 'linked', files: checkpoint.files, tensors: kept.length, sourceFormat: checkpoint.format, bytesCopied: 0 },
+      details: { weights: 'linked', files: checkpoint.files, tensors: kept.length, sourceFormat: checkpoint.format, bytesCopied: 0,
+        ...(recordParts ? { parts: partsRecord(inventory, byName, 'as published') } : {}) },
     };
   }
 
@@ -192,7 +193,11 @@ async function writeWeights(checkpoint: SourceCheckpoint, inventory: Inventory, 
     changedDtype && !dequantized ? `${inventory.dtypes.join('+').toLowerCase()} -> ${outDtype.toLowerCase()}` : undefined,
     job.maxShardSize !== undefined ? `resharded to <= ${job.maxShardSize} bytes` : undefined,
   ].filter(Boolean);
-  const detail = `${kept.length} tensors, ${outDtype.toLowerCase()}, ${result.shards.length} file(s) written (${why.join(', ') || 'rewritten'})${tiedNote}`;
+  const partsHow = changedDtype ? `converted to ${outDtype.toLowerCase()} with the rest` : 'written unchanged';
+  if (changedDtype && inventory.parts.length > 0) {
+    warnings.push(`${inventory.parts.map((p) => `the ${p.part} (${p.tensors.length} tensors)`).join(' and ')} ${inventory.parts.length > 1 ? 'were' : 'was'} converted to ${outDtype.toLowerCase()} too, although only the text decoder is validated`);
+  }
+  const detail = `${kept.length} tensors, ${outDtype.toLowerCase()}, ${result.shards.length} file(s) written (${why.join(', ') || 'rewritten'})${tiedNote}${partsNote(inventory, partsHow)}`;
   return {
     report: { component: 'weights', status: warnings.length ? 'warning' : 'ok', detail, warnings },
     parameterCount,
@@ -201,9 +206,35 @@ async function writeWeights(checkpoint: SourceCheckpoint, inventory: Inventory, 
     changedDtype,
     details: {
       weights: 'rewritten', files: result.files, tensors: kept.length, sourceFormat: checkpoint.format, bytesWritten: result.bytesWritten,
+      ...(recordParts ? { parts: partsRecord(inventory, byName, partsHow) } : {}),
       // What the source was and what it became, for metadata.conversion.
       ...(dequantized ? { quantization: { source: 'fp8', format: 'F8_E4M3', weightBlockSize: job.fp8!.blockSize, dequantizedTo: outDtype.toLowerCase(), tensors: job.fp8!.dequantized.length, scalesDropped: job.fp8!.scales.length } } : {}),
     },
     fileHashes: result.fileHashes,
+  };
+}
+
+/** "; kept as published, not validated: 12 vision tower + 3 MTP head tensors" (empty without kept parts). */
+function partsNote(inventory: Inventory, how: string): string {
+  if (inventory.parts.length === 0) return '';
+  return `; ${how}, not validated: ${inventory.parts.map((p) => `${p.tensors.length} ${p.part}`).join(' + ')} tensors`;
+}
+
+/**
+ * metadata.conversion.details.parts: which tensors are the text decoder (what the forward checks compute) and
+ * which parts were kept beside it without being computed, with their counts and what happened to their bytes.
+ */
+function partsRecord(inventory: Inventory, byName: ReadonlyMap<string, SourceCheckpoint['tensors'][number]>, how: string): Record<string, unknown> {
+  const inParts = new Set(inventory.parts.flatMap((p) => p.tensors));
+  const decoder = inventory.keep.filter((n) => !inParts.has(n)).map((n) => byName.get(n)!);
+  return {
+    text_decoder: { tensors: decoder.length, parameters: countParameters(decoder) },
+    kept_not_validated: inventory.parts.map((p) => ({
+      part: p.part,
+      prefix: p.prefix,
+      tensors: p.tensors.length,
+      parameters: countParameters(p.tensors.map((n) => byName.get(n)!)),
+      bytes: how,
+    })),
   };
 }

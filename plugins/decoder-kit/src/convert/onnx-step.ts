@@ -1,5 +1,6 @@
 /**
- * Builds onnx/model.onnx over the safetensors just written: the builder (src/onnx) hard-links the weight files
+ * Builds onnx/model.onnx (and, for folders transformers.js loads as image-text-to-text, embed_tokens.onnx +
+ * decoder_model_merged.onnx) over the safetensors just written: the builder (src/onnx) hard-links the weight files
  * into onnx/ and points every initializer at its byte range, so the weights exist once on disk. Loaded on
  * demand: recognition and plain conversions never load onnx-proto.
  */
@@ -15,7 +16,7 @@ export async function buildOnnx(outDir: string, weightFiles: readonly string[]):
   return {
     component: 'onnx',
     status: result.warnings.length > 0 ? 'warning' : 'ok',
-    detail: `${result.graphPath} (opset ${result.opset}), weights read in place from ${shards.length} hard-linked safetensors file(s)`,
+    detail: `${[result.graphPath, ...result.extraGraphs].join(', ')} (opset ${result.opset}), weights read in place from ${shards.length} hard-linked safetensors file(s)`,
     warnings: result.warnings,
   };
 }

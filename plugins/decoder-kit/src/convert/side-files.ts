@@ -29,22 +29,30 @@ export async function writeConfig(
   outDir: string,
   fallback: ModelConfig,
   change: { from?: TargetDtype; to?: TargetDtype; dequantized?: boolean },
+  /** The family's edits of the published config (DecoderFamily.editPublishedConfig): a note per change. */
+  edit?: (config: ModelConfig) => string[],
 ): Promise<ComponentReport> {
   const source = safeJoin(rawDir, 'config.json');
   const target = safeJoin(outDir, 'config.json');
   const present = await isFile(source);
   const changed = change.to !== undefined && (change.to !== change.from || change.dequantized === true);
-  if (present && !changed) {
+  const config = present ? (JSON.parse(await readFile(source, 'utf8')) as ModelConfig) : structuredClone(fallback);
+  const edits = edit ? edit(config) : [];
+  if (present && !changed && edits.length === 0) {
     await copyFile(source, target);
     return { component: 'config', status: 'ok', detail: 'config.json copied', warnings: [] };
   }
-  const config = present ? (JSON.parse(await readFile(source, 'utf8')) as ModelConfig) : { ...fallback };
-  let detail = 'config.json written from the resolved plan';
+  let detail = present ? 'config.json copied' : 'config.json written from the resolved plan';
   if (changed) {
     const name = TORCH_NAMES[change.to!];
     // Update the spelling(s) the file uses; a file with neither gets both (old and new transformers read one each).
     const keys = ['torch_dtype', 'dtype'].filter((k) => k in config);
     for (const key of keys.length > 0 ? keys : ['torch_dtype', 'dtype']) config[key] = name;
+    // Composite configs (the Qwen3.5 wrappers) say the dtype in text_config too: keep the two in step.
+    const text = config.text_config;
+    if (typeof text === 'object' && text !== null && !Array.isArray(text)) {
+      for (const key of ['torch_dtype', 'dtype']) if (key in text) (text as Record<string, unknown>)[key] = name;
+    }
     detail = `config.json ${keys.length > 0 ? keys.join('/') : 'torch_dtype/dtype'} set to ${name}`;
   }
   if (change.dequantized) {
@@ -52,6 +60,7 @@ export async function writeConfig(
     delete config.quantization_config;
     detail += ', quantization_config removed (weights dequantised)';
   }
+  if (edits.length > 0) detail += `; ${edits.join('; ')}`;
   await writeFile(target, `${JSON.stringify(config, null, 2)}\n`);
   const warnings = present ? [] : ['config.json was not among the fetched files; written from the config the source resolved'];
   return { component: 'config', status: warnings.length ? 'warning' : 'ok', detail, warnings };

@@ -4,6 +4,7 @@
  */
 import type { TargetDtype } from '../../../../src/index.js';
 import type { RopeSpec } from '../blocks/rope-spec.js';
+import type { HybridLayout } from '../linear-attention/read-hybrid-layout.js';
 
 export interface MoeDims {
   /** E: routed experts per sparse layer. */
@@ -58,6 +59,12 @@ export interface DecoderDims {
    * rope_parameters / rope_scaling with transformers' defaults; absent means default RoPE at `ropeTheta` over
    * the whole head. (The kit's graph and reference read the same facts from config.json on their own,
    * reference/forward-dims.ts, so that the oracle does not depend on recognition.)
+   *
+   * Qwen3.5's MRoPE (mropeSection): transformers' Qwen3_5TextRotaryEmbedding (modeling_qwen3_5.py) gives each
+   * rotary frequency its angle from one of three position rows (temporal, height, width) chosen by the
+   * (interleaved) sections. For text-only input the three rows are the same positions, so every frequency sees
+   * the same angle and MRoPE is exactly partial rotary over `headDim · partialRotaryFactor` dims; the sections
+   * only matter for image/video tokens, which the text decoder graph never receives.
    */
   rope?: RopeSpec;
   /**
@@ -70,9 +77,37 @@ export interface DecoderDims {
    * Applies to every RMSNorm of the model (layer norms, final norm, q/k norms). Absent = false.
    */
   normZeroCentred?: boolean;
+  /**
+   * Qwen3-Next / Qwen3.5 hybrid schedule: which layers are Gated DeltaNet (`linear_attention`: linear_attn.*
+   * tensors, past_conv.N / past_recurrent.N state) and which are full attention (self_attn.*, past_key_values.N),
+   * plus the linear-attention sizes (linear-attention/read-hybrid-layout.ts). Absent = every layer full attention.
+   */
+  hybrid?: HybridLayout;
+  /**
+   * Prefix of the text decoder's tensors: `model` (default) gives model.embed_tokens.weight, model.layers.N.*,
+   * model.norm.weight; the Qwen3.5 wrappers (Qwen3_5ForConditionalGeneration, Qwen3_5MoeForConditionalGeneration)
+   * use `model.language_model`. lm_head.weight is always top level.
+   */
+  tensorPrefix?: string;
+  /**
+   * The graph takes no position_ids input and derives positions from attention_mask (cumsum − 1, the last S
+   * entries). Needed for Qwen3.5 under transformers.js 4.3.1, whose text-only MRoPE position path feeds wrong
+   * decode positions to a graph that declares position_ids (docs/qwen3-next-and-qwen3.5.md §6). Absent = false.
+   */
+  positionsFromMask?: boolean;
   /** What config.json says the weights are (torch_dtype or dtype), when it says something we know. */
   configDtype?: TargetDtype;
   moe?: MoeDims;
+}
+
+/** The text decoder's tensor prefix (see DecoderDims.tensorPrefix). */
+export function tensorPrefix(dims: Pick<DecoderDims, 'tensorPrefix'>): string {
+  return dims.tensorPrefix ?? 'model';
+}
+
+/** Whether layer `layer` is a Gated DeltaNet (linear-attention) layer. */
+export function isLinearAttentionLayer(dims: Pick<DecoderDims, 'hybrid'>, layer: number): boolean {
+  return dims.hybrid?.layerTypes[layer] === 'linear_attention';
 }
 
 /** A layer is sparse iff it is not listed in mlp_only_layers and (i+1) is a multiple of decoder_sparse_step. */

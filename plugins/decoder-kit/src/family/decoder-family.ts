@@ -6,7 +6,7 @@
  */
 import type { ModelConfig, TargetDtype } from '../../../../src/index.js';
 import { fieldReader, refuse, type FieldReader } from './config-fields.js';
-import type { DecoderDims, MoeDims } from './decoder-dims.js';
+import { tensorPrefix, type DecoderDims, type MoeDims } from './decoder-dims.js';
 import { elementCount, single, type TensorGroup, type TensorSpec } from '../inventory/tensor-spec.js';
 import { FAMILY_DEFAULTS, FAMILY_KEYS, type FamilyDefaults } from '../config/family-config-defaults.js';
 import { readDecoderConfig, type DecoderConfigReading } from '../config/read-decoder-config.js';
@@ -26,6 +26,18 @@ export const LIMITS = Object.freeze({
 });
 
 const CONFIG_DTYPES: Record<string, TargetDtype> = { bfloat16: 'bf16', float16: 'f16', float32: 'f32' };
+
+/**
+ * A part of a published checkpoint that is kept byte for byte beside the text decoder but is not computed by it
+ * (a vision tower, a multi-token-prediction head): the inventory keeps its tensors, the conversion says so, and
+ * nothing validates them.
+ */
+export interface KeptPart {
+  /** For messages and metadata, e.g. "vision tower". */
+  part: string;
+  /** Tensor-name prefix, e.g. "model.visual.". */
+  prefix: string;
+}
 
 export interface ReadDims {
   dims: DecoderDims;
@@ -59,13 +71,31 @@ export abstract class DecoderFamily {
   readonly hasOnnxGraph: boolean = true;
 
   /**
-   * Whether the kit's whole-decoder graph and reference cover these dims: the family says so, and no dims field
-   * asks for a block the whole-decoder builder does not wire yet (the output gate and zero-centred norms exist
-   * as blocks, src/blocks, but not in build-decoder-graph.ts). Without it there is no graph and no forward check,
-   * rather than a graph that silently ignores a field.
+   * Whether the kit's whole-decoder graph and reference cover these dims. Every DecoderDims field is wired into
+   * build-decoder-graph.ts and the reference now (output gate, zero-centred norms, hybrid Gated DeltaNet layers,
+   * tensor prefix, mask-derived positions), so this is the family's say; a family overrides it to withhold the
+   * graph (and so the forward check) for dims it knows the builder would get wrong, rather than ship a graph that
+   * silently ignores a field.
    */
-  coversGraph(dims: DecoderDims): boolean {
-    return this.hasOnnxGraph && dims.attentionOutputGate !== true && dims.normZeroCentred !== true;
+  coversGraph(_dims: DecoderDims): boolean {
+    return this.hasOnnxGraph;
+  }
+
+  /**
+   * Why transformers.js cannot load this family's folders although they are correct (it has no model class for the
+   * model_type); validators then skip their transformers.js check with this reason. Absent: it can.
+   */
+  readonly transformersJsUnsupported?: string;
+
+  /** Published tensors kept beside the text decoder but not part of it (KeptPart); none by default. */
+  readonly keptParts: readonly KeptPart[] = [];
+
+  /**
+   * Edits the config.json the model folder publishes (a copy of the fetched one), returning a note per change;
+   * none by default. A family whose runtimes need a key the source leaves to a default writes it here.
+   */
+  editPublishedConfig(_config: ModelConfig, _dims: DecoderDims): string[] {
+    return [];
   }
 
   /** Every architecture name this family answers (`architecture` first). */
@@ -141,15 +171,16 @@ export abstract class DecoderFamily {
 
   /** Every tensor the checkpoint must hold, lm_head excluded (see lmHead). */
   tensorGroups(d: DecoderDims): TensorGroup[] {
-    const groups: TensorGroup[] = [single({ name: 'model.embed_tokens.weight', shape: [d.vocab, d.hidden] })];
+    const prefix = tensorPrefix(d);
+    const groups: TensorGroup[] = [single({ name: `${prefix}.embed_tokens.weight`, shape: [d.vocab, d.hidden] })];
     for (let i = 0; i < d.layers; i++) {
-      const p = `model.layers.${i}`;
+      const p = `${prefix}.layers.${i}`;
       groups.push(single({ name: `${p}.input_layernorm.weight`, shape: [d.hidden] }));
       for (const spec of this.attentionTensors(p, d)) groups.push(single(spec));
       groups.push(single({ name: `${p}.post_attention_layernorm.weight`, shape: [d.hidden] }));
       groups.push(...this.mlpGroups(i, p, d));
     }
-    groups.push(single({ name: 'model.norm.weight', shape: [d.hidden] }));
+    groups.push(single({ name: `${prefix}.norm.weight`, shape: [d.hidden] }));
     return groups;
   }
 

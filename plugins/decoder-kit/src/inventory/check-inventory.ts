@@ -20,6 +20,11 @@ export interface Inventory {
   keep: string[];
   /** Harmless extras (buffers) present in the checkpoint; dropped when weights are rewritten. */
   extras: string[];
+  /**
+   * Tensors of the family's kept parts (vision tower, MTP head) found in the checkpoint, per part: they are in
+   * `keep` too (written like every other tensor) but are not part of the text decoder.
+   */
+  parts: { part: string; prefix: string; tensors: string[] }[];
   /** lm_head.weight is present although the embeddings are tied: compare its bytes with embed_tokens. */
   tiedCopy: boolean;
   /** The dtype most of the model's bytes are in (BF16, F16, F32). */
@@ -63,8 +68,18 @@ export function checkInventory(family: DecoderFamily, dims: DecoderDims, tensors
 
   const extras: string[] = [];
   const unknown: string[] = [];
+  const parts = family.keptParts.map((p) => ({ part: p.part, prefix: p.prefix, tensors: [] as string[] }));
   for (const tensor of tensors) {
     if (claimed.has(tensor.name)) continue;
+    const part = parts.find((p) => tensor.name.startsWith(p.prefix));
+    if (part) {
+      // Kept as published (float dtypes only, so a --dtype rewrite can convert them with the rest).
+      if (checkOne({ name: tensor.name, shape: tensor.shape }, tensor, problems)) {
+        part.tensors.push(tensor.name);
+        keep.push(tensor.name);
+      }
+      continue;
+    }
     (family.isHarmlessExtra(tensor.name) ? extras : unknown).push(tensor.name);
   }
   for (const name of unknown) problems.push(`unexpected tensor ${name} (${describe(byName.get(name)!)}): not part of ${family.architecture} with this config`);
@@ -91,7 +106,7 @@ export function checkInventory(family: DecoderFamily, dims: DecoderDims, tensors
     const counts = dtypes.map((d) => `${keep.filter((n) => byName.get(n)!.dtype === d).length} ${d}`).join(', ');
     warnings.push(`the checkpoint mixes dtypes (${counts} tensors); ${dtype} holds most bytes`);
   }
-  return { keep, extras, tiedCopy, dtype, dtypes, warnings };
+  return { keep, extras, parts: parts.filter((p) => p.tensors.length > 0), tiedCopy, dtype, dtypes, warnings };
 }
 
 /** For MoE experts: the one layout the checkpoint uses (by any of its names being present). */

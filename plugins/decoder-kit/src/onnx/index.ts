@@ -1,8 +1,12 @@
-/** The ONNX decoder graph for Qwen2/Qwen3 (and MoE) checkpoints, with weights read in place from the safetensors. */
+/**
+ * The ONNX decoder graph for Qwen2/Qwen3 (and MoE), Llama and Qwen3-Next / Qwen3.5 checkpoints, with weights read
+ * in place from the safetensors.
+ */
 export {
   buildDecoderGraph,
   buildDecoderGraphForFolder,
   encodeDecoderGraph,
+  encodeEmbedGraph,
   GRAPH_PATH,
   OPSET,
   type BuildDecoderGraphOptions,

@@ -23,7 +23,10 @@ export function recognizeDecoder(adapter: string, family: DecoderFamily, key: st
     estimatedParameters: family.countParameters(dims),
     conversionScratchBytes: (files, importOptions) => conversionScratchBytes(files, importOptions, dims.configDtype, isFp8(config)),
   };
-  if (family.coversGraph(dims) && options.onnx !== false) claim.validation = { ...validationSupport(family, options), configFacts: dimsFacts(dims) };
+  if (family.coversGraph(dims) && options.onnx !== false) {
+    claim.validation = { ...validationSupport(family, options), configFacts: dimsFacts(dims) };
+    if (family.transformersJsUnsupported) claim.validation.transformersJsUnsupported = family.transformersJsUnsupported;
+  }
   return claim;
 }
 

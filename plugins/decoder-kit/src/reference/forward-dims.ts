@@ -4,10 +4,12 @@
  * Recognition has already refused hostile configs; this still fails with a clear message on anything it cannot
  * compute, because the validator may call it on a folder it did not import.
  */
-import { ModelImportError, type ModelConfig } from '../../../../src/index.js';
+import type { ModelConfig } from '../../../../src/index.js';
 import type { RopeScaling, RopeSpec } from '../blocks/rope-spec.js';
+import { bool, int, num, unsupported } from './forward-fields.js';
+import { HYBRID_FAMILIES, readHybridForwardDims, type ForwardHybrid } from './forward-hybrid.js';
 
-export type ForwardFamily = 'qwen2' | 'qwen3' | 'qwen2_moe' | 'qwen3_moe' | 'llama';
+export type ForwardFamily = 'qwen2' | 'qwen3' | 'qwen2_moe' | 'qwen3_moe' | 'llama' | 'qwen3_next' | 'qwen3_5' | 'qwen3_5_moe';
 
 export interface ForwardMoe {
   experts: number;
@@ -18,6 +20,8 @@ export interface ForwardMoe {
   decoderSparseStep: number;
   mlpOnlyLayers: number[];
   normTopkProb: boolean;
+  /** Every layer is sparse whatever decoder_sparse_step says (Qwen3.5-MoE, which has no such key). */
+  allSparse?: boolean;
 }
 
 export interface ForwardDims {
@@ -38,6 +42,21 @@ export interface ForwardDims {
   oBias: boolean;
   qkNorm: boolean;
   moe?: ForwardMoe;
+  /** Prefix of the text decoder's tensors: 'model', or 'model.language_model' in the Qwen3.5 wrappers. */
+  tensorPrefix: string;
+  /** Every RMSNorm scales by 1 + w (Qwen3-Next, Qwen3.5), except the gated norm inside Gated DeltaNet. */
+  normZeroCentred: boolean;
+  /** q_proj has 2·nH·D rows (per head: query, then gate) and the attention output is multiplied by sigmoid(gate). */
+  attentionOutputGate: boolean;
+  /** No position_ids input: positions are cumsum(attention_mask) − 1 (Qwen3.5 under transformers.js 4.3.1). */
+  positionsFromMask: boolean;
+  /**
+   * transformers.js loads this folder as image-text-to-text in text-only mode (architectures[0] is a
+   * …ForConditionalGeneration): it wants onnx/embed_tokens.onnx and onnx/decoder_model_merged.onnx.
+   */
+  embedsSession: boolean;
+  /** Which layers are Gated DeltaNet and their sizes; absent = every layer full attention. */
+  hybrid?: ForwardHybrid;
   /** Facts that do not stop the computation but limit where it is exact. */
   notes: string[];
 }
@@ -57,41 +76,11 @@ const FAMILIES: Record<string, ForwardFamily> = {
   LlamaForCausalLM: 'llama',
 };
 
-function unsupported(message: string): never {
-  throw new ModelImportError('UNSUPPORTED_VARIANT', message, {
-    hint: 'The forward pass covers qwen2, qwen3, qwen2_moe, qwen3_moe and llama with default RoPE.',
-  });
-}
-
-function int(config: ModelConfig, key: string, fallback?: number): number {
-  const value = config[key];
-  if (value === undefined || value === null) {
-    if (fallback !== undefined) return fallback;
-    unsupported(`config.json has no ${key}`);
-  }
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    unsupported(`config field ${key} is ${JSON.stringify(value)}, expected a non-negative integer`);
-  }
-  return value;
-}
-
-function num(config: ModelConfig, key: string, fallback: number): number {
-  const value = config[key];
-  if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    unsupported(`config field ${key} is ${JSON.stringify(value)}, expected a positive number`);
-  }
-  return value;
-}
-
-function bool(config: ModelConfig, key: string, fallback: boolean): boolean {
-  const value = config[key];
-  return typeof value === 'boolean' ? value : fallback;
-}
-
 /** Reads the shapes and constants of a qwen2/qwen3(/MoE) or llama config, applying the documented defaults. */
 export function readForwardDims(config: ModelConfig): ForwardDims {
   const key = config.model_type ?? config.architectures?.[0] ?? '';
+  const hybrid = HYBRID_FAMILIES[key] ?? HYBRID_FAMILIES[config.architectures?.[0] ?? ''];
+  if (hybrid) return readHybridForwardDims(config, hybrid);
   const family = FAMILIES[key] ?? FAMILIES[config.architectures?.[0] ?? ''];
   if (!family) unsupported(`model_type ${JSON.stringify(config.model_type)} is not a decoder the forward pass covers (Qwen2/Qwen3 and MoE, Llama)`);
   if (config.mlp_bias === true) unsupported('mlp_bias is true: MLP biases are not implemented');
@@ -153,6 +142,11 @@ export function readForwardDims(config: ModelConfig): ForwardDims {
     oBias: (isQwen3 || family === 'llama') && attentionBias,
     qkNorm: isQwen3,
     moe,
+    tensorPrefix: 'model',
+    normZeroCentred: false,
+    attentionOutputGate: false,
+    positionsFromMask: false,
+    embedsSession: false,
     notes,
   };
 }
@@ -163,7 +157,7 @@ type RopeFields = Record<string, unknown>;
  * rope_parameters (transformers 5) or rope_scaling (earlier; `type` before `rope_type`), with rope_theta and
  * partial_rotary_factor nested or top-level, as modeling_rope_utils.py reads them. Unknown types are refused.
  */
-function readRope(config: ModelConfig): RopeSpec {
+export function readRope(config: ModelConfig, defaultPartialRotaryFactor = 1): RopeSpec {
   const nested = config.rope_parameters;
   const legacy = config.rope_scaling;
   const params: RopeFields = (nested && typeof nested === 'object' ? nested : legacy && typeof legacy === 'object' ? legacy : {}) as RopeFields;
@@ -174,7 +168,7 @@ function readRope(config: ModelConfig): RopeSpec {
     return value;
   };
   const theta = number(params.rope_theta ?? config.rope_theta, 'rope_theta', 10000);
-  const partialRotaryFactor = number(params.partial_rotary_factor ?? config.partial_rotary_factor, 'partial_rotary_factor', 1);
+  const partialRotaryFactor = number(params.partial_rotary_factor ?? config.partial_rotary_factor, 'partial_rotary_factor', defaultPartialRotaryFactor);
   const maxPositions = config.max_position_embeddings;
   const original = () => number(params.original_max_position_embeddings ?? maxPositions, 'original_max_position_embeddings');
   let scaling: RopeScaling | undefined;
@@ -227,6 +221,7 @@ function readRope(config: ModelConfig): RopeSpec {
 export function isSparseLayer(dims: ForwardDims, layer: number): boolean {
   const moe = dims.moe;
   if (!moe || moe.experts === 0) return false;
+  if (moe.allSparse) return true;
   return !moe.mlpOnlyLayers.includes(layer) && (layer + 1) % moe.decoderSparseStep === 0;
 }
 

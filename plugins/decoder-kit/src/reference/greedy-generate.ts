@@ -1,8 +1,9 @@
 /**
- * Greedy decoding over the reference pass: each step recomputes the whole sequence (no cache) and appends the
- * argmax of the last position. Ties go to the lowest id, as argmax does in transformers.js and PyTorch.
+ * Greedy decoding over the reference pass: the prompt once, then one token at a time from the reference's own
+ * cache (ReferenceModel.step; incremental == whole sequence is tested), appending the argmax of the last position.
+ * Ties go to the lowest id, as argmax does in transformers.js and PyTorch.
  */
-import { ReferenceModel, type ReferenceOptions } from './reference-model.js';
+import { ReferenceModel, type ReferenceCache, type ReferenceOptions } from './reference-model.js';
 
 export interface GreedyOptions extends ReferenceOptions {
   maxNewTokens: number;
@@ -13,14 +14,17 @@ export interface GreedyOptions extends ReferenceOptions {
 /** The new token ids (prompt excluded) greedy decoding produces from one prompt. */
 export async function referenceGreedyGenerate(modelDir: string, promptIds: number[], options: GreedyOptions): Promise<number[]> {
   const model = await ReferenceModel.load(modelDir, { ...options, cacheWeights: true });
-  const ids = [...promptIds];
   const produced: number[] = [];
+  let input = [...promptIds];
+  let mask: number[] = [];
+  let cache: ReferenceCache | undefined;
   for (let step = 0; step < options.maxNewTokens; step++) {
-    const { logits, dims } = await model.forward({ inputIds: [ids] });
-    const vocab = dims[2];
-    const last = logits.subarray((ids.length - 1) * vocab, ids.length * vocab);
-    const next = argmax(last);
-    ids.push(next);
+    mask = [...mask, ...input.map(() => 1)];
+    const result = await model.step([input], [mask], cache);
+    const [, seq, vocab] = result.dims;
+    const next = argmax(result.logits.subarray((seq - 1) * vocab, seq * vocab));
+    cache = result.cache;
+    input = [next];
     produced.push(next);
     if (options.eosTokenIds?.includes(next)) break;
   }

@@ -1,5 +1,5 @@
 /** Reference forward pass for Qwen2/Qwen3 (and MoE) decoders: the oracle the ONNX graph is tested against. */
-export { referenceForward, boundedReferenceForward, ReferenceModel, type ReferenceOptions } from './reference-model.js';
+export { referenceForward, boundedReferenceForward, ReferenceModel, type ReferenceOptions, type ReferenceCache, type ReferenceStep, type LayerCache } from './reference-model.js';
 export { referenceGreedyGenerate, argmax, type GreedyOptions } from './greedy-generate.js';
 export {
   readForwardDims,

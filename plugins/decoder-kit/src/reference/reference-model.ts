@@ -1,14 +1,22 @@
 /**
- * An independent forward pass of the Qwen2/Qwen3 decoders (and their MoE variants) in plain TypeScript, written
- * from reference/qwen-family.md §4 and §2.3 rather than from the ONNX graph it checks. It recomputes the whole
- * sequence every call (no cache): it is an oracle for tiny models, not a runtime.
+ * An independent forward pass of the Qwen2/Qwen3 decoders (and their MoE variants), Llama, and the Qwen3-Next /
+ * Qwen3.5 hybrids (Gated DeltaNet layers, gated attention, zero-centred norms) in plain TypeScript, written from
+ * reference/qwen-family.md §4 and §2.3 and docs/qwen3-next-and-qwen3.5.md rather than from the ONNX graph it
+ * checks. forward() recomputes the whole sequence; step() continues from a ReferenceCache (the KV cache and the
+ * linear-attention states), so incremental decoding can be checked against the whole sequence. An oracle for
+ * tiny models and layer samples, not a runtime.
  */
 import type { ModelConfig, ReferenceForwardInput, ReferenceForwardOutput } from '../../../../src/index.js';
 import { ModelImportError } from '../../../../src/index.js';
 import { isSparseLayer, positionIdsFromMask, readForwardDims, type ForwardDims } from './forward-dims.js';
+import { isLinearLayer } from './forward-hybrid.js';
 import { rotaryParameters, type RotaryParameters } from '../blocks/rotary.js';
+import { splitGatedQueryReference } from '../blocks/norm-and-gate.js';
+import { linearAttentionLayer } from './reference-linear-layer.js';
+import type { LinearAttentionState } from '../linear-attention/gated-delta-net.js';
 import { ModelWeights } from './model-weights.js';
 import { linear, rmsNorm, sigmoid, silu, softmaxInPlace } from './tensor-math.js';
+import { attend, concat } from './reference-attention.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -18,8 +26,6 @@ interface MatrixRef {
   rowOffset?: number;
 }
 
-/** What HF's eager attention adds to masked scores: float32's most negative value. */
-const MASKED = -3.4028234663852886e38;
 
 export interface ReferenceOptions {
   /** Use this config instead of modelDir/config.json. */
@@ -37,6 +43,18 @@ export interface ReferenceOptions {
 }
 
 const DEFAULT_BLOCK_BYTES = 64 << 20;
+
+/** One layer's cache for one row: attention keys (after RoPE) and values [P, nKV, D], or a Gated DeltaNet state. */
+export type LayerCache = { keys: Float32Array; values: Float32Array } | { linear: LinearAttentionState };
+/** cache[row][layer], as step() returns it. */
+export type ReferenceCache = LayerCache[][];
+
+export interface ReferenceStep {
+  /** [B, S, V] row-major logits of the new tokens. */
+  logits: Float32Array;
+  dims: [number, number, number];
+  cache: ReferenceCache;
+}
 
 export class ReferenceModel {
   private readonly cache = new Map<string, Float32Array>();
@@ -60,99 +78,129 @@ export class ReferenceModel {
 
   /** Logits for every position of every row: [B, S, V], row-major. Rows must share one length (pad left). */
   async forward(input: ReferenceForwardInput): Promise<ReferenceForwardOutput> {
+    const { logits, dims } = await this.step(input.inputIds, input.attentionMask);
+    return { logits, dims };
+  }
+
+  /**
+   * The new tokens `inputIds` [B, S] after the tokens a previous step's `cache` holds; `attentionMask` covers past
+   * and new tokens ([B, P + S], all ones when absent). Positions are cumsum(mask) − 1 over the whole mask, the last
+   * S kept (transformers.js; transformers' arange + past for unpadded rows).
+   */
+  async step(inputIds: number[][], attentionMask?: number[][], cache?: ReferenceCache): Promise<ReferenceStep> {
     const { dims } = this;
-    const batch = input.inputIds.length;
-    const seq = input.inputIds[0]?.length ?? 0;
+    const batch = inputIds.length;
+    const seq = inputIds[0]?.length ?? 0;
     if (batch === 0 || seq === 0) badInput('inputIds must hold at least one row of at least one token');
-    const masks = input.attentionMask ?? input.inputIds.map((row) => row.map(() => 1));
+    if (cache && cache.length !== batch) badInput(`the cache holds ${cache.length} rows, the input ${batch}`);
+    const pastLen = cache ? this.pastLength(cache[0]) : 0;
+    const masks = attentionMask ?? inputIds.map(() => new Array<number>(pastLen + seq).fill(1));
     for (let b = 0; b < batch; b++) {
-      if (input.inputIds[b].length !== seq || masks[b]?.length !== seq) {
-        badInput('every row of inputIds and attentionMask must have the same length (pad on the left)');
+      if (inputIds[b].length !== seq || masks[b]?.length !== pastLen + seq) {
+        badInput('every row of inputIds must have the same length (pad on the left) and attentionMask cover past and new tokens');
       }
-      for (const id of input.inputIds[b]) {
+      for (const id of inputIds[b]) {
         if (!Number.isInteger(id) || id < 0 || id >= dims.vocab) badInput(`token id ${id} is outside the vocabulary of ${dims.vocab}`);
       }
     }
     const H = dims.hidden;
-    const embedRows = await this.embeddingRows(input.inputIds.flat());
-    const hidden = input.inputIds.map((row) => {
+    const P = dims.tensorPrefix;
+    const embedRows = await this.embeddingRows(inputIds.flat());
+    const hidden = inputIds.map((row) => {
       const h = new Float32Array(seq * H);
       row.forEach((id, s) => h.set(embedRows.get(id)!, s * H));
       return h;
     });
-    const positions = masks.map((mask) => positionIdsFromMask(mask));
+    const positions = masks.map((mask) => positionIdsFromMask(mask).slice(-seq));
+    const next: ReferenceCache = inputIds.map(() => []);
 
     for (let layer = 0; layer < dims.layers; layer++) {
+      const p = `${P}.layers.${layer}`;
       for (let b = 0; b < batch; b++) {
         const h = hidden[b];
-        const attn = await this.attention(layer, h, seq, positions[b], masks[b]);
-        for (let i = 0; i < h.length; i++) h[i] += attn[i];
-        const m = rmsNorm(h, H, await this.tensor(`model.layers.${layer}.post_attention_layernorm.weight`, [H]), dims.rmsNormEps);
-        const mlp = isSparseLayer(dims, layer) ? await this.sparseMlp(layer, m, seq) : await this.denseMlp(`model.layers.${layer}.mlp`, m, seq, dims.intermediate);
+        const a = rmsNorm(h, H, await this.norm(`${p}.input_layernorm.weight`, H), dims.rmsNormEps);
+        const past = cache?.[b][layer];
+        let mixed: Float32Array;
+        if (isLinearLayer(dims, layer)) {
+          const keep = masks[b].slice(-seq);
+          const tensors = { get: (name: string, shape: number[]) => this.tensor(`${p}.linear_attn.${name}`, shape), has: (name: string) => this.weights.has(`${p}.linear_attn.${name}`) };
+          const result = await linearAttentionLayer(dims.hybrid!.linear, a, seq, keep, tensors, past && 'linear' in past ? past.linear : undefined);
+          next[b].push({ linear: result.state });
+          mixed = result.output;
+        } else {
+          const kv = past && 'keys' in past ? past : undefined;
+          const result = await this.attention(layer, a, seq, positions[b], masks[b], kv);
+          next[b].push(result.cache);
+          mixed = result.output;
+        }
+        for (let i = 0; i < h.length; i++) h[i] += mixed[i];
+        const m = rmsNorm(h, H, await this.norm(`${p}.post_attention_layernorm.weight`, H), dims.rmsNormEps);
+        const mlp = isSparseLayer(dims, layer) ? await this.sparseMlp(layer, m, seq) : await this.denseMlp(`${p}.mlp`, m, seq, dims.intermediate);
         for (let i = 0; i < h.length; i++) h[i] += mlp[i];
       }
       if (!this.cacheWeights) this.cache.clear();
     }
 
-    const finalNorm = await this.tensor('model.norm.weight', [H]);
-    const head = dims.tied ? 'model.embed_tokens.weight' : 'lm_head.weight';
+    const finalNorm = await this.norm(`${P}.norm.weight`, H);
+    const head = dims.tied ? `${P}.embed_tokens.weight` : 'lm_head.weight';
     const normed = new Float32Array(batch * seq * H);
     hidden.forEach((h, b) => normed.set(rmsNorm(h, H, finalNorm, dims.rmsNormEps), b * seq * H));
     const logits = await this.project(normed, batch * seq, H, head, dims.vocab, { shape: [dims.vocab, H] });
     if (!this.cacheWeights) this.cache.clear();
-    return { logits, dims: [batch, seq, dims.vocab] };
+    return { logits, dims: [batch, seq, dims.vocab], cache: next };
   }
 
-  private async attention(layer: number, h: Float32Array, seq: number, positions: number[], mask: readonly number[]): Promise<Float32Array> {
+  /** Tokens a row's cache holds (from its first attention layer; 0 for an empty cache). */
+  private pastLength(row: LayerCache[]): number {
+    const { kvHeads, headDim } = this.dims;
+    for (const layer of row) if ('keys' in layer) return layer.keys.length / (kvHeads * headDim);
+    return 0;
+  }
+
+  /** An RMSNorm scale: the stored weight, or 1 + w for zero-centred norms (Qwen3NextRMSNorm). */
+  private async norm(name: string, n: number): Promise<Float32Array> {
+    const w = await this.tensor(name, [n]);
+    return this.dims.normZeroCentred ? w.map((v) => Math.fround(1 + v)) : w;
+  }
+
+  /**
+   * Attention of the new tokens over the cached and new keys. `a` is the normed input [S, H]; `mask` covers past
+   * and new tokens. Qwen3-Next / Qwen3.5: q_proj is doubled (per head the query, then the output gate, as
+   * transformers' Qwen3NextAttention chunks it), q/k norms are zero-centred, and the output is multiplied by
+   * sigmoid(gate) before o_proj.
+   */
+  private async attention(layer: number, a: Float32Array, seq: number, positions: number[], mask: readonly number[], past?: { keys: Float32Array; values: Float32Array }): Promise<{ output: Float32Array; cache: { keys: Float32Array; values: Float32Array } }> {
     const { dims } = this;
     const { hidden: H, heads: nH, kvHeads: nKV, headDim: D } = dims;
-    const p = `model.layers.${layer}`;
-    const a = rmsNorm(h, H, await this.tensor(`${p}.input_layernorm.weight`, [H]), dims.rmsNormEps);
+    const p = `${dims.tensorPrefix}.layers.${layer}`;
     const proj = async (name: string, out: number) =>
       this.project(a, seq, H, `${p}.self_attn.${name}.weight`, out, {
         shape: [out, H],
         bias: dims.qkvBias ? await this.tensor(`${p}.self_attn.${name}.bias`, [out]) : undefined,
       });
-    let q = await proj('q_proj', nH * D);
+    let q: Float32Array;
+    let gate: Float32Array | undefined;
+    if (dims.attentionOutputGate) {
+      ({ query: q, gate } = splitGatedQueryReference(await proj('q_proj', 2 * nH * D), seq, nH, D));
+    } else {
+      q = await proj('q_proj', nH * D);
+    }
     let k = await proj('k_proj', nKV * D);
     const v = await proj('v_proj', nKV * D);
     if (dims.qkNorm) {
       // Per head over D, before RoPE (Qwen3).
-      q = rmsNorm(q, D, await this.tensor(`${p}.self_attn.q_norm.weight`, [D]), dims.rmsNormEps);
-      k = rmsNorm(k, D, await this.tensor(`${p}.self_attn.k_norm.weight`, [D]), dims.rmsNormEps);
+      q = rmsNorm(q, D, await this.norm(`${p}.self_attn.q_norm.weight`, D), dims.rmsNormEps);
+      k = rmsNorm(k, D, await this.norm(`${p}.self_attn.k_norm.weight`, D), dims.rmsNormEps);
     }
     this.rope(q, seq, nH, positions);
     this.rope(k, seq, nKV, positions);
-
-    const rep = nH / nKV;
-    const scale = 1 / Math.sqrt(D);
-    const out = new Float32Array(seq * nH * D);
-    const scores = new Float64Array(seq);
-    for (let head = 0; head < nH; head++) {
-      const kvHead = Math.floor(head / rep); // repeat_interleave, not tiling
-      for (let i = 0; i < seq; i++) {
-        const qo = (i * nH + head) * D;
-        for (let t = 0; t < seq; t++) {
-          if (t > i || mask[t] === 0) {
-            scores[t] = MASKED;
-            continue;
-          }
-          const ko = (t * nKV + kvHead) * D;
-          let dot = 0;
-          for (let d = 0; d < D; d++) dot += q[qo + d] * k[ko + d];
-          scores[t] = Math.fround(dot) * scale;
-        }
-        softmaxInPlace(scores, seq);
-        for (let t = 0; t < seq; t++) {
-          const w = scores[t];
-          if (w === 0) continue;
-          const vo = (t * nKV + kvHead) * D;
-          for (let d = 0; d < D; d++) out[qo + d] += w * v[vo + d];
-        }
-      }
-    }
+    const keys = past ? concat(past.keys, k) : k;
+    const values = past ? concat(past.values, v) : v;
+    const out = attend(q, keys, values, seq, mask, { heads: nH, kvHeads: nKV, headDim: D });
+    if (gate) for (let i = 0; i < out.length; i++) out[i] = Math.fround(out[i] * sigmoid(gate[i]));
     const oBias = dims.oBias ? await this.tensor(`${p}.self_attn.o_proj.bias`, [H]) : undefined;
-    return this.project(out, seq, nH * D, `${p}.self_attn.o_proj.weight`, H, { shape: [H, nH * D], bias: oBias });
+    const output = await this.project(out, seq, nH * D, `${p}.self_attn.o_proj.weight`, H, { shape: [H, nH * D], bias: oBias });
+    return { output, cache: { keys, values } };
   }
 
   /**
@@ -201,7 +249,7 @@ export class ReferenceModel {
   private async sparseMlp(layer: number, m: Float32Array, seq: number): Promise<Float32Array> {
     const { hidden: H } = this.dims;
     const moe = this.dims.moe!;
-    const p = `model.layers.${layer}.mlp`;
+    const p = `${this.dims.tensorPrefix}.layers.${layer}.mlp`;
     const router = await this.project(m, seq, H, `${p}.gate.weight`, moe.experts, { shape: [moe.experts, H] });
     const out = new Float32Array(seq * H);
     const fused = this.weights.has(`${p}.experts.gate_up_proj`);
@@ -277,7 +325,7 @@ export class ReferenceModel {
   /** The embedding rows of the given ids; only those rows are read unless weights are cached. */
   private async embeddingRows(ids: number[]): Promise<Map<number, Float32Array>> {
     const { vocab: V, hidden: H } = this.dims;
-    const name = 'model.embed_tokens.weight';
+    const name = `${this.dims.tensorPrefix}.embed_tokens.weight`;
     const rows = new Map<number, Float32Array>();
     if (this.cacheWeights) {
       const table = await this.tensor(name, [V, H]);

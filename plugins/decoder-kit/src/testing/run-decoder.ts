@@ -1,6 +1,8 @@
 /**
  * Test tooling: one onnxruntime call of the decoder graph with the feeds transformers.js would build
- * (position_ids = cumsum(mask) - 1 with pads -> 1, keeping the last S; empty past on the first step).
+ * (position_ids = cumsum(mask) - 1 with pads -> 1, keeping the last S, when the graph takes them; an empty KV
+ * cache and all-zero recurrent states on the first step, shaped from the input metadata as transformers.js does:
+ * batch_size is the batch, any other symbolic dim 0).
  */
 import ort from 'onnxruntime-node';
 import { positionIdsFromMask } from '../reference/forward-dims.js';
@@ -15,14 +17,14 @@ export interface DecoderStep {
   inputIds: number[][];
   /** Over past + new tokens; all ones when absent. */
   attentionMask?: number[][];
-  /** present.* of the previous step; empty cache when absent. */
+  /** The previous step's cache (present.* renamed to past_*); empty cache when absent. */
   past?: Record<string, ort.Tensor>;
 }
 
 export interface DecoderStepResult {
   logits: Float32Array;
   dims: number[];
-  /** present.* renamed to past_key_values.* for the next step. */
+  /** present.* / present_conv.* / present_recurrent.* renamed to the past_* inputs they feed next step. */
   cache: Record<string, ort.Tensor>;
 }
 
@@ -31,25 +33,30 @@ const int64 = (rows: number[][]) => new ort.Tensor('int64', BigInt64Array.from(r
 export async function runDecoder(session: ort.InferenceSession, kv: KvShape, step: DecoderStep): Promise<DecoderStepResult> {
   const batch = step.inputIds.length;
   const seq = step.inputIds[0].length;
-  const pastLen = step.past ? (step.past['past_key_values.0.key'].dims[2] as number) : 0;
+  const firstKv = Object.keys(step.past ?? {}).find((name) => name.startsWith('past_key_values.'));
+  const pastLen = firstKv ? (step.past![firstKv].dims[2] as number) : 0;
   const mask = step.attentionMask ?? step.inputIds.map(() => new Array<number>(pastLen + seq).fill(1));
-  const feeds: Record<string, ort.Tensor> = {
-    input_ids: int64(step.inputIds),
-    attention_mask: int64(mask),
-    position_ids: int64(mask.map((row) => positionIdsFromMask(row).slice(-seq))),
-  };
-  for (let i = 0; i < kv.layers; i++) {
-    for (const kind of ['key', 'value']) {
-      const name = `past_key_values.${i}.${kind}`;
-      feeds[name] = step.past?.[name] ?? new ort.Tensor('float32', new Float32Array(0), [batch, kv.kvHeads, 0, kv.headDim]);
-    }
-  }
+  const feeds: Record<string, ort.Tensor> = { input_ids: int64(step.inputIds), attention_mask: int64(mask) };
+  if (session.inputNames.includes('position_ids')) feeds.position_ids = int64(mask.map((row) => positionIdsFromMask(row).slice(-seq)));
+  Object.assign(feeds, emptyCache(session, batch, kv), step.past);
   const out = await session.run(feeds);
   const cache: Record<string, ort.Tensor> = {};
   for (const [name, value] of Object.entries(out)) {
     if (name.startsWith('present.')) cache[name.replace('present.', 'past_key_values.')] = value;
+    else if (name.startsWith('present_')) cache[name.replace('present_', 'past_')] = value;
   }
   return { logits: out.logits.data as Float32Array, dims: [...out.logits.dims], cache };
+}
+
+/** The first step's cache inputs: zeros shaped from the input metadata (batch_size -> batch, other symbols 0). */
+export function emptyCache(session: ort.InferenceSession, batch: number, kv?: KvShape): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const meta of session.inputMetadata) {
+    if (!meta.name.startsWith('past_')) continue;
+    const shape = meta.isTensor ? meta.shape.map((d) => (d === 'batch_size' ? batch : typeof d === 'number' ? d : 0)) : [batch, kv?.kvHeads ?? 0, 0, kv?.headDim ?? 0];
+    feeds[meta.name] = new ort.Tensor('float32', new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+  }
+  return feeds;
 }
 
 /** Largest |a - b| over the positions where `keep(b, s)` holds; arrays are [B, S, V]. */

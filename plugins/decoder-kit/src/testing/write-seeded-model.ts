@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { f32ToBf16, f32ToF16, writeSafetensors, type TensorToWrite } from '../../../../src/formats/safetensors/index.js';
 import type { ModelConfig } from '../../../../src/index.js';
 import { isSparseLayer, readForwardDims } from '../reference/forward-dims.js';
+import { gatedAttentionTensors, linearAttentionTensors, seededLinearLayer, TINY_HYBRID, wrapperExtraTensors, type HybridSeededFamily } from './seeded-hybrid.js';
 
-export type SeededFamily = 'qwen2' | 'qwen3' | 'qwen2_moe' | 'qwen3_moe';
+export type SeededFamily = 'qwen2' | 'qwen3' | 'qwen2_moe' | 'qwen3_moe' | HybridSeededFamily;
 export type SeededDtype = 'bf16' | 'f16' | 'f32';
 
 export interface SeededModelOptions {
@@ -25,9 +26,21 @@ export interface SeededModelOptions {
   tiedCopy?: boolean;
   /** Config fields overriding the tiny defaults (hidden_size, num_hidden_layers, ...). */
   config?: Partial<ModelConfig>;
+  /** Qwen3.5 wrappers: fields merged into text_config. */
+  textConfig?: Partial<ModelConfig>;
+  /**
+   * Gated DeltaNet projections: 'fused' (in_proj_qkvz / in_proj_ba, Qwen3-Next) or 'split' (in_proj_qkv / z /
+   * b / a, Qwen3.5). Default: the family's own.
+   */
+  linearLayout?: 'fused' | 'split';
+  /** Qwen3.5 wrappers: also write small model.visual.* and mtp.* tensors (kept by a converter, unused here). */
+  wrapperExtras?: boolean;
+  /** Tensors stored as float32 whatever `dtype` says (released hybrids keep e.g. A_log in float32). */
+  float32Tensors?: (name: string) => boolean;
 }
 
 const TINY: Record<SeededFamily, ModelConfig> = {
+  ...TINY_HYBRID,
   qwen2: {
     architectures: ['Qwen2ForCausalLM'],
     model_type: 'qwen2',
@@ -133,31 +146,39 @@ interface SeededTensor {
 }
 
 /** Every tensor a config implies, with the value range the seeded weights use. */
-export function seededTensorList(config: ModelConfig, options: Pick<SeededModelOptions, 'expertLayout' | 'tiedCopy'> = {}): SeededTensor[] {
+export function seededTensorList(config: ModelConfig, options: Pick<SeededModelOptions, 'expertLayout' | 'tiedCopy' | 'linearLayout' | 'wrapperExtras'> = {}): SeededTensor[] {
   const dims = readForwardDims(config);
   const { hidden: H, heads: nH, kvHeads: nKV, headDim: D, vocab: V } = dims;
+  const P = dims.tensorPrefix;
   const list: SeededTensor[] = [];
   const linear = (name: string, out: number, inDim: number) => list.push({ name, shape: [out, inDim], center: 0, spread: 2 / Math.sqrt(inDim) });
-  const norm = (name: string, n: number) => list.push({ name, shape: [n], center: 1, spread: 0.2 });
+  // Zero-centred norms (scale 1 + w) are stored near 0, plain ones near 1.
+  const norm = (name: string, n: number) => list.push({ name, shape: [n], center: dims.normZeroCentred ? 0 : 1, spread: 0.2 });
   const bias = (name: string, n: number) => list.push({ name, shape: [n], center: 0, spread: 0.1 });
-  list.push({ name: 'model.embed_tokens.weight', shape: [V, H], center: 0, spread: 0.25 });
+  list.push({ name: `${P}.embed_tokens.weight`, shape: [V, H], center: 0, spread: 0.25 });
   for (let i = 0; i < dims.layers; i++) {
-    const p = `model.layers.${i}`;
+    const p = `${P}.layers.${i}`;
     norm(`${p}.input_layernorm.weight`, H);
     norm(`${p}.post_attention_layernorm.weight`, H);
-    linear(`${p}.self_attn.q_proj.weight`, nH * D, H);
-    linear(`${p}.self_attn.k_proj.weight`, nKV * D, H);
-    linear(`${p}.self_attn.v_proj.weight`, nKV * D, H);
-    linear(`${p}.self_attn.o_proj.weight`, H, nH * D);
-    if (dims.qkvBias) {
-      bias(`${p}.self_attn.q_proj.bias`, nH * D);
-      bias(`${p}.self_attn.k_proj.bias`, nKV * D);
-      bias(`${p}.self_attn.v_proj.bias`, nKV * D);
-    }
-    if (dims.oBias) bias(`${p}.self_attn.o_proj.bias`, H);
-    if (dims.qkNorm) {
-      norm(`${p}.self_attn.q_norm.weight`, D);
-      norm(`${p}.self_attn.k_norm.weight`, D);
+    if (seededLinearLayer(dims, i)) {
+      list.push(...linearAttentionTensors(p, dims, options.linearLayout ?? (dims.family === 'qwen3_next' ? 'fused' : 'split')));
+    } else if (dims.attentionOutputGate) {
+      list.push(...gatedAttentionTensors(p, dims));
+    } else {
+      linear(`${p}.self_attn.q_proj.weight`, nH * D, H);
+      linear(`${p}.self_attn.k_proj.weight`, nKV * D, H);
+      linear(`${p}.self_attn.v_proj.weight`, nKV * D, H);
+      linear(`${p}.self_attn.o_proj.weight`, H, nH * D);
+      if (dims.qkvBias) {
+        bias(`${p}.self_attn.q_proj.bias`, nH * D);
+        bias(`${p}.self_attn.k_proj.bias`, nKV * D);
+        bias(`${p}.self_attn.v_proj.bias`, nKV * D);
+      }
+      if (dims.oBias) bias(`${p}.self_attn.o_proj.bias`, H);
+      if (dims.qkNorm) {
+        norm(`${p}.self_attn.q_norm.weight`, D);
+        norm(`${p}.self_attn.k_norm.weight`, D);
+      }
     }
     if (isSparseLayer(dims, i)) {
       const moe = dims.moe!;
@@ -185,8 +206,9 @@ export function seededTensorList(config: ModelConfig, options: Pick<SeededModelO
       linear(`${p}.mlp.down_proj.weight`, H, dims.intermediate);
     }
   }
-  norm('model.norm.weight', H);
+  norm(`${P}.norm.weight`, H);
   if (!dims.tied) linear('lm_head.weight', V, H);
+  if (options.wrapperExtras) list.push(...wrapperExtraTensors(dims));
   return list;
 }
 
@@ -236,23 +258,26 @@ const DTYPE_NAMES: Record<SeededDtype, { st: string; torch: string }> = {
 
 /** Writes config.json and the weights into dir (created if needed); returns the config written. */
 export async function writeSeededModel(dir: string, options: SeededModelOptions): Promise<ModelConfig> {
+  const base = options.config?.model_type === undefined ? TINY[options.family] : {};
   const config: ModelConfig = {
-    ...(options.config?.model_type === undefined ? TINY[options.family] : {}),
+    ...base,
     ...options.config,
     tie_word_embeddings: options.tied,
     torch_dtype: DTYPE_NAMES[options.dtype].torch,
   };
+  if (options.textConfig) config.text_config = { ...(config.text_config as ModelConfig | undefined), ...options.textConfig };
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
 
   const tensors = seededTensorList(config, options);
   const embedding = tensors[0];
   if (options.tied && options.tiedCopy) tensors.push({ ...embedding, name: 'lm_head.weight' });
+  const dtypeOf = (name: string): SeededDtype => (options.float32Tensors?.(name) ? 'f32' : options.dtype);
   const toWrite = (t: SeededTensor): TensorToWrite => ({
     name: t.name,
-    dtype: DTYPE_NAMES[options.dtype].st,
+    dtype: DTYPE_NAMES[dtypeOf(t.name)].st,
     shape: t.shape,
-    data: () => tensorBytes(options.seed, t, options.dtype, t.name === 'lm_head.weight' && options.tied ? embedding : undefined),
+    data: () => tensorBytes(options.seed, t, dtypeOf(t.name), t.name === 'lm_head.weight' && options.tied ? embedding : undefined),
   });
 
   const shards = Math.max(1, options.shards ?? 1);

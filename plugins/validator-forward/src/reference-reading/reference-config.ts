@@ -9,6 +9,7 @@
  * has none. RoPE: transformers/modeling_rope_utils.py (_compute_default/linear/dynamic/yarn/llama3_parameters).
  */
 import type { ConfigFacts, ModelConfig } from '../../../../src/index.js';
+import { HybridReadingError, readHybridReference } from './reference-hybrid-config.js';
 
 type Defaults = Record<string, number | boolean | null>;
 
@@ -60,6 +61,13 @@ export class ReferenceConfigError extends Error {}
 
 /** The facts, or a ReferenceConfigError when this reading cannot say (reported as a finding, not a crash). */
 export function readReferenceConfig(config: ModelConfig): ConfigFacts {
+  try {
+    const hybrid = readHybridReference(config);
+    if (hybrid) return hybrid;
+  } catch (error) {
+    if (error instanceof HybridReadingError) throw new ReferenceConfigError(error.message);
+    throw error;
+  }
   const c = config as Record<string, unknown>;
   const cls = Array.isArray(c.architectures) ? String(c.architectures[0]) : '';
   const type = CLASS_TO_TYPE[cls] ?? String(c.model_type ?? '');

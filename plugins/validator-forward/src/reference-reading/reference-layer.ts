@@ -5,35 +5,13 @@
  * layer slices are compared with (check-layer-sample.ts).
  */
 import type { ConfigFacts } from '../../../../src/index.js';
+import { gatedAttention, gatedDeltaNet } from './reference-hybrid-layer.js';
+import { linear, rmsNorm as normRows } from './layer-math.js';
 
 /** A tensor the validator's reading needs is not in the checkpoint (a finding, not a crash). */
 export class MissingTensorError extends Error {}
 
 export type WeightGetter = (name: string) => Promise<Float32Array | undefined>;
-
-function rmsNorm(x: Float32Array, width: number, w: Float32Array, eps: number): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let r = 0; r < x.length / width; r++) {
-    let ss = 0;
-    for (let c = 0; c < width; c++) ss += x[r * width + c]! * x[r * width + c]!;
-    const inv = 1 / Math.sqrt(ss / width + eps);
-    for (let c = 0; c < width; c++) out[r * width + c] = x[r * width + c]! * inv * w[c]!;
-  }
-  return out;
-}
-
-/** x [rows, inW] times W^T (W [outW, inW]) plus bias. */
-function linear(x: Float32Array, rows: number, inW: number, w: Float32Array, outW: number, bias?: Float32Array): Float32Array {
-  const out = new Float32Array(rows * outW);
-  for (let r = 0; r < rows; r++) {
-    for (let o = 0; o < outW; o++) {
-      let s = bias ? bias[o]! : 0;
-      for (let i = 0; i < inW; i++) s += x[r * inW + i]! * w[o * inW + i]!;
-      out[r * outW + o] = s;
-    }
-  }
-  return out;
-}
 
 const silu = (v: number): number => v / (1 + Math.exp(-v));
 
@@ -52,6 +30,7 @@ export class ReferenceLayers {
 
   /** Layer `layer` applied to x [seq, H] at positions 0..seq-1. */
   async layer(layer: number, x: Float32Array, seq: number): Promise<Float32Array> {
+    if (Array.isArray(this.f.full_attention_layers)) return this.hybridLayer(layer, x, seq);
     const f = this.f;
     const H = f.hidden_size as number;
     const D = f.head_dim as number;
@@ -59,14 +38,14 @@ export class ReferenceLayers {
     const nKV = f.num_key_value_heads as number;
     const eps = f.rms_norm_eps as number;
     const p = `model.layers.${layer}`;
-    const a = rmsNorm(x, H, await this.need(`${p}.input_layernorm.weight`), eps);
+    const a = normRows(x, H, await this.need(`${p}.input_layernorm.weight`), eps, false);
     const bias = f.qkv_bias === true;
     const q = linear(a, seq, H, await this.need(`${p}.self_attn.q_proj.weight`), nH * D, await this.optional(`${p}.self_attn.q_proj.bias`, bias));
     const k = linear(a, seq, H, await this.need(`${p}.self_attn.k_proj.weight`), nKV * D, await this.optional(`${p}.self_attn.k_proj.bias`, bias));
     const v = linear(a, seq, H, await this.need(`${p}.self_attn.v_proj.weight`), nKV * D, await this.optional(`${p}.self_attn.v_proj.bias`, bias));
     if (f.qk_norm === true) {
-      q.set(rmsNorm(q, D, await this.need(`${p}.self_attn.q_norm.weight`), eps));
-      k.set(rmsNorm(k, D, await this.need(`${p}.self_attn.k_norm.weight`), eps));
+      q.set(normRows(q, D, await this.need(`${p}.self_attn.q_norm.weight`), eps, false));
+      k.set(normRows(k, D, await this.need(`${p}.self_attn.k_norm.weight`), eps, false));
     }
     this.rotate(q, seq, nH, D);
     this.rotate(k, seq, nKV, D);
@@ -96,9 +75,37 @@ export class ReferenceLayers {
     const o = linear(attn, seq, nH * D, await this.need(`${p}.self_attn.o_proj.weight`), H, await this.optional(`${p}.self_attn.o_proj.bias`, f.o_proj_bias === true));
     const h1 = new Float32Array(x.length);
     for (let i = 0; i < x.length; i++) h1[i] = x[i]! + o[i]!;
-    const m = rmsNorm(h1, H, await this.need(`${p}.post_attention_layernorm.weight`), eps);
+    const m = normRows(h1, H, await this.need(`${p}.post_attention_layernorm.weight`), eps, false);
     const sparse = Array.isArray(f.sparse_layers) && f.sparse_layers.includes(layer);
     const mlp = sparse ? await this.moe(p, m, seq) : await this.swiglu(`${p}.mlp`, m, seq, f.intermediate_size as number, f.mlp_bias === true);
+    for (let i = 0; i < h1.length; i++) h1[i] = h1[i]! + mlp[i]!;
+    return h1;
+  }
+
+  /**
+   * A Qwen3-Next / Qwen3.5 layer: zero-centred norms, gated attention or Gated DeltaNet by the schedule
+   * (reference-hybrid-layer.ts), then the dense or sparse MLP as for the other families.
+   */
+  private async hybridLayer(layer: number, x: Float32Array, seq: number): Promise<Float32Array> {
+    const f = this.f;
+    const H = f.hidden_size as number;
+    const eps = f.rms_norm_eps as number;
+    const zc = f.norm_zero_centred === true;
+    const p = `${prefix(f)}.layers.${layer}`;
+    const need = (name: string) => this.need(name);
+    const a = normRows(x, H, await this.need(`${p}.input_layernorm.weight`), eps, zc);
+    let mixed: Float32Array;
+    if ((f.full_attention_layers as readonly number[]).includes(layer)) {
+      mixed = await gatedAttention(f, p, a, seq, need, (name, present) => this.optional(name, present));
+    } else {
+      const fused = (await this.weight(`${p}.linear_attn.in_proj_qkvz.weight`)) !== undefined;
+      mixed = await gatedDeltaNet(f, p, a, seq, need, () => fused);
+    }
+    const h1 = new Float32Array(x.length);
+    for (let i = 0; i < x.length; i++) h1[i] = x[i]! + mixed[i]!;
+    const m = normRows(h1, H, await this.need(`${p}.post_attention_layernorm.weight`), eps, zc);
+    const sparse = Array.isArray(f.sparse_layers) && f.sparse_layers.includes(layer);
+    const mlp = sparse ? await this.moe(p, m, seq) : await this.swiglu(`${p}.mlp`, m, seq, f.intermediate_size as number, false);
     for (let i = 0; i < h1.length; i++) h1[i] = h1[i]! + mlp[i]!;
     return h1;
   }
@@ -107,7 +114,7 @@ export class ReferenceLayers {
   async head(x: Float32Array, seq: number, headRows: Float32Array, rows: number): Promise<Float32Array> {
     const f = this.f;
     const H = f.hidden_size as number;
-    const n = rmsNorm(x, H, await this.need('model.norm.weight'), f.rms_norm_eps as number);
+    const n = normRows(x, H, await this.need(`${prefix(f)}.norm.weight`), f.rms_norm_eps as number, f.norm_zero_centred === true);
     return linear(n, seq, H, headRows, rows);
   }
 
@@ -183,4 +190,9 @@ export class ReferenceLayers {
     }
     return out;
   }
+}
+
+/** Where the text decoder's tensors sit (model.language_model for the Qwen3.5 wrappers). */
+export function prefix(f: ConfigFacts): string {
+  return typeof f.tensor_prefix === 'string' ? f.tensor_prefix : 'model';
 }
