@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeFile } from 'node:fs/promises';
-import { ModelImportError } from '../../../src/index.js';
+import { ModelImportError, acquireOwnerLock } from '../../../src/index.js';
 import type { RegistryClient } from './registry-client.js';
 
 export interface BlobSource {
@@ -25,6 +25,8 @@ export interface UploadOptions {
   /** Repositories of the same registry that may already hold the blob. */
   mountFrom?: string[];
   onProgress?: (bytes: number) => void;
+  /** Stops waiting for another push's lock on the same upload. */
+  signal?: AbortSignal;
 }
 
 export type UploadOutcome = 'present' | 'mounted' | 'uploaded' | 'resumed';
@@ -65,6 +67,19 @@ async function uploadedSoFar(client: RegistryClient, location: string, what: str
 }
 
 export async function uploadBlob(client: RegistryClient, blob: BlobSource, options: UploadOptions): Promise<UploadOutcome> {
+  const stateFile = statePath(options, client, blob.digest);
+  // One push at a time per (registry, repository, blob), as downloads hold their partial's lock: a second push of
+  // the same blob waits, then finds it present instead of opening a second upload session beside the first.
+  if (stateFile) await fs.mkdir(path.dirname(stateFile), { recursive: true });
+  const release = stateFile ? await acquireOwnerLock(stateFile, { signal: options.signal }) : undefined;
+  try {
+    return await uploadLocked(client, blob, options, stateFile);
+  } finally {
+    await release?.();
+  }
+}
+
+async function uploadLocked(client: RegistryClient, blob: BlobSource, options: UploadOptions, stateFile: string | undefined): Promise<UploadOutcome> {
   const what = `blob ${blob.digest.slice(0, 19)}`;
   if (await blobExists(client, blob.digest)) return 'present';
   for (const from of options.mountFrom ?? []) {
@@ -76,7 +91,6 @@ export async function uploadBlob(client: RegistryClient, blob: BlobSource, optio
     // 202: the registry opened an ordinary upload instead; abandon it and start our own below.
   }
 
-  const stateFile = statePath(options, client, blob.digest);
   let location: string | undefined;
   let offset = 0;
   let outcome: UploadOutcome = 'uploaded';

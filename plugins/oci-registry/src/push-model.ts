@@ -40,7 +40,7 @@ export interface PushOptions {
   entry: ModelEntry;
   modelDir: string;
   target: string;
-  /** Where resumable upload state is kept (models/.partial/oci-push). */
+  /** Where resumable upload state is kept (models/.blobs/partial/oci-push). */
   stateDir: string;
   username?: string;
   password?: string;
@@ -135,6 +135,7 @@ export async function pushModel(options: PushOptions): Promise<PushResult> {
       stateDir: options.stateDir,
       mountFrom,
       onProgress: (n) => (bytesUploaded += n),
+      signal: options.signal,
     });
     counts[outcome]++;
     options.onBlob?.(blob.path, outcome, blob.size);

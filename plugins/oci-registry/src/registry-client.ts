@@ -31,6 +31,8 @@ export interface RequestInit2 {
   /** For messages: "the manifest", "blob sha256:…". */
   what: string;
   redirect?: 'follow' | 'manual';
+  /** Stops this request only (one range of a blob whose other range failed); the client's signal stops all. */
+  signal?: AbortSignal;
 }
 
 export class RegistryClient {
@@ -72,9 +74,10 @@ export class RegistryClient {
   /** One request with authentication and retries. Bodies are buffers, so every attempt re-sends the same bytes. */
   async request(method: string, url: string, init: RequestInit2): Promise<Response> {
     const tracker = new RetryTracker(this.retry);
+    const signal = init.signal ? AbortSignal.any([this.signal, init.signal]) : this.signal;
     let authTried = false;
     for (;;) {
-      this.signal.throwIfAborted();
+      signal.throwIfAborted();
       let response: Response;
       try {
         response = await fetch(url, {
@@ -82,10 +85,10 @@ export class RegistryClient {
           headers: { ...(this.authorization ? { authorization: this.authorization } : {}), ...init.headers },
           body: init.body as never,
           redirect: init.redirect ?? 'follow',
-          signal: this.signal,
+          signal,
         });
       } catch (error) {
-        if (this.signal.aborted) throw this.signal.reason ?? error;
+        if (signal.aborted) throw signal.reason ?? error;
         const transient = asTransient(error);
         if (!transient) throw error;
         await this.wait(tracker, transient, init.what);
