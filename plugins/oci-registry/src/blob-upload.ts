@@ -1,13 +1,25 @@
 /**
  * Pushes one blob: HEAD first (already there: nothing sent), then a cross-repository mount when another
- * repository of the same registry has it, else a chunked upload (POST, PATCH chunks, PUT ?digest=). A blob
- * that fits in one chunk goes as POST + one PUT with the body. The upload's location is kept in a small state
- * file after each chunk, so a push killed mid-blob resumes from the registry's own count of received bytes.
+ * repository of the same registry has it, else an upload session (POST ... PUT ?digest=) sent one of three ways:
+ * - a small blob (up to SMALL_BLOB): its bytes in the closing PUT, the spec's monolithic upload;
+ * - by default, the whole blob streamed from its file in one PATCH without Content-Range, then an empty PUT:
+ *   what `docker push` does (distribution's client, blob_writer.go ReadFrom), and like containerd
+ *   (core/remotes/docker/pusher.go) and oras-go (registry/remote/repository.go, blobStore.Push), which send the
+ *   whole blob in one PUT. One request per blob is what the registry serves fastest, and GHCR, whose limit of 4 MiB
+ *   per request applies to Content-Range chunks (wasmCloud/wash-archive#268, oras-project/rust-oci-client#37),
+ *   takes whole-blob uploads of any layer size;
+ * - with `chunkSize` (push --chunk-size), PATCHes of that many bytes with Content-Range: for a registry or a proxy
+ *   in front of it that refuses large request bodies (Cloudflare answers 413 over 100 MB on its smaller plans;
+ *   KitOps sends 100 MiB chunks, smolvm 16 MiB; GHCR needs 4 MiB or less).
+ * The upload's location is kept in a small state file, so a push killed mid-blob resumes from the registry's own
+ * count of received bytes (GET on the location); so does a streamed PATCH cut by a dropped connection.
  */
-import { promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { writeFile } from 'node:fs/promises';
-import { ModelImportError, acquireOwnerLock } from '../../../src/index.js';
+import { ModelImportError, RetryTracker, acquireOwnerLock, asTransient, sleep } from '../../../src/index.js';
+import { DEFAULT_RETRY } from './registry-client.js';
 import type { RegistryClient } from './registry-client.js';
 
 export interface BlobSource {
@@ -18,8 +30,15 @@ export interface BlobSource {
   bytes?: Buffer;
 }
 
+/** Upload sessions a blob may lose (a registry drops one whose request was cut) before the push gives up. */
+const MAX_RESTARTS = 3;
+
+/** Blobs up to this size go in the closing PUT's body (one request, the bytes held in memory once). */
+export const SMALL_BLOB = 4 * 2 ** 20;
+
 export interface UploadOptions {
-  chunkSize: number;
+  /** Content-Range chunks of this size; undefined: the whole blob streamed in one PATCH. */
+  chunkSize?: number;
   /** Folder for resumable upload state (one JSON file per blob digest), or undefined for none. */
   stateDir?: string;
   /** Repositories of the same registry that may already hold the blob. */
@@ -63,7 +82,16 @@ async function uploadedSoFar(client: RegistryClient, location: string, what: str
   const response = await client.request('GET', location, { what, accept: [404, 400] });
   if (response.status !== 204 && response.status !== 200) return undefined;
   const range = /^(?:bytes=)?0-(\d+)$/.exec(response.headers.get('range') ?? '');
-  return range ? Number(range[1]) + 1 : 0;
+  // distribution answers "0-0" both for no byte and for one (it prints max(size-1, 0)): read as none, and callers
+  // start a fresh session rather than resume one whose first byte is in doubt.
+  return range && range[1] !== '0' ? Number(range[1]) + 1 : 0;
+}
+
+/** A new upload session: its location. */
+async function openSession(client: RegistryClient, what: string): Promise<string> {
+  const response = await client.request('POST', client.repoUrl('blobs/uploads/'), { what: `upload of ${what}` });
+  await response.body?.cancel().catch(() => {});
+  return client.resolveLocation(response.headers.get('location'), what);
 }
 
 export async function uploadBlob(client: RegistryClient, blob: BlobSource, options: UploadOptions): Promise<UploadOutcome> {
@@ -98,33 +126,34 @@ async function uploadLocked(client: RegistryClient, blob: BlobSource, options: U
     const saved = await fs.readFile(stateFile, 'utf8').then((t) => JSON.parse(t) as UploadState).catch(() => undefined);
     if (saved?.location) {
       const received = await uploadedSoFar(client, saved.location, what).catch(() => undefined);
-      if (received !== undefined && received <= blob.size) {
+      if (received !== undefined && received > 0 && received <= blob.size) {
         location = saved.location;
         offset = received;
         outcome = 'resumed';
       }
     }
   }
-  if (!location) {
-    const response = await client.request('POST', client.repoUrl('blobs/uploads/'), { what: `upload of ${what}` });
-    await response.body?.cancel().catch(() => {});
-    location = client.resolveLocation(response.headers.get('location'), what);
-  }
+  location ??= await openSession(client, what);
 
   const handle = blob.file ? await fs.open(blob.file, 'r') : undefined;
   try {
-    if (offset === 0 && blob.size <= options.chunkSize) {
+    if (offset === 0 && blob.size <= (options.chunkSize ?? SMALL_BLOB)) {
       // One request: the spec's "monolithic" PUT, cheapest for small blobs.
       const bytes = await readChunk(blob, handle, 0, blob.size);
       await finish(client, location, blob, bytes, what);
       options.onProgress?.(blob.size);
+    } else if (options.chunkSize === undefined && blob.file) {
+      location = await streamFrom(client, location, blob.file, offset, blob.size, what, stateFile, options);
+      await finish(client, location, blob, undefined, what);
     } else {
+      const chunkSize = options.chunkSize ?? SMALL_BLOB;
+      let restarts = 0;
       while (offset < blob.size) {
-        const length = Math.min(options.chunkSize, blob.size - offset);
+        const length = Math.min(chunkSize, blob.size - offset);
         const bytes = await readChunk(blob, handle, offset, length);
         const response = await client.request('PATCH', location, {
           what,
-          accept: [416],
+          accept: [416, 404],
           body: bytes,
           headers: {
             'content-type': 'application/octet-stream',
@@ -133,6 +162,14 @@ async function uploadLocked(client: RegistryClient, blob: BlobSource, options: U
           },
         });
         await response.body?.cancel().catch(() => {});
+        if (response.status === 404 && restarts < MAX_RESTARTS) {
+          // distribution drops a session whose chunk was cut mid-body (BLOB_UPLOAD_INVALID): start the blob over.
+          restarts++;
+          location = await openSession(client, what);
+          offset = 0;
+          continue;
+        }
+        if (response.status === 404) throw new ModelImportError('NETWORK', `${client.ref.registry} kept losing the upload of ${what}.`, { hint: 'Run the same command again.' });
         if (response.status === 416) {
           // A retried chunk the registry had partly taken before the connection dropped: ask where it stands.
           const received = await uploadedSoFar(client, location, what);
@@ -158,6 +195,79 @@ async function uploadLocked(client: RegistryClient, blob: BlobSource, options: U
   }
   if (stateFile) await fs.rm(stateFile, { force: true });
   return outcome;
+}
+
+/**
+ * Streams the file from `offset` in one PATCH (no Content-Range: the registry appends it to what it has). A dropped
+ * connection or a 5xx is retried within the hub's budget from the registry's own count, so bytes it kept are not
+ * sent again. Returns the upload's location for the closing PUT.
+ */
+async function streamFrom(
+  client: RegistryClient,
+  location: string,
+  file: string,
+  offset: number,
+  size: number,
+  what: string,
+  stateFile: string | undefined,
+  options: UploadOptions,
+): Promise<string> {
+  const tracker = new RetryTracker(DEFAULT_RETRY);
+  let restarts = 0;
+  // Saved before the bytes go: a push killed mid-stream resumes from what the registry kept.
+  if (stateFile) await writeFile(stateFile, JSON.stringify({ location } satisfies UploadState));
+  while (offset < size) {
+    const from = offset;
+    try {
+      const response = await client.request('PATCH', location, {
+        what,
+        noRetry: true,
+        accept: [413, 404],
+        headers: { 'content-type': 'application/octet-stream' },
+        body: () => Readable.toWeb(createReadStream(file, { start: from, end: size - 1, highWaterMark: 1 << 20 })) as ReadableStream<Uint8Array>,
+      });
+      await response.body?.cancel().catch(() => {});
+      if (response.status === 404 && restarts < MAX_RESTARTS) {
+        restarts++;
+        location = await openSession(client, what);
+        if (stateFile) await writeFile(stateFile, JSON.stringify({ location } satisfies UploadState));
+        offset = 0;
+        continue;
+      }
+      if (response.status === 404) throw new ModelImportError('NETWORK', `${client.ref.registry} kept losing the upload of ${what}.`, { hint: 'Run the same command again.' });
+      if (response.status === 413) {
+        throw new ModelImportError('NETWORK', `${client.ref.registry} (or a proxy in front of it) refused ${what} in one request as too large (413).`, {
+          hint: 'Push again with --chunk-size 16MiB (or 4MiB, which GHCR needs): the blob then goes in chunks of that size.',
+        });
+      }
+      location = client.resolveLocation(response.headers.get('location') ?? location, what);
+      const range = /^(?:bytes=)?0-(\d+)$/.exec(response.headers.get('range') ?? '');
+      offset = range ? Number(range[1]) + 1 : size;
+      if (offset <= from && from < size) throw new ModelImportError('NETWORK', `${client.ref.registry} took none of the bytes of ${what}.`, { hint: 'Try --chunk-size 4MiB.' });
+    } catch (error) {
+      if (error instanceof ModelImportError) throw error;
+      const transient = asTransient(error);
+      if (!transient) throw error;
+      const delay = tracker.failed(transient);
+      if (delay === undefined) {
+        throw new ModelImportError('NETWORK', `Uploading ${what}: ${transient.what}; giving up after ${tracker.attempts} attempts.`, {
+          hint: 'Run the same command again: it resumes from what the registry kept.',
+        });
+      }
+      await sleep(delay, options.signal ?? new AbortController().signal);
+      // Where the upload stands; a session the registry dropped (or one with nothing sure in it) is started over.
+      const received = (await uploadedSoFar(client, location, what)) ?? 0;
+      if (received > from) tracker.progressed();
+      if (received === 0) {
+        if (restarts++ >= MAX_RESTARTS) throw new ModelImportError('NETWORK', `${client.ref.registry} kept losing the upload of ${what}.`, { hint: 'Run the same command again.' });
+        location = await openSession(client, what);
+        if (stateFile) await writeFile(stateFile, JSON.stringify({ location } satisfies UploadState));
+      }
+      offset = received;
+    }
+    if (offset > from) options.onProgress?.(offset - from);
+  }
+  return location;
 }
 
 async function finish(client: RegistryClient, location: string, blob: BlobSource, body: Buffer | undefined, what: string): Promise<void> {

@@ -32,8 +32,6 @@ import type { RetryPolicy } from '../../../src/index.js';
 const MANIFEST_LIMIT = 4 * 2 ** 20;
 /** GHCR's per-layer limit, the smallest of the big registries. */
 export const DEFAULT_MAX_LAYER = 10 * 1e9;
-/** Small enough for registries that refuse requests over a few MB (GHCR refused > 4 MiB in 2022). */
-export const DEFAULT_CHUNK = 4 * 2 ** 20;
 export const DEFAULT_PARALLEL = 4;
 
 export interface PushOptions {
@@ -131,7 +129,8 @@ export async function pushModel(options: PushOptions): Promise<PushResult> {
   const unique = order.filter((b, i) => order.findIndex((o) => o.digest === b.digest) === i);
   await runPool(unique, parallel, async (blob) => {
     const outcome = await uploadBlob(client, blob, {
-      chunkSize: options.chunkSize ?? DEFAULT_CHUNK,
+      // Default: each blob in one streamed request (blob-upload.ts says why); --chunk-size for picky registries.
+      chunkSize: options.chunkSize,
       stateDir: options.stateDir,
       mountFrom,
       onProgress: (n) => (bytesUploaded += n),

@@ -14,6 +14,7 @@ import { tempDir } from '../../../test/support/temp.js';
 import { RegistryClient } from './registry-client.js';
 import { blobExists, uploadBlob } from './blob-upload.js';
 import { parseReference, registryBaseUrl } from './reference.js';
+import { startFaultProxy } from '../test-support/fault-proxy.js';
 
 const available = registryAvailable();
 if (!available) console.warn('docker-registry or htpasswd missing: the registry client tests are skipped (.ci/run installs them)');
@@ -61,6 +62,34 @@ describe.skipIf(!available)('registry client against docker-registry', () => {
       const other = client('test/other');
       expect(await uploadBlob(other, blob, { chunkSize: 64 * 1024, mountFrom: ['test/chunked'] })).toBe('mounted');
     } finally {
+      await cleanup();
+    }
+  });
+
+  it('by default streams a large blob in one PATCH; a connection dropped mid-body resumes from the registry\'s count', async () => {
+    const proxy = await startFaultProxy(registry.url);
+    const { dir, cleanup } = await tempDir();
+    try {
+      const bytes = randomBytes(6 * 2 ** 20 + 777);
+      const file = path.join(dir, 'blob');
+      await fs.writeFile(file, bytes);
+      const c = client(`test/streamed`);
+      const streamed = new RegistryClient({ ...c, ref: parseReference(`${proxy.host}/test/streamed:t`), baseUrl: registryBaseUrl(proxy.host), credentials: { username: registry.username, password: registry.password, origin: 'test' }, signal: new AbortController().signal, actions: 'pull,push', retry: { budgetMs: 2_000, baseDelayMs: 20, maxDelayMs: 100 } });
+      proxy.rules.push({ method: 'PATCH', path: /\/blobs\/uploads\//, times: 1, fault: 'drop-request', afterBytes: 3 * 2 ** 20 });
+      let sent = 0;
+      const digest = digestOf(bytes);
+      const outcome = await uploadBlob(streamed, { digest, size: bytes.length, file }, { stateDir: path.join(dir, 'state'), onProgress: (n) => (sent += n) }).catch((e) => e);
+      expect(outcome).toBe('uploaded');
+      expect(sent).toBe(bytes.length);
+      const patches = proxy.log.filter((l) => l.method === 'PATCH' && l.status !== 401);
+      // No Content-Range: the rest of the blob in each attempt, from what the registry said it kept.
+      expect(patches.length).toBe(2);
+      expect(patches.every((l) => l.contentRange === undefined)).toBe(true);
+      const back = await fetch(`${registry.url}/v2/test/streamed/blobs/${digest}`, { headers: { authorization: `Basic ${Buffer.from(`${registry.username}:${registry.password}`).toString('base64')}` } });
+      expect(Buffer.compare(Buffer.from(await back.arrayBuffer()), bytes)).toBe(0);
+      expect(await fs.readdir(path.join(dir, 'state'))).toEqual([]);
+    } finally {
+      await proxy.close();
       await cleanup();
     }
   });

@@ -25,7 +25,13 @@ export interface RegistryClientOptions {
 
 export interface RequestInit2 {
   headers?: Record<string, string>;
-  body?: Buffer | Uint8Array | string;
+  /** A buffer is re-sent as is on a retry; a stream is made anew by its factory for each attempt. */
+  body?: Buffer | Uint8Array | string | (() => ReadableStream<Uint8Array>);
+  /**
+   * Transient failures (drops, 5xx, 429) are thrown as TransientError instead of retried here: for a streamed body
+   * the registry may have kept part of it, so the caller asks where the upload stands before sending more.
+   */
+  noRetry?: boolean;
   /** Statuses the caller handles itself (everything else not 2xx becomes an error). */
   accept?: number[];
   /** For messages: "the manifest", "blob sha256:…". */
@@ -43,12 +49,14 @@ export class RegistryClient {
   private readonly signal: AbortSignal;
   private readonly actions: string;
   private authorization?: string;
+  private readonly origin: string;
   /** Requests answered, for tests and the summary (e.g. "0 blobs uploaded"). */
   readonly counts = { requests: 0, retries: 0 };
 
   constructor(options: RegistryClientOptions) {
     this.ref = options.ref;
     this.baseUrl = options.baseUrl;
+    this.origin = new URL(options.baseUrl).origin;
     this.credentials = options.credentials;
     this.retry = options.retry ?? DEFAULT_RETRY;
     this.signal = options.signal;
@@ -79,18 +87,24 @@ export class RegistryClient {
     for (;;) {
       signal.throwIfAborted();
       let response: Response;
+      // Credentials go to the registry's own origin only, never to another host an upload Location names (the
+      // credential leak of oras-go GHSA-jxpm-75mh-9fp7); fetch itself drops them on a cross-origin redirect.
+      const sameOrigin = new URL(url).origin === this.origin;
+      const streamed = typeof init.body === 'function';
       try {
         response = await fetch(url, {
           method,
-          headers: { ...(this.authorization ? { authorization: this.authorization } : {}), ...init.headers },
-          body: init.body as never,
+          headers: { ...(this.authorization && sameOrigin ? { authorization: this.authorization } : {}), ...init.headers },
+          body: (streamed ? (init.body as () => ReadableStream<Uint8Array>)() : init.body) as never,
+          ...(streamed ? { duplex: 'half' } : {}),
           redirect: init.redirect ?? 'follow',
           signal,
-        });
+        } as RequestInit);
       } catch (error) {
         if (signal.aborted) throw signal.reason ?? error;
         const transient = asTransient(error);
         if (!transient) throw error;
+        if (init.noRetry) throw transient;
         await this.wait(tracker, transient, init.what);
         continue;
       }
@@ -104,7 +118,9 @@ export class RegistryClient {
       }
       if (isRetryableStatus(response.status) && !init.accept?.includes(response.status)) {
         await response.body?.cancel().catch(() => {});
-        await this.wait(tracker, new TransientError(`${this.ref.registry} answered ${response.status}`, retryAfterMs(response.headers.get('retry-after'))), init.what);
+        const transient = new TransientError(`${this.ref.registry} answered ${response.status}`, retryAfterMs(response.headers.get('retry-after')));
+        if (init.noRetry) throw transient;
+        await this.wait(tracker, transient, init.what);
         continue;
       }
       if (!response.ok && !init.accept?.includes(response.status)) throw await registryError(response, `${method} ${init.what}`, this.ref.registry);

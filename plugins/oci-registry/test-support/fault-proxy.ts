@@ -16,6 +16,8 @@ export interface FaultRule {
   fault: 'status-503' | 'drop-response' | 'drop-request' | 'corrupt' | 'slow' | 'delay' | 'no-range';
   /** slow: milliseconds to wait per 16 KiB of response body; delay: before forwarding the request. */
   delayMs?: number;
+  /** drop-request: request body bytes forwarded before the cut (default 1000). */
+  afterBytes?: number;
 }
 
 export interface LoggedProxyRequest {
@@ -105,12 +107,17 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     if (rule?.fault === 'drop-request') {
       // Forward part of the request body, then cut both sides: a connection lost mid-upload.
       let got = 0;
+      const limit = rule.afterBytes ?? 1000;
       req.on('data', (chunk: Buffer) => {
-        got += chunk.length;
-        if (got > 1000) {
+        if (got >= limit) return;
+        const take = chunk.subarray(0, limit - got);
+        got += take.length;
+        if (got < limit) return void upstreamReq.write(take);
+        // The last bytes reach the registry, then both connections go.
+        upstreamReq.write(take, () => setTimeout(() => {
           upstreamReq.destroy();
           req.socket.destroy();
-        } else upstreamReq.write(chunk);
+        }, 50));
       });
       req.on('end', () => upstreamReq.end());
       return;
