@@ -10,7 +10,8 @@
  *   takes whole-blob uploads of any layer size;
  * - with `chunkSize` (push --chunk-size), PATCHes of that many bytes with Content-Range: for a registry or a proxy
  *   in front of it that refuses large request bodies (Cloudflare answers 413 over 100 MB on its smaller plans;
- *   KitOps sends 100 MiB chunks, smolvm 16 MiB; GHCR needs 4 MiB or less).
+ *   KitOps sends 100 MiB chunks, smolvm 16 MiB; GHCR needs 4 MiB or less). A streamed blob answered 413 falls
+ *   back to 4 MiB chunks by itself, for the rest of the push too, so the default suits such registries as well.
  * The upload's location is kept in a small state file, so a push killed mid-blob resumes from the registry's own
  * count of received bytes (GET on the location); so does a streamed PATCH cut by a dropped connection.
  */
@@ -44,6 +45,8 @@ export interface UploadOptions {
   /** Repositories of the same registry that may already hold the blob. */
   mountFrom?: string[];
   onProgress?: (bytes: number) => void;
+  /** Shared by the blobs of one push: once one was refused as too large in one request, all go in chunks. */
+  shared?: { chunked?: boolean };
   /** Stops waiting for another push's lock on the same upload. */
   signal?: AbortSignal;
 }
@@ -86,6 +89,9 @@ async function uploadedSoFar(client: RegistryClient, location: string, what: str
   // start a fresh session rather than resume one whose first byte is in doubt.
   return range && range[1] !== '0' ? Number(range[1]) + 1 : 0;
 }
+
+/** A registry or proxy refused a whole blob in one request (413). */
+class TooLarge extends Error {}
 
 /** A new upload session: its location. */
 async function openSession(client: RegistryClient, what: string): Promise<string> {
@@ -142,11 +148,22 @@ async function uploadLocked(client: RegistryClient, blob: BlobSource, options: U
       const bytes = await readChunk(blob, handle, 0, blob.size);
       await finish(client, location, blob, bytes, what);
       options.onProgress?.(blob.size);
-    } else if (options.chunkSize === undefined && blob.file) {
-      location = await streamFrom(client, location, blob.file, offset, blob.size, what, stateFile, options);
-      await finish(client, location, blob, undefined, what);
     } else {
-      const chunkSize = options.chunkSize ?? SMALL_BLOB;
+      let chunkSize = options.chunkSize ?? (options.shared?.chunked || !blob.file ? SMALL_BLOB : undefined);
+      if (chunkSize === undefined) {
+        try {
+          location = await streamFrom(client, location, blob.file!, offset, blob.size, what, stateFile, options);
+          offset = blob.size;
+        } catch (error) {
+          if (!(error instanceof TooLarge)) throw error;
+          // Refused as one request (413): this blob, and the rest of this push, go in chunks GHCR also takes.
+          if (options.shared) options.shared.chunked = true;
+          location = await openSession(client, what);
+          offset = 0;
+          chunkSize = SMALL_BLOB;
+        }
+      }
+      chunkSize ??= SMALL_BLOB;
       let restarts = 0;
       while (offset < blob.size) {
         const length = Math.min(chunkSize, blob.size - offset);
@@ -235,11 +252,7 @@ async function streamFrom(
         continue;
       }
       if (response.status === 404) throw new ModelImportError('NETWORK', `${client.ref.registry} kept losing the upload of ${what}.`, { hint: 'Run the same command again.' });
-      if (response.status === 413) {
-        throw new ModelImportError('NETWORK', `${client.ref.registry} (or a proxy in front of it) refused ${what} in one request as too large (413).`, {
-          hint: 'Push again with --chunk-size 16MiB (or 4MiB, which GHCR needs): the blob then goes in chunks of that size.',
-        });
-      }
+      if (response.status === 413) throw new TooLarge();
       location = client.resolveLocation(response.headers.get('location') ?? location, what);
       const range = /^(?:bytes=)?0-(\d+)$/.exec(response.headers.get('range') ?? '');
       offset = range ? Number(range[1]) + 1 : size;

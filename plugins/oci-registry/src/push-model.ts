@@ -127,10 +127,12 @@ export async function pushModel(options: PushOptions): Promise<PushResult> {
   // Big blobs first, so the longest transfer starts at once and small ones fill the other connections.
   const order = [...blobs].sort((a, b) => b.size - a.size);
   const unique = order.filter((b, i) => order.findIndex((o) => o.digest === b.digest) === i);
+  const shared = {};
   await runPool(unique, parallel, async (blob) => {
     const outcome = await uploadBlob(client, blob, {
       // Default: each blob in one streamed request (blob-upload.ts says why); --chunk-size for picky registries.
       chunkSize: options.chunkSize,
+      shared,
       stateDir: options.stateDir,
       mountFrom,
       onProgress: (n) => (bytesUploaded += n),

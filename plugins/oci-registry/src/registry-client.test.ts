@@ -94,6 +94,33 @@ describe.skipIf(!available)('registry client against docker-registry', () => {
     }
   });
 
+  it('a streamed blob refused as too large (413, a proxy\'s body limit) goes again in 4 MiB chunks, and so do later blobs', async () => {
+    const proxy = await startFaultProxy(registry.url);
+    const { dir, cleanup } = await tempDir();
+    try {
+      const ref = parseReference(`${proxy.host}/test/too-large:t`);
+      const c = new RegistryClient({ ref, baseUrl: registryBaseUrl(ref.registry), credentials: { username: registry.username, password: registry.password, origin: 'test' }, signal: new AbortController().signal, actions: 'pull,push' });
+      proxy.rules.push({ method: 'PATCH', path: /\/blobs\/uploads\//, times: 1, fault: 'status-413' });
+      const shared: { chunked?: boolean } = {};
+      for (const size of [9 * 2 ** 20 + 5, 5 * 2 ** 20]) {
+        const bytes = randomBytes(size);
+        const file = path.join(dir, `blob-${size}`);
+        await fs.writeFile(file, bytes);
+        expect(await uploadBlob(c, { digest: digestOf(bytes), size, file }, { shared })).toBe('uploaded');
+        const back = await fetch(`${registry.url}/v2/test/too-large/blobs/${digestOf(bytes)}`, { headers: { authorization: `Basic ${Buffer.from(`${registry.username}:${registry.password}`).toString('base64')}` } });
+        expect(Buffer.compare(Buffer.from(await back.arrayBuffer()), bytes)).toBe(0);
+      }
+      expect(shared.chunked).toBe(true);
+      const patches = proxy.log.filter((l) => l.method === 'PATCH' && l.status !== 401);
+      // The refused stream, then 3 + 2 chunks of at most 4 MiB, each with its Content-Range.
+      expect(patches.filter((l) => l.fault === 'status-413').length).toBe(1);
+      expect(patches.filter((l) => l.contentRange).length).toBe(5);
+    } finally {
+      await proxy.close();
+      await cleanup();
+    }
+  });
+
   it('resumes an upload a killed run left half done, from the registry\'s own count', async () => {
     const { dir, cleanup } = await tempDir();
     try {

@@ -13,7 +13,7 @@ export interface FaultRule {
   /** How many matching requests the fault hits (then it passes them through). */
   times: number;
   /** no-range: the Range header is dropped on the way, as by a registry that does not do ranges. */
-  fault: 'status-503' | 'drop-response' | 'drop-request' | 'corrupt' | 'slow' | 'delay' | 'no-range';
+  fault: 'status-503' | 'status-413' | 'drop-response' | 'drop-request' | 'corrupt' | 'slow' | 'delay' | 'no-range';
   /** slow: milliseconds to wait per 16 KiB of response body; delay: before forwarding the request. */
   delayMs?: number;
   /** drop-request: request body bytes forwarded before the cut (default 1000). */
@@ -52,9 +52,10 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     if (matched) matched.times--;
     const entry: LoggedProxyRequest = { method: req.method!, path: url.pathname, range: req.headers.range, contentRange: req.headers['content-range'] as string | undefined, fault: matched?.fault, bytes: 0 };
     log.push(entry);
-    if (matched?.fault === 'status-503') {
+    if (matched?.fault === 'status-503' || matched?.fault === 'status-413') {
+      // 413: what a proxy with a body limit (Cloudflare's 100 MB) answers to a large upload.
       req.resume();
-      res.writeHead(503, { 'content-type': 'text/plain' }).end('injected');
+      res.writeHead(matched.fault === 'status-503' ? 503 : 413, { 'content-type': 'text/plain' }).end('injected');
       return;
     }
     if (matched?.fault === 'delay') await new Promise((r) => setTimeout(r, matched.delayMs ?? 100));
