@@ -15,12 +15,12 @@
  * The upload's location is kept in a small state file, so a push killed mid-blob resumes from the registry's own
  * count of received bytes (GET on the location); so does a streamed PATCH cut by a dropped connection.
  */
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { writeFile } from 'node:fs/promises';
 import { ModelImportError, RetryTracker, acquireOwnerLock, asTransient, sleep } from '../../../src/index.js';
 import { DEFAULT_RETRY } from './registry-client.js';
+import { streamFile } from './stream-upload.js';
 import type { RegistryClient } from './registry-client.js';
 
 export interface BlobSource {
@@ -236,14 +236,15 @@ async function streamFrom(
   while (offset < size) {
     const from = offset;
     try {
-      const response = await client.request('PATCH', location, {
+      const response = await streamFile(client, 'PATCH', location, {
         what,
-        noRetry: true,
+        file,
+        start: from,
+        end: size,
         accept: [413, 404],
         headers: { 'content-type': 'application/octet-stream' },
-        body: () => Readable.toWeb(createReadStream(file, { start: from, end: size - 1, highWaterMark: 1 << 20 })) as ReadableStream<Uint8Array>,
+        signal: options.signal,
       });
-      await response.body?.cancel().catch(() => {});
       if (response.status === 404 && restarts < MAX_RESTARTS) {
         restarts++;
         location = await openSession(client, what);
@@ -253,8 +254,8 @@ async function streamFrom(
       }
       if (response.status === 404) throw new ModelImportError('NETWORK', `${client.ref.registry} kept losing the upload of ${what}.`, { hint: 'Run the same command again.' });
       if (response.status === 413) throw new TooLarge();
-      location = client.resolveLocation(response.headers.get('location') ?? location, what);
-      const range = /^(?:bytes=)?0-(\d+)$/.exec(response.headers.get('range') ?? '');
+      location = client.resolveLocation(response.header('location') ?? location, what);
+      const range = /^(?:bytes=)?0-(\d+)$/.exec(response.header('range') ?? '');
       offset = range ? Number(range[1]) + 1 : size;
       if (offset <= from && from < size) throw new ModelImportError('NETWORK', `${client.ref.registry} took none of the bytes of ${what}.`, { hint: 'Try --chunk-size 4MiB.' });
     } catch (error) {

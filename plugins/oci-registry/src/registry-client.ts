@@ -25,13 +25,8 @@ export interface RegistryClientOptions {
 
 export interface RequestInit2 {
   headers?: Record<string, string>;
-  /** A buffer is re-sent as is on a retry; a stream is made anew by its factory for each attempt. */
-  body?: Buffer | Uint8Array | string | (() => ReadableStream<Uint8Array>);
-  /**
-   * Transient failures (drops, 5xx, 429) are thrown as TransientError instead of retried here: for a streamed body
-   * the registry may have kept part of it, so the caller asks where the upload stands before sending more.
-   */
-  noRetry?: boolean;
+  /** Re-sent as is on a retry (a file streamed from disk goes through stream-upload.ts). */
+  body?: Buffer | Uint8Array | string;
   /** Statuses the caller handles itself (everything else not 2xx becomes an error). */
   accept?: number[];
   /** For messages: "the manifest", "blob sha256:…". */
@@ -89,22 +84,18 @@ export class RegistryClient {
       let response: Response;
       // Credentials go to the registry's own origin only, never to another host an upload Location names (the
       // credential leak of oras-go GHSA-jxpm-75mh-9fp7); fetch itself drops them on a cross-origin redirect.
-      const sameOrigin = new URL(url).origin === this.origin;
-      const streamed = typeof init.body === 'function';
       try {
         response = await fetch(url, {
           method,
-          headers: { ...(this.authorization && sameOrigin ? { authorization: this.authorization } : {}), ...init.headers },
-          body: (streamed ? (init.body as () => ReadableStream<Uint8Array>)() : init.body) as never,
-          ...(streamed ? { duplex: 'half' } : {}),
+          headers: { ...this.authFor(url), ...init.headers },
+          body: init.body as never,
           redirect: init.redirect ?? 'follow',
           signal,
-        } as RequestInit);
+        });
       } catch (error) {
         if (signal.aborted) throw signal.reason ?? error;
         const transient = asTransient(error);
         if (!transient) throw error;
-        if (init.noRetry) throw transient;
         await this.wait(tracker, transient, init.what);
         continue;
       }
@@ -118,14 +109,23 @@ export class RegistryClient {
       }
       if (isRetryableStatus(response.status) && !init.accept?.includes(response.status)) {
         await response.body?.cancel().catch(() => {});
-        const transient = new TransientError(`${this.ref.registry} answered ${response.status}`, retryAfterMs(response.headers.get('retry-after')));
-        if (init.noRetry) throw transient;
-        await this.wait(tracker, transient, init.what);
+        await this.wait(tracker, new TransientError(`${this.ref.registry} answered ${response.status}`, retryAfterMs(response.headers.get('retry-after'))), init.what);
         continue;
       }
       if (!response.ok && !init.accept?.includes(response.status)) throw await registryError(response, `${method} ${init.what}`, this.ref.registry);
       return response;
     }
+  }
+
+  /** The Authorization header for a request to `url`: only for the registry's own origin. */
+  authFor(url: string): Record<string, string> {
+    return this.authorization && new URL(url).origin === this.origin ? { authorization: this.authorization } : {};
+  }
+
+  /** After a 401 outside request(): answers the challenge (or throws the clear 401 error). */
+  async answerChallenge(header: string | null, what: string, alreadyTried: boolean): Promise<void> {
+    if (alreadyTried) throw this.refused(what);
+    await this.authenticate(header, what);
   }
 
   private async wait(tracker: RetryTracker, error: TransientError, what: string): Promise<void> {
