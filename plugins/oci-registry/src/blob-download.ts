@@ -8,20 +8,23 @@
  *   written at their offsets and hashed in order as they land (OrderedHasher); drops resume from the current byte;
  * - the digest is checked before the verified file is renamed into the store and hard-linked into staging. A
  *   mismatch deletes the partial and is refused (HASH_MISMATCH); bytes resumed from an earlier run get one fresh try.
- * A registry that ignores Range (200 to a ranged GET) gets one whole-blob request instead.
+ * A registry that does not announce Accept-Ranges gets one whole-blob request instead.
  */
 import { copyFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { ModelImportError, RetryTracker, TransientError, asTransient, sleep, type BlobStore } from '../../../src/index.js';
+import { ModelImportError, RetryTracker, asTransient, sleep, type BlobStore } from '../../../src/index.js';
+import { BatchWriter } from '../../source-huggingface/src/batch-writer.js';
 import { chunkSizeFor } from '../../source-huggingface/src/download-files.js';
+import { HttpStatusError, RangeGet, READ_BUFFER_BYTES } from '../../source-huggingface/src/range-get.js';
 import { OrderedHasher, type Digests } from '../../source-huggingface/src/ordered-hasher.js';
 import { PartialFile } from '../../source-huggingface/src/partial-file.js';
 import { DEFAULT_RETRY, type RegistryClient } from './registry-client.js';
 import { runPool, type Slots } from './run-pool.js';
 
 const WRITE_BATCH = 1 << 20;
-/** A batch older than this is written anyway: on a slow link a kill loses at most this long of bytes. */
-const BATCH_MS = 250;
+/** No byte for this long is a stall (retried), as in the hub source (options.ts DEFAULTS.stallTimeoutMs). */
+const STALL_MS = 30_000;
+const USER_AGENT = 'model-import (source-oci; node)';
 /**
  * Blobs up to this size also get their git blob sha1 recorded in the store: the hub lists small (non-LFS) files by
  * that id only, so a hub import after this pull finds them here too. Larger files are LFS, listed by sha256.
@@ -58,9 +61,6 @@ export interface DownloadResult {
   downloaded: number;
   how: 'store' | 'downloaded' | 'resumed';
 }
-
-/** The registry answered a ranged GET with the whole blob (200): it does not do ranges. */
-class RangesIgnored extends Error {}
 
 function hexOf(digest: string): string {
   const m = /^sha256:([0-9a-f]{64})$/.exec(digest);
@@ -152,32 +152,36 @@ async function place(blobs: BlobStore | undefined, partial: PartialFile, hex: st
   }
 }
 
-/** Fetches the partial's gaps, cut into ranges, over the shared connections. Returns the bytes received. */
+/**
+ * Fetches the partial's gaps, cut into ranges, over the shared connections. Returns the bytes received. A HEAD
+ * first (it also authenticates): a registry that does not say `Accept-Ranges: bytes` gets one whole-blob request.
+ */
 async function fillGaps(client: RegistryClient, target: BlobTarget, partial: PartialFile, hasher: OrderedHasher, options: DownloadOptions): Promise<number> {
-  const chunk = chunkSizeFor(target.size, options.rangeSize ?? DEFAULT_RANGE, options.connections);
+  const url = client.repoUrl(`blobs/${target.digest}`);
+  const what = `blob ${target.digest.slice(0, 19)}`;
+  const head = await client.request('HEAD', url, { what });
+  const ranged = /\bbytes\b/i.test(head.headers.get('accept-ranges') ?? '');
+  const chunk = ranged ? chunkSizeFor(target.size, options.rangeSize ?? DEFAULT_RANGE, options.connections) : target.size;
+  const gaps = ranged ? partial.done.missing(target.size) : [[0, target.size] as [number, number]];
   const ranges: [number, number][] = [];
-  for (const [start, end] of partial.done.missing(target.size)) {
+  for (const [start, end] of gaps) {
     for (let at = start; at < end; at += chunk) ranges.push([at, Math.min(end, at + chunk)]);
   }
   const stop = new AbortController();
   const signal = AbortSignal.any([options.signal, stop.signal]);
-  const io = { client, target, partial, hasher, options, signal, received: 0 };
-  try {
-    await runPool(ranges, options.connections, (range) =>
-      options.slots.run(async () => {
-        try {
-          await fetchRange(io, range[0], range[1], false);
-        } catch (error) {
-          stop.abort(error); // the other ranges of this blob stop too
-          throw error;
-        }
-      }),
-    );
-  } catch (error) {
-    if (!(error instanceof RangesIgnored) || options.signal.aborted) throw error;
-    await options.slots.run(() => fetchRange({ ...io, signal: options.signal }, 0, target.size, true));
-    return io.received;
-  }
+  // Batches sized to the blob: a small one needs no 1 MiB buffers, and is written (and resumable) as it comes.
+  const batch = Math.min(WRITE_BATCH, Math.max(64 << 10, Math.ceil(target.size / 4)));
+  const io: RangeIo = { client, target, partial, hasher, options, signal, received: 0, url, what, batch };
+  await runPool(ranges, options.connections, (range) =>
+    options.slots.run(async () => {
+      try {
+        await fetchRange(io, range[0], range[1]);
+      } catch (error) {
+        stop.abort(error); // the other ranges of this blob stop too
+        throw error;
+      }
+    }),
+  );
   return io.received;
 }
 
@@ -189,99 +193,76 @@ interface RangeIo {
   options: DownloadOptions;
   signal: AbortSignal;
   received: number;
+  url: string;
+  what: string;
+  batch: number;
 }
 
 /**
- * Bytes [start, end) of the blob into the partial at their offsets. `whole`: the registry ignores ranges, so every
- * attempt asks for (and rewrites) the whole blob.
+ * Bytes [start, end) of the blob into the partial at their offsets, through the hub source's RangeGet (one reused
+ * socket read buffer, no allocation per read) and BatchWriter (double-buffered positional writes; the socket
+ * pauses while both buffers are busy). Bytes that arrived before a drop are kept; the retry asks for the rest.
  */
-async function fetchRange(io: RangeIo, start: number, end: number, whole: boolean): Promise<void> {
-  const { client, target, signal } = io;
-  const what = `blob ${target.digest.slice(0, 19)}`;
+async function fetchRange(io: RangeIo, start: number, end: number): Promise<void> {
+  const { client, target, signal, url, what } = io;
   const tracker = new RetryTracker(DEFAULT_RETRY);
-  let at = start;
-  while (at < end) {
+  const buffers: [Buffer, Buffer] = [Buffer.allocUnsafe(io.batch + READ_BUFFER_BYTES), Buffer.allocUnsafe(io.batch + READ_BUFFER_BYTES)];
+  const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  const writer = new BatchWriter(buffers, start, io.batch, (data, at) => writeAt(io, data, at));
+  let reauthenticated = false;
+  while (writer.position < end) {
     signal.throwIfAborted();
-    if (whole) at = 0;
-    const ranged = !whole && !(at === 0 && end === target.size);
-    const response = await client.request('GET', client.repoUrl(`blobs/${target.digest}`), {
-      what,
-      headers: ranged ? { range: `bytes=${at}-${end - 1}` } : {},
+    const attemptStart = writer.position;
+    const request = new RangeGet({
+      url,
+      start: attemptStart,
+      end,
+      size: target.size,
+      authorization: client.authFor(url).authorization,
+      authOrigin: new URL(url).origin,
       signal,
+      stallMs: Math.min(STALL_MS, Math.max(50, tracker.remainingMs())),
+      userAgent: USER_AGENT,
+      readBuffer,
     });
-    if (ranged && response.status !== 206) {
-      await response.body?.cancel().catch(() => {});
-      if (response.status === 200) throw new RangesIgnored(`${client.ref.registry} ignores Range`);
-      throw new ModelImportError('NETWORK', `${client.ref.registry} answered ${response.status} to a ranged GET of ${what}.`, { hint: 'Run the same command again: it resumes.' });
-    }
-    if (ranged) checkContentRange(response.headers.get('content-range'), at, target.size, what);
-    const progressedFrom = at;
-    let batch: Uint8Array[] = [];
-    let batched = 0;
-    let batchAt = at;
-    let batchSince = 0;
-    let writing: Promise<void> = Promise.resolve();
-    const flush = () => {
-      if (batched === 0) return;
-      const data = batch.length === 1 ? Buffer.from(batch[0].buffer, batch[0].byteOffset, batch[0].byteLength) : Buffer.concat(batch, batched);
-      const position = batchAt;
-      batch = [];
-      batchAt += batched;
-      batched = 0;
-      writing = writing.then(() => writeAt(io, data, position));
-    };
+    writer.onResume = () => request.resume();
+    writer.onFailure = (error) => request.fail(error);
+    let failure: unknown;
     try {
-      for await (const piece of response.body as unknown as AsyncIterable<Uint8Array>) {
-        if (at + piece.byteLength > end) {
-          throw new ModelImportError('HASH_MISMATCH', `${what} is longer than its manifest says (${target.size} bytes).`, {
-            hint: 'The registry serves other bytes than the manifest names; nothing was registered.',
-          });
-        }
-        if (batched === 0) batchSince = Date.now();
-        batch.push(piece);
-        batched += piece.byteLength;
-        at += piece.byteLength;
-        io.received += piece.byteLength;
-        tracker.progressed();
-        io.options.onProgress?.(piece.byteLength);
-        if (batched >= WRITE_BATCH || Date.now() - batchSince >= BATCH_MS) {
-          await writing; // one write in flight while the next batch fills
-          flush();
-        }
-      }
-      flush();
-      await writing;
+      await request.run((view) => {
+        io.received += view.byteLength;
+        io.options.onProgress?.(view.byteLength);
+        return writer.push(view);
+      });
     } catch (error) {
-      // What arrived is kept (the final digest vouches for it): a retry or a rerun resumes after it.
-      flush();
-      await writing;
-      if (signal.aborted) throw signal.reason ?? error;
-      const transient = asTransient(error);
-      if (!transient) throw error;
-      if (at > progressedFrom) tracker.progressed();
-      const delay = tracker.failed(transient);
-      if (delay === undefined) {
-        throw new ModelImportError('NETWORK', `${what}: ${transient.what}; giving up after ${tracker.attempts} attempts.`, { hint: 'Run the same command again: it resumes from the bytes already here.' });
+      failure = error;
+    }
+    // What arrived before a cut is kept (the final digest vouches for it). A failed write wins.
+    await writer.flush();
+    if (failure === undefined) continue;
+    if (signal.aborted) throw signal.reason ?? failure;
+    if (writer.position > attemptStart) tracker.progressed();
+    if (failure instanceof HttpStatusError) {
+      const status = failure.failure.status;
+      if (status === 401 && !reauthenticated) {
+        // A token that expired mid-pull: the client's own request answers the challenge again.
+        reauthenticated = true;
+        await client.request('HEAD', url, { what });
+        continue;
       }
-      await sleep(delay, signal);
-      continue;
+      throw new ModelImportError(status === 401 || status === 403 ? 'TOKEN_INVALID' : 'NETWORK', `${client.ref.registry} answered ${status} to a GET of ${what}.`, {
+        hint: 'Check the credentials and that the blob is still in the repository, then run the same command again: it resumes.',
+      });
     }
-    if (at < end) {
-      const delay = tracker.failed(new TransientError('the connection ended early'));
-      if (delay === undefined) throw new ModelImportError('NETWORK', `${what} kept ending early.`, { hint: 'Run the same command again: it resumes.' });
-      await sleep(delay, signal);
+    const transient = asTransient(failure);
+    if (!transient) throw failure;
+    const delay = tracker.failed(transient);
+    if (delay === undefined) {
+      throw new ModelImportError('NETWORK', `${what}: ${transient.what.replace(/\bthe hub\b/g, 'the registry')}; giving up after ${tracker.attempts} attempts.`, {
+        hint: 'Run the same command again: it resumes from the bytes already here.',
+      });
     }
-  }
-}
-
-/** A 206 must start where we asked, and be of a blob of the manifest's size. */
-function checkContentRange(header: string | null, at: number, size: number, what: string): void {
-  const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header ?? '');
-  if (!m || Number(m[1]) !== at) throw new TransientError(`${what}: the registry answered a range without the Content-Range asked for`);
-  if (m[3] !== '*' && Number(m[3]) !== size) {
-    throw new ModelImportError('HASH_MISMATCH', `${what} is ${m[3]} bytes at the registry, but its manifest says ${size}.`, {
-      hint: 'The registry serves other bytes than the manifest names; nothing was registered.',
-    });
+    await sleep(delay, signal);
   }
 }
 

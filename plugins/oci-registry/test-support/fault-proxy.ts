@@ -12,7 +12,7 @@ export interface FaultRule {
   path: RegExp;
   /** How many matching requests the fault hits (then it passes them through). */
   times: number;
-  /** no-range: the Range header is dropped on the way, as by a registry that does not do ranges. */
+  /** no-range: Range dropped from requests and Accept-Ranges from answers, as by a registry without ranges. */
   fault: 'status-503' | 'status-413' | 'drop-response' | 'drop-request' | 'corrupt' | 'slow' | 'delay' | 'no-range';
   /** slow: milliseconds to wait per 16 KiB of response body; delay: before forwarding the request. */
   delayMs?: number;
@@ -64,6 +64,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     let rule = matched;
     const upstreamReq = http.request({ hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers }, (upstreamRes) => {
       entry.status = upstreamRes.statusCode;
+      if (matched?.fault === 'no-range') delete upstreamRes.headers['accept-ranges'];
       if (rule && RESPONSE_FAULTS.has(rule.fault) && (upstreamRes.statusCode ?? 500) >= 300) {
         // A fault on the body is meant for the blob's bytes, not a 401 before authentication: this one passes.
         rule.times++;
