@@ -247,7 +247,7 @@ async function fetchRange(io: RangeIo, start: number, end: number): Promise<void
       if (status === 401 && !reauthenticated) {
         // A token that expired mid-pull: the client's own request answers the challenge again.
         reauthenticated = true;
-        await client.request('HEAD', url, { what });
+        await client.request('HEAD', url, { what, signal });
         continue;
       }
       throw new ModelImportError(status === 401 || status === 403 ? 'TOKEN_INVALID' : 'NETWORK', `${client.ref.registry} answered ${status} to a GET of ${what}.`, {
