@@ -52,7 +52,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
           .option('username', { type: 'string', describe: 'Registry user (else MODEL_IMPORT_REGISTRY_USERNAME, or Docker config.json)' })
           .option('password', { type: 'string', describe: 'Registry password or token (else MODEL_IMPORT_REGISTRY_PASSWORD, or Docker config.json); never stored' })
           .option('insecure', { type: 'boolean', default: false, describe: 'Allow plain http:// to a registry that is not on this machine' })
-          .option('chunk-size', { type: 'string', describe: 'Upload chunk size (default 4MiB)' })
+          .option('chunk-size', { type: 'string', describe: 'Send each blob in chunks of this size (default: one streamed request per blob; 4MiB for GHCR-style limits, 16MiB behind proxies that refuse large bodies)' })
           .option('max-layer-size', { type: 'string', describe: 'Refuse files larger than this as one layer (default 10GB, GHCR\'s limit)' })
           .option('parallel', { type: 'number', describe: 'Blobs uploaded at once (default 4)' }),
       async (args) => {

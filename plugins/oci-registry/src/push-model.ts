@@ -32,15 +32,13 @@ import type { RetryPolicy } from '../../../src/index.js';
 const MANIFEST_LIMIT = 4 * 2 ** 20;
 /** GHCR's per-layer limit, the smallest of the big registries. */
 export const DEFAULT_MAX_LAYER = 10 * 1e9;
-/** Small enough for registries that refuse requests over a few MB (GHCR refused > 4 MiB in 2022). */
-export const DEFAULT_CHUNK = 4 * 2 ** 20;
 export const DEFAULT_PARALLEL = 4;
 
 export interface PushOptions {
   entry: ModelEntry;
   modelDir: string;
   target: string;
-  /** Where resumable upload state is kept (models/.partial/oci-push). */
+  /** Where resumable upload state is kept (models/.blobs/partial/oci-push). */
   stateDir: string;
   username?: string;
   password?: string;
@@ -129,12 +127,16 @@ export async function pushModel(options: PushOptions): Promise<PushResult> {
   // Big blobs first, so the longest transfer starts at once and small ones fill the other connections.
   const order = [...blobs].sort((a, b) => b.size - a.size);
   const unique = order.filter((b, i) => order.findIndex((o) => o.digest === b.digest) === i);
+  const shared = {};
   await runPool(unique, parallel, async (blob) => {
     const outcome = await uploadBlob(client, blob, {
-      chunkSize: options.chunkSize ?? DEFAULT_CHUNK,
+      // Default: each blob in one streamed request (blob-upload.ts says why); --chunk-size for picky registries.
+      chunkSize: options.chunkSize,
+      shared,
       stateDir: options.stateDir,
       mountFrom,
       onProgress: (n) => (bytesUploaded += n),
+      signal: options.signal,
     });
     counts[outcome]++;
     options.onBlob?.(blob.path, outcome, blob.size);

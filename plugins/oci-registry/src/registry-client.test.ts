@@ -1,6 +1,6 @@
 /**
  * The client against the real distribution registry (docker-registry, htpasswd auth): Basic after a 401,
- * chunked and single-request uploads, HEAD skipping, cross-repository mount, resumed uploads, ranged GETs;
+ * chunked and single-request uploads, HEAD skipping, cross-repository mount, resumed uploads (downloads: blob-download.test.ts);
  * and the Bearer token flow against a small token service in front of the same registry.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -13,8 +13,8 @@ import { registryAvailable, startRegistry, type RealRegistry } from '../test-sup
 import { tempDir } from '../../../test/support/temp.js';
 import { RegistryClient } from './registry-client.js';
 import { blobExists, uploadBlob } from './blob-upload.js';
-import { downloadBlob } from './blob-download.js';
 import { parseReference, registryBaseUrl } from './reference.js';
+import { startFaultProxy } from '../test-support/fault-proxy.js';
 
 const available = registryAvailable();
 if (!available) console.warn('docker-registry or htpasswd missing: the registry client tests are skipped (.ci/run installs them)');
@@ -61,14 +61,62 @@ describe.skipIf(!available)('registry client against docker-registry', () => {
       // A second repository gets it by mount, not by upload.
       const other = client('test/other');
       expect(await uploadBlob(other, blob, { chunkSize: 64 * 1024, mountFrom: ['test/chunked'] })).toBe('mounted');
-      // Download with a partial left by an earlier run: resumed by Range and verified.
-      const partialDir = path.join(dir, 'partial');
-      await fs.mkdir(partialDir);
-      await fs.writeFile(path.join(partialDir, `oci-${blob.digest.slice(7)}.part`), bytes.subarray(0, 100_000));
-      const result = await downloadBlob(other, blob.digest, blob.size, { partialDir, signal: new AbortController().signal });
-      expect(result.downloaded).toBe(200_000);
-      expect(Buffer.compare(await fs.readFile(result.file), bytes)).toBe(0);
     } finally {
+      await cleanup();
+    }
+  });
+
+  it('by default streams a large blob in one PATCH; a connection dropped mid-body resumes from the registry\'s count', async () => {
+    const proxy = await startFaultProxy(registry.url);
+    const { dir, cleanup } = await tempDir();
+    try {
+      const bytes = randomBytes(6 * 2 ** 20 + 777);
+      const file = path.join(dir, 'blob');
+      await fs.writeFile(file, bytes);
+      const c = client(`test/streamed`);
+      const streamed = new RegistryClient({ ...c, ref: parseReference(`${proxy.host}/test/streamed:t`), baseUrl: registryBaseUrl(proxy.host), credentials: { username: registry.username, password: registry.password, origin: 'test' }, signal: new AbortController().signal, actions: 'pull,push', retry: { budgetMs: 2_000, baseDelayMs: 20, maxDelayMs: 100 } });
+      proxy.rules.push({ method: 'PATCH', path: /\/blobs\/uploads\//, times: 1, fault: 'drop-request', afterBytes: 3 * 2 ** 20 });
+      let sent = 0;
+      const digest = digestOf(bytes);
+      const outcome = await uploadBlob(streamed, { digest, size: bytes.length, file }, { stateDir: path.join(dir, 'state'), onProgress: (n) => (sent += n) }).catch((e) => e);
+      expect(outcome).toBe('uploaded');
+      expect(sent).toBe(bytes.length);
+      const patches = proxy.log.filter((l) => l.method === 'PATCH' && l.status !== 401);
+      // No Content-Range: the rest of the blob in each attempt, from what the registry said it kept.
+      expect(patches.length).toBe(2);
+      expect(patches.every((l) => l.contentRange === undefined)).toBe(true);
+      const back = await fetch(`${registry.url}/v2/test/streamed/blobs/${digest}`, { headers: { authorization: `Basic ${Buffer.from(`${registry.username}:${registry.password}`).toString('base64')}` } });
+      expect(Buffer.compare(Buffer.from(await back.arrayBuffer()), bytes)).toBe(0);
+      expect(await fs.readdir(path.join(dir, 'state'))).toEqual([]);
+    } finally {
+      await proxy.close();
+      await cleanup();
+    }
+  });
+
+  it('a streamed blob refused as too large (413, a proxy\'s body limit) goes again in 4 MiB chunks, and so do later blobs', async () => {
+    const proxy = await startFaultProxy(registry.url);
+    const { dir, cleanup } = await tempDir();
+    try {
+      const ref = parseReference(`${proxy.host}/test/too-large:t`);
+      const c = new RegistryClient({ ref, baseUrl: registryBaseUrl(ref.registry), credentials: { username: registry.username, password: registry.password, origin: 'test' }, signal: new AbortController().signal, actions: 'pull,push' });
+      proxy.rules.push({ method: 'PATCH', path: /\/blobs\/uploads\//, times: 1, fault: 'status-413' });
+      const shared: { chunked?: boolean } = {};
+      for (const size of [9 * 2 ** 20 + 5, 5 * 2 ** 20]) {
+        const bytes = randomBytes(size);
+        const file = path.join(dir, `blob-${size}`);
+        await fs.writeFile(file, bytes);
+        expect(await uploadBlob(c, { digest: digestOf(bytes), size, file }, { shared })).toBe('uploaded');
+        const back = await fetch(`${registry.url}/v2/test/too-large/blobs/${digestOf(bytes)}`, { headers: { authorization: `Basic ${Buffer.from(`${registry.username}:${registry.password}`).toString('base64')}` } });
+        expect(Buffer.compare(Buffer.from(await back.arrayBuffer()), bytes)).toBe(0);
+      }
+      expect(shared.chunked).toBe(true);
+      const patches = proxy.log.filter((l) => l.method === 'PATCH' && l.status !== 401);
+      // The refused stream, then 3 + 2 chunks of at most 4 MiB, each with its Content-Range.
+      expect(patches.filter((l) => l.fault === 'status-413').length).toBe(1);
+      expect(patches.filter((l) => l.contentRange).length).toBe(5);
+    } finally {
+      await proxy.close();
       await cleanup();
     }
   });

@@ -25,12 +25,15 @@ export interface RegistryClientOptions {
 
 export interface RequestInit2 {
   headers?: Record<string, string>;
+  /** Re-sent as is on a retry (a file streamed from disk goes through stream-upload.ts). */
   body?: Buffer | Uint8Array | string;
   /** Statuses the caller handles itself (everything else not 2xx becomes an error). */
   accept?: number[];
   /** For messages: "the manifest", "blob sha256:…". */
   what: string;
   redirect?: 'follow' | 'manual';
+  /** Stops this request only (one range of a blob whose other range failed); the client's signal stops all. */
+  signal?: AbortSignal;
 }
 
 export class RegistryClient {
@@ -41,12 +44,14 @@ export class RegistryClient {
   private readonly signal: AbortSignal;
   private readonly actions: string;
   private authorization?: string;
+  private readonly origin: string;
   /** Requests answered, for tests and the summary (e.g. "0 blobs uploaded"). */
   readonly counts = { requests: 0, retries: 0 };
 
   constructor(options: RegistryClientOptions) {
     this.ref = options.ref;
     this.baseUrl = options.baseUrl;
+    this.origin = new URL(options.baseUrl).origin;
     this.credentials = options.credentials;
     this.retry = options.retry ?? DEFAULT_RETRY;
     this.signal = options.signal;
@@ -72,20 +77,23 @@ export class RegistryClient {
   /** One request with authentication and retries. Bodies are buffers, so every attempt re-sends the same bytes. */
   async request(method: string, url: string, init: RequestInit2): Promise<Response> {
     const tracker = new RetryTracker(this.retry);
+    const signal = init.signal ? AbortSignal.any([this.signal, init.signal]) : this.signal;
     let authTried = false;
     for (;;) {
-      this.signal.throwIfAborted();
+      signal.throwIfAborted();
       let response: Response;
+      // Credentials go to the registry's own origin only, never to another host an upload Location names (the
+      // credential leak of oras-go GHSA-jxpm-75mh-9fp7); fetch itself drops them on a cross-origin redirect.
       try {
         response = await fetch(url, {
           method,
-          headers: { ...(this.authorization ? { authorization: this.authorization } : {}), ...init.headers },
+          headers: { ...this.authFor(url), ...init.headers },
           body: init.body as never,
           redirect: init.redirect ?? 'follow',
-          signal: this.signal,
+          signal,
         });
       } catch (error) {
-        if (this.signal.aborted) throw this.signal.reason ?? error;
+        if (signal.aborted) throw signal.reason ?? error;
         const transient = asTransient(error);
         if (!transient) throw error;
         await this.wait(tracker, transient, init.what);
@@ -107,6 +115,17 @@ export class RegistryClient {
       if (!response.ok && !init.accept?.includes(response.status)) throw await registryError(response, `${method} ${init.what}`, this.ref.registry);
       return response;
     }
+  }
+
+  /** The Authorization header for a request to `url`: only for the registry's own origin. */
+  authFor(url: string): Record<string, string> {
+    return this.authorization && new URL(url).origin === this.origin ? { authorization: this.authorization } : {};
+  }
+
+  /** After a 401 outside request(): answers the challenge (or throws the clear 401 error). */
+  async answerChallenge(header: string | null, what: string, alreadyTried: boolean): Promise<void> {
+    if (alreadyTried) throw this.refused(what);
+    await this.authenticate(header, what);
   }
 
   private async wait(tracker: RetryTracker, error: TransientError, what: string): Promise<void> {

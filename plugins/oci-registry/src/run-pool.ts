@@ -17,3 +17,24 @@ export async function runPool<T, R>(items: readonly T[], limit: number, task: (i
   if (failure) throw failure.error;
   return results;
 }
+
+/**
+ * Connections shared by every blob of one pull: each ranged GET holds a slot, so a large blob alone can use them
+ * all and several small blobs share them, never more than `size` requests in flight.
+ */
+export class Slots {
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private free: number) {}
+
+  async run<R>(task: () => Promise<R>): Promise<R> {
+    while (this.free === 0) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.free--;
+    try {
+      return await task();
+    } finally {
+      this.free++;
+      this.waiting.shift()?.();
+    }
+  }
+}

@@ -12,9 +12,12 @@ export interface FaultRule {
   path: RegExp;
   /** How many matching requests the fault hits (then it passes them through). */
   times: number;
-  fault: 'status-503' | 'drop-response' | 'drop-request' | 'corrupt' | 'slow' | 'delay';
+  /** no-range: Range dropped from requests and Accept-Ranges from answers, as by a registry without ranges. */
+  fault: 'status-503' | 'status-413' | 'drop-response' | 'drop-request' | 'corrupt' | 'slow' | 'delay' | 'no-range';
   /** slow: milliseconds to wait per 16 KiB of response body; delay: before forwarding the request. */
   delayMs?: number;
+  /** drop-request: request body bytes forwarded before the cut (default 1000). */
+  afterBytes?: number;
 }
 
 export interface LoggedProxyRequest {
@@ -23,6 +26,10 @@ export interface LoggedProxyRequest {
   range?: string;
   contentRange?: string;
   fault?: string;
+  /** Response body bytes passed on (counted as they go). */
+  bytes: number;
+  /** The upstream's status, once it answered. */
+  status?: number;
 }
 
 export interface FaultProxy {
@@ -32,6 +39,8 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
+const RESPONSE_FAULTS = new Set<FaultRule['fault']>(['drop-response', 'corrupt', 'slow']);
+
 export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const target = new URL(upstream);
   const rules: FaultRule[] = [];
@@ -39,16 +48,29 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const sockets = new Set<import('node:net').Socket>();
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url!, 'http://proxy');
-    const rule = rules.find((r) => r.times > 0 && (!r.method || r.method === req.method) && r.path.test(url.pathname));
-    if (rule) rule.times--;
-    log.push({ method: req.method!, path: url.pathname, range: req.headers.range, contentRange: req.headers['content-range'] as string | undefined, fault: rule?.fault });
-    if (rule?.fault === 'status-503') {
+    const matched = rules.find((r) => r.times > 0 && (!r.method || r.method === req.method) && r.path.test(url.pathname));
+    if (matched) matched.times--;
+    const entry: LoggedProxyRequest = { method: req.method!, path: url.pathname, range: req.headers.range, contentRange: req.headers['content-range'] as string | undefined, fault: matched?.fault, bytes: 0 };
+    log.push(entry);
+    if (matched?.fault === 'status-503' || matched?.fault === 'status-413') {
+      // 413: what a proxy with a body limit (Cloudflare's 100 MB) answers to a large upload.
       req.resume();
-      res.writeHead(503, { 'content-type': 'text/plain' }).end('injected');
+      res.writeHead(matched.fault === 'status-503' ? 503 : 413, { 'content-type': 'text/plain' }).end('injected');
       return;
     }
-    if (rule?.fault === 'delay') await new Promise((r) => setTimeout(r, rule.delayMs ?? 100));
-    const upstreamReq = http.request({ hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (upstreamRes) => {
+    if (matched?.fault === 'delay') await new Promise((r) => setTimeout(r, matched.delayMs ?? 100));
+    const headers = { ...req.headers };
+    if (matched?.fault === 'no-range') delete headers.range;
+    let rule = matched;
+    const upstreamReq = http.request({ hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers }, (upstreamRes) => {
+      entry.status = upstreamRes.statusCode;
+      if (matched?.fault === 'no-range') delete upstreamRes.headers['accept-ranges'];
+      if (rule && RESPONSE_FAULTS.has(rule.fault) && (upstreamRes.statusCode ?? 500) >= 300) {
+        // A fault on the body is meant for the blob's bytes, not a 401 before authentication: this one passes.
+        rule.times++;
+        entry.fault = undefined;
+        rule = undefined;
+      }
       res.writeHead(upstreamRes.statusCode!, upstreamRes.headers);
       let sent = 0;
       let flipped = false;
@@ -56,6 +78,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
         if (rule?.fault === 'drop-response') {
           // Some bytes through, then the connection is gone.
           upstreamRes.destroy();
+          entry.bytes += Math.min(chunk.length, 20_000);
           res.write(chunk.subarray(0, Math.min(chunk.length, 20_000)), () => res.socket?.destroy());
           return;
         }
@@ -67,14 +90,16 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
         if (rule?.fault === 'slow') {
           upstreamRes.pause();
           for (let off = 0; off < chunk.length; off += 16384) {
+            entry.bytes += Math.min(16384, chunk.length - off);
             if (!res.write(chunk.subarray(off, off + 16384))) await new Promise((r) => res.once('drain', r));
-            await new Promise((r) => setTimeout(r, rule.delayMs ?? 50));
+            await new Promise((r) => setTimeout(r, rule?.delayMs ?? 50));
           }
           sent += chunk.length;
           upstreamRes.resume();
           return;
         }
         sent += chunk.length;
+        entry.bytes += chunk.length;
         res.write(chunk);
       });
       upstreamRes.on('end', () => res.end());
@@ -84,12 +109,17 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     if (rule?.fault === 'drop-request') {
       // Forward part of the request body, then cut both sides: a connection lost mid-upload.
       let got = 0;
+      const limit = rule.afterBytes ?? 1000;
       req.on('data', (chunk: Buffer) => {
-        got += chunk.length;
-        if (got > 1000) {
+        if (got >= limit) return;
+        const take = chunk.subarray(0, limit - got);
+        got += take.length;
+        if (got < limit) return void upstreamReq.write(take);
+        // The last bytes reach the registry, then both connections go.
+        upstreamReq.write(take, () => setTimeout(() => {
           upstreamReq.destroy();
           req.socket.destroy();
-        } else upstreamReq.write(chunk);
+        }, 50));
       });
       req.on('end', () => upstreamReq.end());
       return;

@@ -44,6 +44,8 @@ export interface RangeGetOptions {
   /** Size of the whole file, as listed. */
   size: number;
   token?: string;
+  /** A whole Authorization value instead of the token (the OCI source's Basic or Bearer), sent the same way. */
+  authorization?: string;
   /** Origin that may receive the token (the hub's). */
   authOrigin: string;
   signal: AbortSignal;
@@ -245,6 +247,7 @@ export class RangeGet {
         if (absolute && via!.authorization) lines.push(`Proxy-Authorization: ${via!.authorization}`);
         // The token goes to the hub's origin only, never to a CDN or any other host a redirect names.
         if (o.token && url.origin === o.authOrigin) lines.push(`Authorization: Bearer ${o.token}`);
+        else if (o.authorization && url.origin === o.authOrigin) lines.push(`Authorization: ${o.authorization}`);
         s.write(`${lines.join('\r\n')}\r\n\r\n`);
       };
       /** Wires the HTTP socket: request on `ready`, reads, errors (named after the proxy when it is the peer). */

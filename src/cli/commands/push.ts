@@ -4,6 +4,7 @@
  * and records where the model was pushed in its entry and metadata.json).
  */
 import path from 'node:path';
+import { BlobStore } from '../../kernel/blob-store.js';
 import { Registry } from '../../kernel/registry.js';
 import { modelNotFound, interruptionError } from '../../kernel/kernel.js';
 import { findName } from '../../kernel/model-name.js';
@@ -49,7 +50,8 @@ export async function pushCommand(args: PushArgs): Promise<number> {
       entry,
       modelDir: path.join(session.modelsDir, entry.path ?? key),
       target: args.target,
-      stateDir: path.join(session.modelsDir, '.partial', 'oci-push'),
+      // Beside the downloads' partials in the blob store: every resumable transfer of a models folder in one place.
+      stateDir: path.join((await BlobStore.open(session.modelsDir)).partialDir, 'oci-push'),
       username: args.username,
       password: args.password,
       insecure: args.insecure,
