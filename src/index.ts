@@ -47,3 +47,9 @@ export {
   sleep,
   type RetryPolicy,
 } from './util/retry-policy.js';
+export { PartialFile } from './transfer/partial-file.js';
+export { IntervalSet } from './transfer/interval-set.js';
+export { OrderedHasher } from './transfer/ordered-hasher.js';
+export type { Digests } from './transfer/ordered-hasher.js';
+export { chunkSizeFor } from './transfer/chunk-size.js';
+export { BatchWriter } from './transfer/batch-writer.js';

@@ -9,7 +9,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlobStore, isModelImportError } from '../../../src/index.js';
-import { PartialFile } from '../../source-huggingface/src/partial-file.js';
+import { PartialFile } from '../../../src/index.js';
 import { tempDir } from '../../../test/support/temp.js';
 import { registryAvailable, startRegistry, type RealRegistry } from '../test-support/real-registry.js';
 import { startFaultProxy, type FaultProxy } from '../test-support/fault-proxy.js';

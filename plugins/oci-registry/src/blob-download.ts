@@ -13,11 +13,8 @@
 import { copyFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ModelImportError, RetryTracker, asTransient, sleep, type BlobStore } from '../../../src/index.js';
-import { BatchWriter } from '../../source-huggingface/src/batch-writer.js';
-import { chunkSizeFor } from '../../source-huggingface/src/download-files.js';
 import { HttpStatusError, RangeGet, READ_BUFFER_BYTES } from '../../source-huggingface/src/range-get.js';
-import { OrderedHasher, type Digests } from '../../source-huggingface/src/ordered-hasher.js';
-import { PartialFile } from '../../source-huggingface/src/partial-file.js';
+import { BatchWriter, OrderedHasher, PartialFile, chunkSizeFor, type Digests } from '../../../src/index.js';
 import { DEFAULT_RETRY, type RegistryClient } from './registry-client.js';
 import { runPool, type Slots } from './run-pool.js';
 

@@ -4,7 +4,7 @@
  */
 import { formatBytes, ModelImportError, type RetryTracker, type TransientError } from '../../../src/index.js';
 import type { Target } from './download-targets.js';
-import type { PartialFile } from './partial-file.js';
+import type { PartialFile } from '../../../src/index.js';
 import { ProxyError, proxyHint } from './proxy-tunnel.js';
 import { formatSeconds } from './range-get.js';
 

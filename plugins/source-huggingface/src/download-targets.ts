@@ -5,9 +5,6 @@
 import { ModelImportError, safeJoin, type ImportPlan } from '../../../src/index.js';
 import { resolveUrl, type RepoRef } from './hub-access.js';
 
-/** Smallest range worth its own request when splitting a file over connections. */
-const MIN_CHUNK = 4 << 20;
-
 export interface Target {
   /** Content hash, names the partial: sha256 (LFS) or git blob sha1. */
   key: string;
@@ -52,13 +49,5 @@ export function buildTargets(plan: ImportPlan, rawDir: string, ref: RepoRef, com
     });
   }
   return [...byKey.values()];
-}
-
-/**
- * Ranges of at most `maxChunk`, but small enough that a file alone keeps every connection busy (a 64 MiB file
- * over 8 connections goes as 8 ranges of 8 MiB), and never below MIN_CHUNK where request overhead would show.
- */
-export function chunkSizeFor(size: number, maxChunk: number, connections: number): number {
-  return Math.max(Math.min(maxChunk, MIN_CHUNK), Math.min(maxChunk, Math.ceil(size / connections)));
 }
 

@@ -7,7 +7,8 @@
  */
 import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile, copyFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { NO_FOLLOW, acquireOwnerLock } from '../../../src/index.js';
+import { acquireOwnerLock } from '../util/owner-lock.js';
+import { NO_FOLLOW } from '../util/path-policy.js';
 import { constants } from 'node:fs';
 import { IntervalSet } from './interval-set.js';
 
