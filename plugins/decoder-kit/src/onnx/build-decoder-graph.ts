@@ -151,7 +151,7 @@ export function encodeDecoderGraph(dims: ForwardDims, weights: ModelWeights, hea
     h = g.op('Add', [h, mixed], {}, `${p}.attn_residual`);
 
     const m = w.rmsNorm(h, `${p}.post_attention_layernorm.weight`, H, dims.rmsNormEps, zc);
-    const mlp = isSparseLayer(dims, i) ? sparseMlpGraph(w, dims, m, `${p}.mlp`) : swigluGraph(w, m, `${p}.mlp`, dims.intermediate, H);
+    const mlp = isSparseLayer(dims, i) ? sparseMlpGraph(w, subgraphs, dims, m, `${p}.mlp`) : swigluGraph(w, m, `${p}.mlp`, dims.intermediate, H);
     h = g.op('Add', [h, mlp], {}, `${p}.mlp_residual`);
   }
 
