@@ -39,6 +39,8 @@ const CASES: Array<[string, Omit<SeededModelOptions, 'seed'>]> = [
   ['qwen3_moe', { family: 'qwen3_moe', dtype: 'bf16', tied: false, expertLayout: 'fused', config: MOE }],
   ['qwen2_moe (shared expert, raw top-k weights)', { family: 'qwen2_moe', dtype: 'bf16', tied: false, expertLayout: 'fused', config: MOE }],
   ['qwen3_5_moe (hybrid, shared expert)', { family: 'qwen3_5_moe', dtype: 'bf16', tied: false, expertLayout: 'fused', textConfig: MOE }],
+  ['qwen3_moe per-expert tensors (one view over the back-to-back experts)', { family: 'qwen3_moe', dtype: 'bf16', tied: false, config: MOE }],
+  ['qwen3_next per-expert tensors, shared expert', { family: 'qwen3_next', dtype: 'bf16', tied: false, config: MOE }],
 ];
 
 describe('fused experts: gathered (decode) and dense (prefill) branches == reference forward', () => {
@@ -55,8 +57,9 @@ describe('fused experts: gathered (decode) and dense (prefill) branches == refer
     const ifs = (model.graph?.node ?? []).filter((n) => n.opType === 'If' && n.output?.[0]?.endsWith('.mlp.experts'));
     expect(ifs.length).toBe(dims.layers);
     const branchOps = (n: (typeof ifs)[number], branch: string) => (n.attribute ?? []).find((a) => a.name === branch)?.g?.node?.map((m) => m.opType) ?? [];
-    expect(branchOps(ifs[0], 'then_branch').filter((op) => op === 'MatMul')).toHaveLength(2);
-    expect(branchOps(ifs[0], 'else_branch').filter((op) => op === 'Gemm')).toHaveLength(2 * 8);
+    const products = options.expertLayout === 'fused' ? 2 : 3; // a view multiplies gate and up separately
+    expect(branchOps(ifs[0], 'then_branch').filter((op) => op === 'MatMul')).toHaveLength(products);
+    expect(branchOps(ifs[0], 'else_branch').filter((op) => op === 'MatMul')).toHaveLength(products * 8);
 
     const session = await ort.InferenceSession.create(join(dir, result.graphPath), defaultSessionOptions);
     const reference = await ReferenceModel.load(dir, { cacheWeights: true });

@@ -1,13 +1,13 @@
 /**
  * The MLP blocks of the decoder graph over [B·S, H]: SwiGLU, and the MoE block (router softmax in float32, TopK,
  * optional renormalisation, scattered back to a dense [N, E] weight matrix) with the sigmoid-gated shared expert
- * (Qwen2-MoE, Qwen3-Next, Qwen3.5-MoE). Per-expert tensors: every expert runs on every token, weighted, zero for
- * the unchosen (exact, no data-dependent shapes). Fused 3-D expert tensors: fused-experts-graph.ts, which computes
- * only the chosen experts when there are few rows (decode).
+ * (Qwen2-MoE, Qwen3-Next, Qwen3.5-MoE). Experts indexable by number (fused 3-D tensors, or per-expert tensors
+ * back to back in one file): fused-experts-graph.ts, which computes only the chosen experts when there are few
+ * rows (decode). Otherwise every expert runs on every token, weighted, zero for the unchosen (exact).
  */
 import type { ForwardDims } from '../reference/forward-dims.js';
 import type { PendingSubgraphs } from '../linear-attention/subgraphs.js';
-import { fusedExpertsGraph } from './fused-experts-graph.js';
+import { fusedExperts, fusedExpertsGraph, perExpertView } from './fused-experts-graph.js';
 import type { GraphWeights } from './graph-weights.js';
 
 export function swigluGraph(w: GraphWeights, x: string, prefix: string, width: number, hidden: number): string {
@@ -28,11 +28,12 @@ export function sparseMlpGraph(w: GraphWeights, subgraphs: PendingSubgraphs, dim
   const chosen = moe.normTopkProb ? g.op('Div', [topValues, g.op('ReduceSum', [topValues, g.int64s([-1])], { keepdims: 1 })], {}, `${prefix}.topk_weights`) : topValues;
   const dense = g.op('ScatterElements', [g.op('Mul', [router, g.float32s([0], [])]), topIndices, chosen], { axis: 1 }, `${prefix}.routing`);
   const terms: string[] = [];
-  if (w.weights.has(`${prefix}.experts.gate_up_proj`)) {
-    terms.push(fusedExpertsGraph(w, subgraphs, dims, x, prefix, { indices: topIndices, weights: chosen, dense }));
+  const store = w.weights.has(`${prefix}.experts.gate_up_proj`) ? fusedExperts(w.weights, prefix, E, Im, H) : perExpertView(w.weights, prefix, E, Im, H);
+  if (store) {
+    terms.push(fusedExpertsGraph(w, subgraphs, dims, x, prefix, { indices: topIndices, weights: chosen, dense }, store));
   } else {
-    // One tensor per expert (most checkpoints on the Hub): dense, every expert on every row. Gathering would need
-    // the E experts concatenated first, a copy of the whole layer's experts per call.
+    // Per-expert tensors not back to back in one file (split over shards, other tensors between): dense, every
+    // expert on every row. Gathering would need the E experts concatenated first, a copy per call.
     for (let e = 0; e < E; e++) {
       const out = swigluGraph(w, x, `${prefix}.experts.${e}`, Im, H);
       const share = g.op('Slice', [dense, g.int64s([e]), g.int64s([e + 1]), g.int64s([1])]); // [N, 1]
