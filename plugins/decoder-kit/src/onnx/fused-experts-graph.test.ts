@@ -15,6 +15,7 @@ import { ReferenceModel, readForwardDims, argmax } from '../reference/index.js';
 import { writeSeededModel, type SeededModelOptions } from '../testing/write-seeded-model.js';
 import { logitsRow, maxAbsDiff, runDecoder, type KvShape } from '../testing/run-decoder.js';
 import { buildDecoderGraph, defaultSessionOptions } from './index.js';
+import { maxGathered } from './fused-experts-graph.js';
 
 const TOLERANCE = 1e-4;
 const MOE = { num_experts: 8, num_experts_per_tok: 2 };
@@ -93,5 +94,15 @@ describe('fused experts: gathered (decode) and dense (prefill) branches == refer
     } finally {
       await session.release();
     }
+  });
+});
+
+describe('maxGathered', () => {
+  it('is E for small experts, bounded by 256 MiB of float32 weights, never below one token\'s K', () => {
+    expect(maxGathered(8, 2, 16, 32)).toBe(8);
+    // Qwen3.5-35B-A3B: 3 · 512 · 2048 · 4 B = 12.6 MB per expert -> 21 (two decode rows of 8).
+    expect(maxGathered(256, 8, 512, 2048)).toBe(21);
+    // Qwen3-235B-A22B: 75 MB per expert -> only one token's 8.
+    expect(maxGathered(128, 8, 1536, 4096)).toBe(8);
   });
 });

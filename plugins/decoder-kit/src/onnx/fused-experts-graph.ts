@@ -5,11 +5,10 @@
  * with a layer's experts: 3E tensors of the same size, in whatever order), seen as one [3E, Im·H] view with a
  * row table per projection.
  *
- * One ONNX If on N·K ≤ E picks how:
+ * One ONNX If on N·K ≤ maxGathered (≤ E) picks how:
  * - gathered (decode, a few rows): the N·K chosen experts' weights are gathered in their stored dtype and only those
  *   are widened and multiplied, so a token costs K experts, not E (1/32 of the dense work for Qwen3.5-35B-A3B's
- *   256 experts, top 8). The gathered weights take N·K experts' worth of memory, at most E's: never more than the
- *   dense branch reads.
+ *   256 experts, top 8). They are widened together, so maxGathered bounds how many (see there).
  * - dense (prefill): every expert runs on every row, weighted by the routing (zero for unchosen ones): exact, no
  *   data-dependent shapes, one expert's float32 weights alive at a time.
  * Both branches read the same top-level initializers (the whole fused tensors, or the view), so nothing is
@@ -79,11 +78,23 @@ export function fusedExpertsGraph(w: GraphWeights, subgraphs: PendingSubgraphs, 
       `${prefix}.experts_${kind}/`,
     );
   const rows = g.op('Slice', [g.op('Shape', [x]), g.int64s([0]), g.int64s([1])]);
-  const few = g.op('LessOrEqual', [g.op('Mul', [rows, g.int64s([K])]), g.int64s([E])], {}, `${prefix}.few_rows`);
+  const few = g.op('LessOrEqual', [g.op('Mul', [rows, g.int64s([K])]), g.int64s([maxGathered(E, K, Im, H)])], {}, `${prefix}.few_rows`);
   const [out] = g.node('If', [few], {}, 1, `${prefix}.experts`);
   subgraphs.add(out, 'then_branch', branch('gathered'));
   subgraphs.add(out, 'else_branch', branch('dense'));
   return out;
+}
+
+/** Float32 bytes of gathered experts allowed at once (beyond one token's K experts, which are always allowed). */
+const GATHER_BYTES = 256 * 2 ** 20;
+
+/**
+ * How many (row, expert) pairs the gathered branch takes: never more than E (then the dense branch does less
+ * work), and no more float32 expert weights than GATHER_BYTES unless one token's K already exceed it. The dense
+ * branch widens one expert at a time; the gathered one widens all its pairs together, so this bounds its memory.
+ */
+export function maxGathered(E: number, K: number, Im: number, H: number): number {
+  return Math.min(E, Math.max(K, Math.floor(GATHER_BYTES / (3 * Im * H * 4))));
 }
 
 /** Float32 weights of the experts `idx` ([n] int64): gate and up [n, Im, H] (or together [n, 2·Im, H]), down [n, H, Im]. */
