@@ -53,6 +53,11 @@ export function perExpertView(weights: ModelWeights, prefix: string, E: number, 
   };
 }
 
+/** How a sparse layer's experts can be indexed: fused tensors, a view over per-expert ones, or not (undefined). */
+export function expertStore(weights: ModelWeights, prefix: string, E: number, Im: number, H: number): ExpertStore | undefined {
+  return weights.has(`${prefix}.experts.gate_up_proj`) ? fusedExperts(weights, prefix, E, Im, H) : perExpertView(weights, prefix, E, Im, H);
+}
+
 /** The fused tensors of a layer as an ExpertStore. */
 export function fusedExperts(weights: ModelWeights, prefix: string, E: number, Im: number, H: number): ExpertStore {
   return { kind: 'fused', gateUp: weights.locate(`${prefix}.experts.gate_up_proj`, [E, 2 * Im, H]), down: weights.locate(`${prefix}.experts.down_proj`, [E, H, Im]) };

@@ -7,7 +7,7 @@
  */
 import type { ForwardDims } from '../reference/forward-dims.js';
 import type { PendingSubgraphs } from '../linear-attention/subgraphs.js';
-import { fusedExperts, fusedExpertsGraph, perExpertView } from './fused-experts-graph.js';
+import { expertStore, fusedExpertsGraph } from './fused-experts-graph.js';
 import type { GraphWeights } from './graph-weights.js';
 
 export function swigluGraph(w: GraphWeights, x: string, prefix: string, width: number, hidden: number): string {
@@ -28,7 +28,7 @@ export function sparseMlpGraph(w: GraphWeights, subgraphs: PendingSubgraphs, dim
   const chosen = moe.normTopkProb ? g.op('Div', [topValues, g.op('ReduceSum', [topValues, g.int64s([-1])], { keepdims: 1 })], {}, `${prefix}.topk_weights`) : topValues;
   const dense = g.op('ScatterElements', [g.op('Mul', [router, g.float32s([0], [])]), topIndices, chosen], { axis: 1 }, `${prefix}.routing`);
   const terms: string[] = [];
-  const store = w.weights.has(`${prefix}.experts.gate_up_proj`) ? fusedExperts(w.weights, prefix, E, Im, H) : perExpertView(w.weights, prefix, E, Im, H);
+  const store = expertStore(w.weights, prefix, E, Im, H);
   if (store) {
     terms.push(fusedExpertsGraph(w, subgraphs, dims, x, prefix, { indices: topIndices, weights: chosen, dense }, store));
   } else {
