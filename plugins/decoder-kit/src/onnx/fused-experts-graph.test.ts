@@ -97,6 +97,35 @@ describe('fused experts: gathered (decode) and dense (prefill) branches == refer
   });
 });
 
+describe('per-expert tensors split over shards', () => {
+  it('stay dense (no If), say so in the warnings, and still equal the reference in decode', async () => {
+    const dir = join(root, 'split-experts');
+    // Three shards cut both layers' expert blocks (checked: expertStore is undefined for layers 0 and 1).
+    await writeSeededModel(dir, { seed: 13, family: 'qwen3_moe', dtype: 'bf16', tied: false, shards: 3, config: MOE });
+    const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as ModelConfig;
+    const result = await buildDecoderGraph({ modelDir: dir, config });
+    expect(result.warnings.join(' ')).toMatch(/MoE layers 0, 1 evaluate all 8 experts for every token/);
+    const model = onnxProto.onnx.ModelProto.decode(await readFile(join(dir, result.graphPath)));
+    expect((model.graph?.node ?? []).filter((n) => n.opType === 'If')).toHaveLength(0);
+    const dims = readForwardDims(config);
+    const session = await ort.InferenceSession.create(join(dir, result.graphPath), defaultSessionOptions);
+    const reference = await ReferenceModel.load(dir, { cacheWeights: true });
+    try {
+      const kv: KvShape = { layers: dims.layers, kvHeads: dims.kvHeads, headDim: dims.headDim };
+      const one = [IDS[0]];
+      const g1 = await runDecoder(session, kv, { inputIds: one });
+      const r1 = await reference.step(one, [one[0].map(() => 1)]);
+      const next = [[argmax(logitsRow(r1.logits, r1.dims, 0, r1.dims[1] - 1))]];
+      const mask = [[...one[0].map(() => 1), 1]];
+      const g2 = await runDecoder(session, kv, { inputIds: next, attentionMask: mask, past: g1.cache });
+      const r2 = await reference.step(next, mask, r1.cache);
+      expect(maxAbsDiff(g2.logits, r2.logits, r2.dims)).toBeLessThan(TOLERANCE);
+    } finally {
+      await session.release();
+    }
+  });
+});
+
 describe('maxGathered', () => {
   it('is E for small experts, bounded by 256 MiB of float32 weights, never below one token\'s K', () => {
     expect(maxGathered(8, 2, 16, 32)).toBe(8);
