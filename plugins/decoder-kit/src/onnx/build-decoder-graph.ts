@@ -29,6 +29,7 @@ import { ELEM, ELEM_SIZE, GraphWeights } from './graph-weights.js';
 import { attentionContext, attentionLayerGraph } from './attention-layer-graph.js';
 import { linearAttentionLayerGraph, linearStateShapes } from './linear-attention-layer-graph.js';
 import { sparseMlpGraph, swigluGraph } from './mlp-graph.js';
+import { expertStore, maxGathered } from './fused-experts-graph.js';
 import { linkWeightFiles } from './link-weight-files.js';
 
 import { EMBED_GRAPH_PATH, GRAPH_PATH, MERGED_GRAPH_PATH, OPSET } from './graph-contract.js';
@@ -63,7 +64,15 @@ export async function buildDecoderGraph(options: BuildDecoderGraphOptions): Prom
     warnings.push(`tie_word_embeddings is true and the checkpoint also holds lm_head.weight: the graph uses ${dims.tensorPrefix}.embed_tokens.weight`);
   }
   if (dims.moe) {
-    warnings.push(`MoE layers evaluate all ${dims.moe.experts} experts for every token and weight them by the router (exact, but ${dims.moe.experts / dims.moe.topK}x the expert compute of sparse dispatch)`);
+    const { experts: E, topK: K, moeIntermediate: Im } = dims.moe;
+    const sparse = Array.from({ length: dims.layers }, (_, i) => i).filter((i) => isSparseLayer(dims, i));
+    const dense = sparse.filter((i) => !expertStore(weights, `${dims.tensorPrefix}.layers.${i}.mlp`, E, Im, dims.hidden));
+    const rows = Math.floor(maxGathered(E, K, Im, dims.hidden) / K);
+    warnings.push(
+      dense.length === 0
+        ? `MoE layers compute only the chosen ${K} of ${E} experts for inputs of up to ${rows} rows (decode) and evaluate all ${E} experts for longer ones, weighted by the router (exact, ${E / K}x the expert compute of sparse dispatch)`
+        : `MoE layers ${dense.join(', ')} evaluate all ${E} experts for every token (their per-expert tensors are not back to back in one file), weighted by the router (exact, ${E / K}x the expert compute of sparse dispatch)`,
+    );
   }
   const headChunkBytes = options.headChunkBytes ?? DEFAULT_HEAD_CHUNK_BYTES;
   const graphs: Array<[string, () => Uint8Array]> = [[GRAPH_PATH, () => encodeDecoderGraph(dims, weights, headChunkBytes)]];
@@ -151,7 +160,7 @@ export function encodeDecoderGraph(dims: ForwardDims, weights: ModelWeights, hea
     h = g.op('Add', [h, mixed], {}, `${p}.attn_residual`);
 
     const m = w.rmsNorm(h, `${p}.post_attention_layernorm.weight`, H, dims.rmsNormEps, zc);
-    const mlp = isSparseLayer(dims, i) ? sparseMlpGraph(w, dims, m, `${p}.mlp`) : swigluGraph(w, m, `${p}.mlp`, dims.intermediate, H);
+    const mlp = isSparseLayer(dims, i) ? sparseMlpGraph(w, subgraphs, dims, m, `${p}.mlp`) : swigluGraph(w, m, `${p}.mlp`, dims.intermediate, H);
     h = g.op('Add', [h, mlp], {}, `${p}.mlp_residual`);
   }
 

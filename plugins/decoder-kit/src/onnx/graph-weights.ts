@@ -12,11 +12,19 @@ export const ELEM_SIZE: Record<WeightDtype, number> = { BF16: 2, F16: 2, F32: 4 
 export class GraphWeights {
   /** A runtime zero per activation (see zeroFrom). */
   private readonly zeros = new Map<string, string>();
-  private readonly two: string;
+  private twoName?: string;
   private readonly constants = new Map<number, string>();
 
-  constructor(readonly g: GraphBuilder, readonly weights: ModelWeights) {
-    this.two = g.float32s([2], []);
+  /**
+   * `initializers` is where external weights are declared: the main graph's builder when `g` builds the body of
+   * an If (a body reads them as outer-scope values, so every weight stays one top-level initializer).
+   */
+  constructor(readonly g: GraphBuilder, readonly weights: ModelWeights, readonly initializers: GraphBuilder = g) {
+  }
+
+  /** Made on first use: a body builder that never norms would otherwise carry an unused initializer. */
+  private get two(): string {
+    return (this.twoName ??= this.g.float32s([2], []));
   }
 
   /**
@@ -42,14 +50,26 @@ export class GraphWeights {
    * options materialises every weight as float32, and Gemm prepacks constant f32 weights into a second copy.
    */
   weight(where: WeightLocation, dimsOf: number[], byteStart: number, hint: string, anchor?: string): string {
-    const g = this.g;
+    let value = this.stored(where, dimsOf, byteStart, hint);
+    if (anchor) value = this.bound(value, dimsOf, hint, anchor);
+    return this.widened(value, where.dtype, hint);
+  }
+
+  /** The external initializer over the tensor's bytes (or a sub-range), in the stored dtype. */
+  stored(where: WeightLocation, dimsOf: number[], byteStart: number, hint: string): string {
     const length = dimsOf.reduce((a, b) => a * b, 1) * ELEM_SIZE[where.dtype];
-    let value = g.external(hint, ELEM[where.dtype], dimsOf, { location: where.fileName, offset: where.fileOffset + byteStart, length });
-    if (anchor) {
-      const shape = g.op('Add', [g.int64s(dimsOf), this.zeroFrom(anchor)], {}, `${hint}.shape`);
-      value = g.op('Reshape', [value, shape], {}, `${hint}.bound`);
-    }
-    return where.dtype === 'F32' ? value : g.op('Cast', [value], { to: DataType.FLOAT }, `${hint}.f32`);
+    return this.initializers.external(hint, ELEM[where.dtype], dimsOf, { location: where.fileName, offset: where.fileOffset + byteStart, length });
+  }
+
+  /** `value` passed through a Reshape whose shape depends on `anchor` (see weight()). */
+  bound(value: string, dimsOf: number[], hint: string, anchor: string): string {
+    const shape = this.g.op('Add', [this.g.int64s(dimsOf), this.zeroFrom(anchor)], {}, `${hint}.shape`);
+    return this.g.op('Reshape', [value, shape], {}, `${hint}.bound`);
+  }
+
+  /** A stored value as float32. */
+  widened(value: string, dtype: WeightDtype, hint: string): string {
+    return dtype === 'F32' ? value : this.g.op('Cast', [value], { to: DataType.FLOAT }, `${hint}.f32`);
   }
 
   /** A whole checkpoint tensor as float32 (shape checked against the checkpoint). */
