@@ -109,6 +109,12 @@ export async function validateModel(subject: ValidationSubject, report: Validati
     }
     if (prompt.failure) report.fail(VALIDATOR, 'tokenizer', prompt.failure);
     else if (prompt.source === 'tokenizer') report.pass(VALIDATOR, 'tokenizer', `${prompt.ids.length} ids`);
+    if (bounded) {
+      // Within a budget transformers.js does not run (it would load the whole graph): its process has done its
+      // part once the prompt is tokenized, and its memory should not sit beside the segments'.
+      await worker?.close();
+      worker = undefined;
+    }
     const figures: Record<string, unknown> = {
       mode: bounded ? 'segmented' : 'full',
       budgetBytes,
