@@ -27,8 +27,13 @@ const USER_AGENT = 'model-import (source-oci; node)';
  * that id only, so a hub import after this pull finds them here too. Larger files are LFS, listed by sha256.
  */
 const GIT_OID_MAX = 16 << 20;
-/** The hub source's default range size (plugins/source-huggingface/src/options.ts DEFAULTS.chunkSize). */
-export const DEFAULT_RANGE = 32 << 20;
+/**
+ * Largest range of one blob GET. chunkSizeFor cuts a blob into about one range per connection below this: a
+ * registry pays per request (distribution with htpasswd checks bcrypt on every one, ~17 ms of its CPU), so few
+ * large ranges pull faster than the hub source's 32 MiB ones (bench, 988 MB blob over loopback: 1.53 x curl at
+ * 32 MiB, 0.89 x at 128 MiB). Resuming loses nothing by it: the partial records bytes as they land, not ranges.
+ */
+export const DEFAULT_RANGE = 128 << 20;
 
 export interface BlobTarget {
   digest: string;
