@@ -14,7 +14,7 @@
  *   out_proj.
  */
 import type { ConfigFacts } from '../../../../src/index.js';
-import { linear, rmsNorm } from './layer-math.js';
+import { causalAttention, linear, rmsNorm, rotateHalf } from './layer-math.js';
 
 export type Need = (name: string) => Promise<Float32Array>;
 
@@ -44,52 +44,10 @@ export async function gatedAttention(f: ConfigFacts, p: string, a: Float32Array,
   const v = linear(a, seq, H, await need(`${p}.self_attn.v_proj.weight`), nKV * D, await optional(`${p}.self_attn.v_proj.bias`, bias));
   const qn = rmsNorm(q, D, await need(`${p}.self_attn.q_norm.weight`), eps, true);
   const kn = rmsNorm(k, D, await need(`${p}.self_attn.k_norm.weight`), eps, true);
-  rotate(f, qn, seq, nH, D);
-  rotate(f, kn, seq, nKV, D);
-  const attn = new Float32Array(seq * nH * D);
-  const group = nH / nKV;
-  const scale = 1 / Math.sqrt(D);
-  for (let h = 0; h < nH; h++) {
-    const g = Math.floor(h / group);
-    for (let i = 0; i < seq; i++) {
-      const scores = new Float64Array(i + 1);
-      let max = -Infinity;
-      for (let j = 0; j <= i; j++) {
-        let s = 0;
-        for (let d = 0; d < D; d++) s += qn[(i * nH + h) * D + d]! * kn[(j * nKV + g) * D + d]!;
-        scores[j] = s * scale;
-        max = Math.max(max, scores[j]!);
-      }
-      let sum = 0;
-      for (let j = 0; j <= i; j++) sum += (scores[j] = Math.exp(scores[j]! - max));
-      for (let d = 0; d < D; d++) {
-        let s = 0;
-        for (let j = 0; j <= i; j++) s += (scores[j]! / sum) * v[(j * nKV + g) * D + d]!;
-        attn[(i * nH + h) * D + d] = s * sigmoid(gate[(i * nH + h) * D + d]!);
-      }
-    }
-  }
+  rotateHalf(qn, seq, nH, D, f.rope_inv_freq as readonly number[], f.rope_attention_scaling as number);
+  rotateHalf(kn, seq, nKV, D, f.rope_inv_freq as readonly number[], f.rope_attention_scaling as number);
+  const attn = causalAttention(qn, kn, v, seq, nH, nKV, D, gate);
   return linear(attn, seq, nH * D, await need(`${p}.self_attn.o_proj.weight`), H, await optional(`${p}.self_attn.o_proj.bias`, f.o_proj_bias === true));
-}
-
-/** rotate_half over the first rotary_dim dims of each head, positions 0..seq-1 (default rope: no scaling). */
-function rotate(f: ConfigFacts, x: Float32Array, seq: number, heads: number, D: number): void {
-  const inv = f.rope_inv_freq as readonly number[];
-  const half = inv.length;
-  for (let s = 0; s < seq; s++) {
-    for (let h = 0; h < heads; h++) {
-      const base = (s * heads + h) * D;
-      for (let i = 0; i < half; i++) {
-        const angle = Math.fround(s * inv[i]!);
-        const cos = Math.cos(angle);
-        const sin = Math.sin(angle);
-        const a = x[base + i]!;
-        const b = x[base + i + half]!;
-        x[base + i] = a * cos - b * sin;
-        x[base + i + half] = b * cos + a * sin;
-      }
-    }
-  }
 }
 
 /** Gated DeltaNet on a (normed) input a [seq, H]; `has` tells which projection layout the checkpoint stores. */

@@ -6,7 +6,7 @@
  */
 import type { ConfigFacts } from '../../../../src/index.js';
 import { gatedAttention, gatedDeltaNet } from './reference-hybrid-layer.js';
-import { linear, rmsNorm as normRows } from './layer-math.js';
+import { causalAttention, linear, rmsNorm as normRows, rotateHalf } from './layer-math.js';
 
 /** A tensor the validator's reading needs is not in the checkpoint (a finding, not a crash). */
 export class MissingTensorError extends Error {}
@@ -47,31 +47,9 @@ export class ReferenceLayers {
       q.set(normRows(q, D, await this.need(`${p}.self_attn.q_norm.weight`), eps, false));
       k.set(normRows(k, D, await this.need(`${p}.self_attn.k_norm.weight`), eps, false));
     }
-    this.rotate(q, seq, nH, D);
-    this.rotate(k, seq, nKV, D);
-    const attn = new Float32Array(seq * nH * D);
-    const group = nH / nKV;
-    const scale = 1 / Math.sqrt(D);
-    for (let h = 0; h < nH; h++) {
-      const kvh = Math.floor(h / group);
-      for (let i = 0; i < seq; i++) {
-        const scores = new Float64Array(i + 1);
-        let max = -Infinity;
-        for (let j = 0; j <= i; j++) {
-          let s = 0;
-          for (let d = 0; d < D; d++) s += q[(i * nH + h) * D + d]! * k[(j * nKV + kvh) * D + d]!;
-          scores[j] = s * scale;
-          max = Math.max(max, scores[j]!);
-        }
-        let sum = 0;
-        for (let j = 0; j <= i; j++) sum += (scores[j] = Math.exp(scores[j]! - max));
-        for (let d = 0; d < D; d++) {
-          let s = 0;
-          for (let j = 0; j <= i; j++) s += (scores[j]! / sum) * v[(j * nKV + kvh) * D + d]!;
-          attn[(i * nH + h) * D + d] = s;
-        }
-      }
-    }
+    rotateHalf(q, seq, nH, D, f.rope_inv_freq as readonly number[], f.rope_attention_scaling as number);
+    rotateHalf(k, seq, nKV, D, f.rope_inv_freq as readonly number[], f.rope_attention_scaling as number);
+    const attn = causalAttention(q, k, v, seq, nH, nKV, D);
     const o = linear(attn, seq, nH * D, await this.need(`${p}.self_attn.o_proj.weight`), H, await this.optional(`${p}.self_attn.o_proj.bias`, f.o_proj_bias === true));
     const h1 = new Float32Array(x.length);
     for (let i = 0; i < x.length; i++) h1[i] = x[i]! + o[i]!;
@@ -116,27 +94,6 @@ export class ReferenceLayers {
     const H = f.hidden_size as number;
     const n = normRows(x, H, await this.need(`${prefix(f)}.norm.weight`), f.rms_norm_eps as number, f.norm_zero_centred === true);
     return linear(n, seq, H, headRows, rows);
-  }
-
-  /** rotate_half over the first rotary_dim dimensions, cos/sin scaled by the attention factor. */
-  private rotate(x: Float32Array, seq: number, heads: number, D: number): void {
-    const inv = this.f.rope_inv_freq as readonly number[];
-    const half = inv.length;
-    const scaling = this.f.rope_attention_scaling as number;
-    for (let s = 0; s < seq; s++) {
-      for (let h = 0; h < heads; h++) {
-        const base = (s * heads + h) * D;
-        for (let i = 0; i < half; i++) {
-          const angle = Math.fround(s * inv[i]!);
-          const cos = Math.cos(angle) * scaling;
-          const sin = Math.sin(angle) * scaling;
-          const a = x[base + i]!;
-          const b = x[base + i + half]!;
-          x[base + i] = a * cos - b * sin;
-          x[base + i + half] = b * cos + a * sin;
-        }
-      }
-    }
   }
 
   private async swiglu(prefix: string, m: Float32Array, seq: number, width: number, bias: boolean): Promise<Float32Array> {
