@@ -13,11 +13,11 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { seededTensorList, writeSeededModel, emptyCache } from '../plugins/decoder-kit/testing.js';
+import { seededTensorList, emptyCache } from '../plugins/decoder-kit/testing.js';
 import { defaultSessionOptions } from '../plugins/decoder-kit/src/onnx/session-options.js';
 import type { ModelConfig } from '../src/index.js';
 import { lazyFileFromDisk, startFakeHub } from '../test/fake-hub/index.js';
-import { makeTinyModel } from '../test/fixtures/tiny-models.js';
+import { makeCachedSeededModel } from './make-model.js';
 import { curlPipeline, measure, stats } from './measure.js';
 
 export const REPO_QWEN35 = 'bench/qwen3.5-shaped';
@@ -65,17 +65,7 @@ export const PARAMETERS_QWEN35 = seededTensorList(QWEN35_BENCH_CONFIG).reduce((s
 
 /** Writes the model folder (once; reused when complete) and returns its path. */
 export async function makeQwen35Model(dir: string): Promise<string> {
-  const done = path.join(dir, '.complete');
-  if (await fs.stat(done).catch(() => undefined)) return dir;
-  await fs.rm(dir, { recursive: true, force: true });
-  await writeSeededModel(dir, { seed: 3535, family: 'qwen3_5', dtype: 'bf16', tied: true, config: QWEN35_BENCH_CONFIG, wrapperExtras: true });
-  const tiny = makeTinyModel({ family: 'qwen2', seed: 1 });
-  for (const name of ['tokenizer.json', 'tokenizer_config.json', 'LICENSE']) {
-    if (tiny[name]) await fs.writeFile(path.join(dir, name), tiny[name]);
-  }
-  await fs.writeFile(path.join(dir, 'generation_config.json'), JSON.stringify({ bos_token_id: 151643, eos_token_id: 151643 }, null, 2));
-  await fs.writeFile(done, new Date().toISOString());
-  return dir;
+  return makeCachedSeededModel(dir, { seed: 3535, family: 'qwen3_5', dtype: 'bf16', tied: true, config: QWEN35_BENCH_CONFIG, wrapperExtras: true });
 }
 
 interface Figures {

@@ -5,17 +5,25 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { QWEN25_05B_CONFIG, seededTensorList, writeSeededModel } from '../plugins/decoder-kit/testing.js';
+import { QWEN25_05B_CONFIG, seededTensorList, writeSeededModel, type SeededModelOptions } from '../plugins/decoder-kit/testing.js';
 import { makeTinyModel } from '../test/fixtures/tiny-models.js';
 
 export const PARAMETERS = seededTensorList(QWEN25_05B_CONFIG).reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1), 0);
 
 /** Writes the model folder (once; reused when complete) and returns its path. */
 export async function makeBenchModel(dir: string): Promise<string> {
+  return makeCachedSeededModel(dir, { seed: 2024, family: 'qwen2', dtype: 'bf16', tied: true, config: QWEN25_05B_CONFIG });
+}
+
+/**
+ * A bench model folder written once by the kit's seeded writer (reused when `.complete` is there), with the tiny
+ * test tokenizer, LICENSE and a generation_config.json beside the weights.
+ */
+export async function makeCachedSeededModel(dir: string, options: SeededModelOptions): Promise<string> {
   const done = path.join(dir, '.complete');
   if (await fs.stat(done).catch(() => undefined)) return dir;
   await fs.rm(dir, { recursive: true, force: true });
-  await writeSeededModel(dir, { seed: 2024, family: 'qwen2', dtype: 'bf16', tied: true, config: QWEN25_05B_CONFIG });
+  await writeSeededModel(dir, options);
   const tiny = makeTinyModel({ family: 'qwen2', seed: 1 });
   for (const name of ['tokenizer.json', 'tokenizer_config.json', 'LICENSE']) {
     if (tiny[name]) await fs.writeFile(path.join(dir, name), tiny[name]);
