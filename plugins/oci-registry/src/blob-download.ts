@@ -13,7 +13,7 @@
 import { copyFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ModelImportError, RetryTracker, asTransient, sleep, type BlobStore } from '../../../src/index.js';
-import { HttpStatusError, RangeGet, READ_BUFFER_BYTES } from '../../source-huggingface/src/range-get.js';
+import { HttpStatusError, RangeGet, READ_BUFFER_BYTES } from '../../source-huggingface/index.js';
 import { BatchWriter, OrderedHasher, PartialFile, chunkSizeFor, type Digests } from '../../../src/index.js';
 import { DEFAULT_RETRY, type RegistryClient } from './registry-client.js';
 import { runPool, type Slots } from './run-pool.js';
