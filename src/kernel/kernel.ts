@@ -10,7 +10,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { createHooks, type KernelHooks } from './hooks.js';
-import { ModelImportError, isAbortError, isModelImportError, wrapPluginError } from './errors.js';
+import { ModelImportError, isAbortError, wrapPluginError } from './errors.js';
 import type { ModelImportPlugin, PluginHost } from './plugin.js';
 import type { Prompter } from './prompter.js';
 import { Reporter, type StageName } from './reporter.js';
@@ -24,6 +24,8 @@ import { syncPath, syncTree } from '../util/sync-tree.js';
 import { acknowledgeLicense, chooseName } from './dialogs.js';
 import { assertModelName, findName, nextFreeName } from './model-name.js';
 import { ValidationReport } from './validation-report.js';
+import { attributePluginErrors } from './plugin-error-attribution.js';
+import { assertPassed, interrupted, modelNotFound } from './pipeline-errors.js';
 import { assertInside, ensureModelsFolder, entryFolder } from '../util/path-policy.js';
 import type {
   ArchitectureClaim,
@@ -34,18 +36,6 @@ import type {
   ModelEntry,
   StageContext,
 } from './types.js';
-
-interface TapLike {
-  name: string;
-  type: 'sync' | 'async' | 'promise';
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-  fn: Function;
-}
-
-/** The part of a tapable hook the kernel uses to wrap plugin errors, whatever the hook's argument types. */
-interface InterceptableHook {
-  intercept(interceptor: { register: (tap: TapLike) => TapLike }): void;
-}
 
 export interface KernelIo {
   reporter: Reporter;
@@ -74,21 +64,21 @@ export class Kernel implements PluginHost {
   private readonly recognizeKeys = new Set<string>();
 
   constructor() {
-    this.wrapErrors(this.hooks.resolve, 'resolve');
-    this.wrapErrors(this.hooks.authorize, 'authorize');
-    this.wrapErrors(this.hooks.fetch, 'fetch');
-    this.wrapErrors(this.hooks.validate, 'validate');
-    this.wrapErrors(this.hooks.register, 'register');
+    attributePluginErrors(this.hooks.resolve, 'resolve');
+    attributePluginErrors(this.hooks.authorize, 'authorize');
+    attributePluginErrors(this.hooks.fetch, 'fetch');
+    attributePluginErrors(this.hooks.validate, 'validate');
+    attributePluginErrors(this.hooks.register, 'register');
     this.hooks.recognize.intercept({
       factory: (key, hook) => {
         this.recognizeKeys.add(String(key));
-        this.wrapErrors(hook, `recognize(${String(key)})`);
+        attributePluginErrors(hook, `recognize(${String(key)})`);
         return hook;
       },
     });
     this.hooks.convert.intercept({
       factory: (key, hook) => {
-        this.wrapErrors(hook, `convert(${String(key)})`);
+        attributePluginErrors(hook, `convert(${String(key)})`);
         return hook;
       },
     });
@@ -366,74 +356,4 @@ export class Kernel implements PluginHost {
       return final;
     });
   }
-
-  private wrapErrors(hook: InterceptableHook, hookName: string): void {
-    hook.intercept({
-      register: (tap) => {
-        const fn = tap.fn as (...args: unknown[]) => unknown;
-        const plugin = tap.name;
-        if (tap.type === 'promise') {
-          tap.fn = (...args: unknown[]) => {
-            try {
-              return Promise.resolve(fn(...args)).catch((error: unknown) => {
-                throw passThroughAbort(error, plugin, hookName);
-              });
-            } catch (error) {
-              throw passThroughAbort(error, plugin, hookName);
-            }
-          };
-        } else if (tap.type === 'sync') {
-          tap.fn = (...args: unknown[]) => {
-            try {
-              return fn(...args);
-            } catch (error) {
-              throw passThroughAbort(error, plugin, hookName);
-            }
-          };
-        } else {
-          tap.fn = (...args: unknown[]) => {
-            const callback = args.pop() as (error?: unknown, result?: unknown) => void;
-            fn(...args, (error: unknown, result: unknown) =>
-              error ? callback(passThroughAbort(error, plugin, hookName)) : callback(null, result),
-            );
-          };
-        }
-        return tap;
-      },
-    });
-  }
 }
-
-function passThroughAbort(error: unknown, plugin: string, hook: string): unknown {
-  return isAbortError(error) ? error : wrapPluginError(error, plugin, hook);
-}
-
-function interrupted(signal: AbortSignal, cause: unknown): ModelImportError {
-  if (isModelImportError(cause) && (cause.code === 'INTERRUPTED' || cause.code === 'TERMINATED')) return cause;
-  const reason = signal.reason as { code?: string } | undefined;
-  return interruptionError(reason?.code === 'TERMINATED' ? 'TERMINATED' : 'INTERRUPTED', cause);
-}
-
-/** The error an import ends with when Ctrl-C (INTERRUPTED) or SIGTERM (TERMINATED) stops it. */
-export function interruptionError(code: 'INTERRUPTED' | 'TERMINATED', cause?: unknown): ModelImportError {
-  return new ModelImportError(code, `Import ${code === 'TERMINATED' ? 'terminated' : 'interrupted'}; nothing was registered.`, {
-    hint: 'Run the same command again: verified downloaded bytes are kept and the download resumes.',
-    cause,
-  });
-}
-
-export function modelNotFound(name: string, modelsDir: string): ModelImportError {
-  return new ModelImportError('MODEL_NOT_FOUND', `No model named "${name}" in ${path.join(modelsDir, 'registry.json')}.`, {
-    hint: 'Run `model-import list` to see the registered models.',
-  });
-}
-
-function assertPassed(report: ValidationReport): void {
-  if (report.passed) return;
-  const lines = report.failures.map((f) => `${f.check}: ${f.message ?? 'failed'}`);
-  throw new ModelImportError('VALIDATION_FAILED', `Validation failed, nothing registered: ${lines.join('; ')}.`, {
-    hint: 'See the validation table above; run again with --debug for details, or report the model to the adapter author.',
-    details: { findings: report.findings },
-  });
-}
-

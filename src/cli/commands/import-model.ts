@@ -2,7 +2,7 @@
  * `model-import import-model <repo_id>`: runs the pipeline with the terminal (or JSON) renderer, turns
  * Ctrl-C / SIGTERM into a clean abort (staging removed, exit 130 / 143), prints how to use the model.
  */
-import { interruptionError } from '../../kernel/kernel.js';
+import { interruptionError } from '../../kernel/pipeline-errors.js';
 import { removeOpenStagingSync } from '../../kernel/staging.js';
 import type { DuplicateChoice, ImportOptions, TargetDtype } from '../../kernel/types.js';
 import { attachJsonRenderer } from '../render/json-renderer.js';

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { BlobStore } from '../../kernel/blob-store.js';
 import { Registry } from '../../kernel/registry.js';
-import { modelNotFound, interruptionError } from '../../kernel/kernel.js';
+import { modelNotFound, interruptionError } from '../../kernel/pipeline-errors.js';
 import { findName } from '../../kernel/model-name.js';
 import { writeMetadata } from '../../kernel/metadata.js';
 import type { ModelEntry } from '../../kernel/types.js';

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Registry } from '../../kernel/registry.js';
-import { modelNotFound } from '../../kernel/kernel.js';
+import { modelNotFound } from '../../kernel/pipeline-errors.js';
 import { findName } from '../../kernel/model-name.js';
 import { Staging } from '../../kernel/staging.js';
 import { freeUnusedBlobs } from '../free-unused-blobs.js';

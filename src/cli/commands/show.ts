@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Registry } from '../../kernel/registry.js';
-import { modelNotFound } from '../../kernel/kernel.js';
+import { modelNotFound } from '../../kernel/pipeline-errors.js';
 import { findName } from '../../kernel/model-name.js';
 import { METADATA_FILE } from '../../kernel/metadata.js';
 import type { ModelEntry } from '../../kernel/types.js';
