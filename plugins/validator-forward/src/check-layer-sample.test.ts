@@ -17,11 +17,11 @@ import { readReferenceConfig } from './reference-reading/reference-config.js';
 const dirs: string[] = [];
 afterAll(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
 
-async function run(dir: string, claimConfig: ModelConfig) {
+async function run(dir: string, claimConfig: ModelConfig, overlap = false) {
   const subject = await makeSubject(dir, { claim: qwenClaim(claimConfig) });
   const report = new ValidationReport();
   const figures: Record<string, unknown> = {};
-  await checkLayerSample(subject, report, readReferenceConfig(subject.config), path.join(dir, 'onnx/model.onnx'), subject.claim.validation!, figures);
+  await checkLayerSample(subject, report, readReferenceConfig(subject.config), path.join(dir, 'onnx/model.onnx'), subject.claim.validation!, figures, Infinity, undefined, overlap);
   return { finding: report.findings.find((f) => f.check === 'layer sample'), figures };
 }
 
@@ -40,21 +40,24 @@ describe('checkLayerSample', () => {
   ])('%s: the graph layers and head agree with the reference', async (_what, options) => {
     const { dir, config } = await makeTinyModelDir({ seed: 21, ...options });
     dirs.push(dir);
-    const { finding, figures } = await run(dir, config);
+    const { finding, figures } = await run(dir, config, true);
     expect(finding?.status, finding?.message).toBe('pass');
     expect(Object.keys(figures.layerSample as object)).toContain('head');
   });
 
+  // Both orders: the graph's slices first, then the validator's layers (within a budget), or both at once.
   it.each([
-    ['rope_theta', (c: ModelConfig) => ({ ...c, rope_theta: Number(c.rope_theta ?? 10000) * 7 })],
-    ['rms_norm_eps', (c: ModelConfig) => ({ ...c, rms_norm_eps: 0.5 })],
-    ['linear rope scaling', (c: ModelConfig) => ({ ...c, rope_scaling: { rope_type: 'linear', factor: 4 } })],
-  ])('fails when the graph was built from a different %s', async (_what, edit) => {
+    ['rope_theta', (c: ModelConfig) => ({ ...c, rope_theta: Number(c.rope_theta ?? 10000) * 7 }), false],
+    ['rms_norm_eps', (c: ModelConfig) => ({ ...c, rms_norm_eps: 0.5 }), false],
+    ['linear rope scaling', (c: ModelConfig) => ({ ...c, rope_scaling: { rope_type: 'linear', factor: 4 } }), false],
+    ['rope_theta', (c: ModelConfig) => ({ ...c, rope_theta: Number(c.rope_theta ?? 10000) * 7 }), true],
+    ['rms_norm_eps', (c: ModelConfig) => ({ ...c, rms_norm_eps: 0.5 }), true],
+  ])('fails when the graph was built from a different %s (overlapped: %s)', async (_what, edit, overlap) => {
     const { dir, config } = await makeTinyModelDir({ seed: 22 });
     dirs.push(dir);
     const file = path.join(dir, 'config.json');
     await writeFile(file, JSON.stringify(edit(JSON.parse(await readFile(file, 'utf8')) as ModelConfig)));
-    const { finding } = await run(dir, config);
+    const { finding } = await run(dir, config, overlap);
     expect(finding?.status).toBe('fail');
     expect(finding?.message).toContain('layer 0');
   });

@@ -72,6 +72,8 @@ export async function checkLayerSample(
   figures: Record<string, unknown>,
   budgetBytes = Infinity,
   host?: SessionHost,
+  /** Compute the validator's layers while onnxruntime runs the slices (two processes; off within a budget). */
+  overlap = false,
 ): Promise<void> {
   const started = performance.now();
   const index = await weightIndex(subject);
@@ -93,7 +95,9 @@ export async function checkLayerSample(
       return dequantizeFp8Rows({ shape, scaleShape: grid, block }, bytes, scales, 0, rows);
     }
     const f32 = convertFloatBytes(bytes, entry.info.dtype as 'F32' | 'BF16' | 'F16', 'F32', name);
-    return new Float32Array(f32.buffer.slice(f32.byteOffset, f32.byteOffset + f32.byteLength));
+    // A converted tensor is a fresh, aligned buffer of its own: view it. Only float32 as read may sit unaligned.
+    const own = f32.byteOffset === 0 && f32.byteLength === f32.buffer.byteLength;
+    return own ? new Float32Array(f32.buffer) : new Float32Array(f32.buffer.slice(f32.byteOffset, f32.byteOffset + f32.byteLength));
   };
   /** Selected rows of a 2-D float tensor, read by offset (the embedding and the head are never read whole). */
   const rowsOf = async (name: string, rows: readonly number[]): Promise<Float32Array | undefined> => {
@@ -140,40 +144,48 @@ export async function checkLayerSample(
   const results: Record<string, number> = {};
   let failed = false;
   let skippedHead = false;
-  try {
-    const layerInput = (i: number): string => slices.normInput(`${P}.layers.${i}.input_layernorm.weight`);
-    const headInput = slices.normInput(`${P}.norm.weight`);
-    for (const layer of sampleLayers(facts)) {
-      const output = layer + 1 < L ? layerInput(layer + 1) : headInput;
-      const want = await reference.layer(layer, x.slice(), SEQ);
-      const got = await slices.run(layerInput(layer), output, x.slice(), SEQ, H);
-      const delta = maxDelta(want, got) / Math.max(1, maxAbs(want));
-      results[`layer ${layer}`] = delta;
-      if (!(delta <= support.tolerance)) failed = true;
+  const layers = sampleLayers(facts);
+  const columns = Array.from({ length: Math.min(HEAD_ROWS, V) }, (_, k) => Math.floor((k * V) / Math.min(HEAD_ROWS, V)));
+  const layerInput = (i: number): string => slices.normInput(`${P}.layers.${i}.input_layernorm.weight`);
+  const headInput = (): string => slices.normInput(`${P}.norm.weight`);
+  // The graph's side runs in the onnxruntime process, slice after slice; the validator's own layers are computed
+  // here meanwhile (overlap) or after it (within a memory budget: one layer's weights in memory at a time).
+  const graphSide = (async () => {
+    const got = new Map<number, Float32Array>();
+    for (const layer of layers) {
+      got.set(layer, await slices.run(layerInput(layer), layer + 1 < L ? layerInput(layer + 1) : headInput(), x.slice(), SEQ, H));
     }
     // The head: the sampled rows gathered before the graph's head matmul when the head is made of plain Gemm
     // parts (the stored head, not a float32 copy, is then what onnxruntime holds: within half the budget at
     // bf16); else the whole head slice, which holds the float32 head, only within the budget.
-    const columns = Array.from({ length: Math.min(HEAD_ROWS, V) }, (_, k) => Math.floor((k * V) / Math.min(HEAD_ROWS, V)));
-    let logitAt: ((t: number, k: number) => number) | undefined;
-    const sampled = V * H * 2 * 2 <= budgetBytes ? await slices.runHeadRows(headInput, columns, x.slice(), SEQ, H, V) : undefined;
-    if (sampled) {
-      logitAt = (t, k) => sampled[t * columns.length + k]!;
-      figures.layerSampleHead = 'rows gathered';
-    } else if (V * H * 4 * 2 <= budgetBytes) {
-      const logits = await slices.run(headInput, 'logits', x.slice(), SEQ, H);
-      logitAt = (t, k) => logits[t * V + columns[k]!]!;
-      figures.layerSampleHead = 'whole head';
+    const sampled = V * H * 2 * 2 <= budgetBytes ? await slices.runHeadRows(headInput(), columns, x.slice(), SEQ, H, V) : undefined;
+    if (sampled) return { got, head: 'rows gathered', logitAt: (t: number, k: number) => sampled[t * columns.length + k]! };
+    if (V * H * 4 * 2 > budgetBytes) return { got };
+    const logits = await slices.run(headInput(), 'logits', x.slice(), SEQ, H);
+    return { got, head: 'whole head', logitAt: (t: number, k: number) => logits[t * V + columns[k]!]! };
+  })();
+  graphSide.catch(() => undefined); // awaited below; a rejection must not go unhandled while the reference runs
+  try {
+    if (!overlap) await graphSide;
+    const want = new Map<number, Float32Array>();
+    for (const layer of layers) want.set(layer, await reference.layer(layer, x.slice(), SEQ));
+    const headRows = await rowsOf(facts.tie_word_embeddings === true ? `${P}.embed_tokens.weight` : 'lm_head.weight', columns);
+    const wantHead = headRows ? await reference.head(x.slice(), SEQ, headRows, columns.length) : undefined;
+    const graph = await graphSide;
+    for (const layer of layers) {
+      const expected = want.get(layer)!;
+      const delta = maxDelta(expected, graph.got.get(layer)!) / Math.max(1, maxAbs(expected));
+      results[`layer ${layer}`] = delta;
+      if (!(delta <= support.tolerance)) failed = true;
     }
-    if (logitAt) {
-      const headRows = await rowsOf(facts.tie_word_embeddings === true ? `${P}.embed_tokens.weight` : 'lm_head.weight', columns);
-      const want = headRows ? await reference.head(x.slice(), SEQ, headRows, columns.length) : undefined;
-      if (want) {
+    if (graph.logitAt) {
+      figures.layerSampleHead = graph.head;
+      if (wantHead) {
         let delta = 0;
         for (let t = 0; t < SEQ; t++) {
-          for (let k = 0; k < columns.length; k++) delta = Math.max(delta, Math.abs(want[t * columns.length + k]! - logitAt(t, k)));
+          for (let k = 0; k < columns.length; k++) delta = Math.max(delta, Math.abs(wantHead[t * columns.length + k]! - graph.logitAt(t, k)));
         }
-        results.head = delta / Math.max(1, maxAbs(want));
+        results.head = delta / Math.max(1, maxAbs(wantHead));
         if (!(results.head <= support.tolerance)) failed = true;
       }
     } else {

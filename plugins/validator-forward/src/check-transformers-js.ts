@@ -37,6 +37,7 @@ export async function checkTransformersJs(input: TransformersJsInput): Promise<v
     loadMs: Math.round(loaded.loadMs),
     generateMs: Math.round(answer.generateMs),
     peakRssBytes: answer.peakRssBytes,
+    loadPeakRssBytes: loaded.peakRssBytes,
   };
   const { tokens } = answer;
   const first = firstDifference(tokens, expected);

@@ -8,14 +8,14 @@
  *   parent -> {id, op:'create', model: path | bytes, options}   child -> {id, session, inputMetadata, outputNames}
  *   parent -> {id, op:'run', session, feeds, fetches?}          child -> {id, outputs}
  *   parent -> {id, op:'release', session}                       child -> {id}
- *   parent -> {id, op:'peak'}                                   child -> {id, peakRssBytes}
+ *   parent -> {id, op:'peak', reset?}                           child -> {id, peakRssBytes} (reset: a new peak starts)
  *   child  -> {id, error}                                       (the parent rejects that request with it)
  *
  * Tensors cross as {type, data, dims} (structured clone, `serialization: 'advanced'`).
  */
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { simulateLongRun } from './onnx-process.js';
-import { peakRssBytes } from './peak-memory.js';
+import { peakRssBytes, resetPeakRss } from './peak-memory.js';
 
 export interface WireTensor {
   type: Tensor.Type;
@@ -34,7 +34,7 @@ export type OnnxRequest =
   | { id: number; op: 'create'; model: string | Uint8Array; options: InferenceSession.SessionOptions }
   | { id: number; op: 'run'; session: number; feeds: Record<string, WireTensor>; fetches?: readonly string[] }
   | { id: number; op: 'release'; session: number }
-  | { id: number; op: 'peak' };
+  | { id: number; op: 'peak'; reset?: boolean };
 
 export type OnnxAnswer =
   | { id: number; session: number; inputMetadata: WireMetadata[]; outputNames: string[] }
@@ -75,8 +75,11 @@ async function answer(request: OnnxRequest): Promise<OnnxAnswer> {
       await session?.release();
       return { id: request.id };
     }
-    case 'peak':
-      return { id: request.id, peakRssBytes: peakRssBytes() };
+    case 'peak': {
+      const peak = peakRssBytes();
+      if (request.reset) resetPeakRss();
+      return { id: request.id, peakRssBytes: peak };
+    }
   }
 }
 

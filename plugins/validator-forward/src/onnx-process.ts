@@ -122,10 +122,13 @@ export class OnnxProcess implements SessionHost {
     };
   }
 
-  /** The child's peak resident memory so far (0 once it is gone). */
-  async peakRssBytes(): Promise<number> {
+  /**
+   * The child's peak resident memory so far (0 once it is gone); `reset` starts a new measurement after it, so a
+   * later phase's peak can be told from an earlier one's (Linux; elsewhere the lifetime peak stays).
+   */
+  async peakRssBytes(options: { reset?: boolean } = {}): Promise<number> {
     if (this.gone) return 0;
-    const answer = (await this.ask({ op: 'peak' }).catch(() => undefined)) as { peakRssBytes?: number } | undefined;
+    const answer = (await this.ask({ op: 'peak', reset: options.reset }).catch(() => undefined)) as { peakRssBytes?: number } | undefined;
     return answer?.peakRssBytes ?? 0;
   }
 

@@ -95,6 +95,9 @@ describe('validatorForward', () => {
     for (const key of ['sessionCreateMs', 'promptPassMs', 'referenceMs', 'totalMs', 'peakRssBytes']) expect(figures[key]).toBeGreaterThan(0);
     expect((figures.transformersJs as { tokens: number[] }).tokens).toEqual(figures.greedyTokens);
     expect(figures.greedyTokens).toHaveLength(3);
+    // The layer sample runs beside transformers.js's generation: the tree's peak counts that process too.
+    const tjs = figures.transformersJs as { peakRssBytes: number };
+    expect(figures.peakRssBytes as number).toBeGreaterThan(tjs.peakRssBytes + (figures.onnxPeakRssBytes as number) / 4);
     expect(report.findings.find((f) => f.check === 'reference')?.figure).toMatch(/^max \|Δ\| \S+ ≤ 1e-4$/);
   });
 

@@ -1,12 +1,38 @@
 /** The float32 building blocks of the validator's own layer math (reference-layer.ts, reference-hybrid-layer.ts). */
 
-/** x [rows, inW] · Wᵀ (W [outW, inW]) plus bias. */
+/**
+ * x [rows, inW] · Wᵀ (W [outW, inW]) plus bias. Four input rows share one pass over a weight row: four
+ * independent sums (the float adds no longer wait on each other) and each weight read once per four rows; every
+ * sum still runs over i in order. A 0.5B-shaped layer at 5 rows: 135 -> 50 ms.
+ */
 export function linear(x: Float32Array, rows: number, inW: number, w: Float32Array, outW: number, bias?: Float32Array): Float32Array {
   const out = new Float32Array(rows * outW);
-  for (let r = 0; r < rows; r++) {
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const x0 = r * inW, x1 = x0 + inW, x2 = x1 + inW, x3 = x2 + inW;
     for (let o = 0; o < outW; o++) {
+      const wBase = o * inW;
+      const b = bias ? bias[o]! : 0;
+      let s0 = b, s1 = b, s2 = b, s3 = b;
+      for (let i = 0; i < inW; i++) {
+        const wi = w[wBase + i]!;
+        s0 += x[x0 + i]! * wi;
+        s1 += x[x1 + i]! * wi;
+        s2 += x[x2 + i]! * wi;
+        s3 += x[x3 + i]! * wi;
+      }
+      out[r * outW + o] = s0;
+      out[(r + 1) * outW + o] = s1;
+      out[(r + 2) * outW + o] = s2;
+      out[(r + 3) * outW + o] = s3;
+    }
+  }
+  for (; r < rows; r++) {
+    const xBase = r * inW;
+    for (let o = 0; o < outW; o++) {
+      const wBase = o * inW;
       let s = bias ? bias[o]! : 0;
-      for (let i = 0; i < inW; i++) s += x[r * inW + i]! * w[o * inW + i]!;
+      for (let i = 0; i < inW; i++) s += x[xBase + i]! * w[wBase + i]!;
       out[r * outW + o] = s;
     }
   }
