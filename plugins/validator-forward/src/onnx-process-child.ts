@@ -16,6 +16,7 @@
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { simulateLongRun } from './onnx-process.js';
 import { peakRssBytes, resetPeakRss } from './peak-memory.js';
+import { watchParent } from './parent-watchdog.js';
 
 export interface WireTensor {
   type: Tensor.Type;
@@ -91,6 +92,8 @@ function sessionOf(id: number): InferenceSession {
 
 // The parent closed the channel or died: nothing is left to answer to (onnxruntime's threads would keep us alive).
 process.on('disconnect', () => process.exit(0));
+// ...and when the parent was SIGKILLed while this process's main thread is busy (no 'disconnect' then).
+watchParent();
 
 process.on('message', (request: OnnxRequest) => {
   answer(request).then(

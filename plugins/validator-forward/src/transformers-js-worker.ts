@@ -17,6 +17,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { peakRssBytes } from './peak-memory.js';
+import { watchParent } from './parent-watchdog.js';
 
 export type WorkerRequest =
   | { type: 'tokenize'; modelDir: string; prompt: string }
@@ -101,6 +102,8 @@ async function generate(request: Extract<WorkerRequest, { type: 'generate' }>): 
 
 // The parent died or closed the channel: nothing is left to answer to.
 process.on('disconnect', () => process.exit(0));
+// ...and when the parent was SIGKILLed while this process's main thread is busy (no 'disconnect' then).
+watchParent();
 
 process.on('message', (request: WorkerRequest) => {
   const work =
