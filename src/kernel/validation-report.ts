@@ -7,6 +7,13 @@ import type { Finding, FindingStatus } from './types.js';
 
 export class ValidationReport {
   readonly findings: Finding[] = [];
+  /**
+   * Findings keep the order their checks started in, not the order they ended: checks that run side by side
+   * (transformers.js beside the layer sample) then give the same record, and the same metadata.json, every time.
+   */
+  private readonly startedAt = new Map<string, number>();
+  private readonly orderOf = new WeakMap<Finding, number>();
+  private sequence = 0;
   /** Figures validators want kept in metadata.validation.figures (max |Δ|, timings, memory, prompt). */
   readonly figures: Record<string, unknown> = {};
 
@@ -15,11 +22,19 @@ export class ValidationReport {
 
   /** Says a long check begins (hashing, loading a graph, a forward pass), so the user is not left at a still line. */
   start(validator: string, check: string): void {
+    const key = `${validator}\u0000${check}`;
+    if (!this.startedAt.has(key)) this.startedAt.set(key, this.sequence++);
     this.reporter?.emit({ type: 'check', status: 'start', validator, check });
   }
 
   add(finding: Finding): Finding {
-    this.findings.push(finding);
+    const key = `${finding.validator}\u0000${finding.check}`;
+    const order = this.startedAt.get(key) ?? this.sequence++;
+    this.startedAt.delete(key);
+    this.orderOf.set(finding, order);
+    let at = this.findings.length;
+    while (at > 0 && (this.orderOf.get(this.findings[at - 1]) ?? -1) > order) at--;
+    this.findings.splice(at, 0, finding);
     this.reporter?.emit({ type: 'check', status: 'end', validator: finding.validator, check: finding.check, finding });
     return finding;
   }
