@@ -18,7 +18,7 @@ export function adaptiveDeltaRuleGraph(g: GraphBuilder, subgraphs: PendingSubgra
         const out = kind === 'decode' ? deltaRuleGraph(b, nested, input) : chunkedDeltaRuleGraph(b, nested, input);
         b.output(b.opNamed('Identity', [out.output], 'branch_output'), DataType.FLOAT, ['batch', 'seq', 'heads', 'value_dim']);
         b.output(b.opNamed('Identity', [out.present], 'branch_present'), DataType.FLOAT, ['batch', 'heads', 'key_dim', 'value_dim']);
-      }),
+      }, g),
       `${x.scope}/${kind}/`,
     );
   const single = g.op('Equal', [g.op('Shape', [x.q], { start: 1, end: 2 }), g.int64s([1])], {}, 'is_decode_step');

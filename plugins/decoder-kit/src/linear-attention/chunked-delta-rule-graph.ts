@@ -18,6 +18,23 @@ import { bodyGraph, type PendingSubgraphs } from './subgraphs.js';
 /** Large enough that exp() of it is exactly 0 in float32, finite so no inf − inf appears. */
 const NEVER = -1e30;
 
+/** The chunk-sized masks, made once per chunk size (every layer's graph uses the same ones). */
+const masksByChunk = new Map<number, { lower: Float32Array; aboveNever: Float32Array; strict: Float32Array; eye: Float32Array }>();
+function chunkMasks(C: number) {
+  let masks = masksByChunk.get(C);
+  if (!masks) {
+    const cell = (test: (i: number, j: number) => boolean, yes: number, no: number) => Float32Array.from({ length: C * C }, (_, n) => (test(Math.floor(n / C), n % C) ? yes : no));
+    masks = {
+      lower: cell((i, j) => i >= j, 1, 0),
+      aboveNever: cell((i, j) => i >= j, 0, NEVER),
+      strict: cell((i, j) => i > j, 1, 0),
+      eye: cell((i, j) => i === j, 1, 0),
+    };
+    masksByChunk.set(C, masks);
+  }
+  return masks;
+}
+
 export interface ChunkedDeltaRuleGraphInput extends DeltaRuleGraphInput {
   /** transformers uses 64. */
   chunkSize?: number;
@@ -52,10 +69,10 @@ export function chunkedDeltaRuleGraph(g: GraphBuilder, subgraphs: PendingSubgrap
   // Cumulative decay and the causal decay matrix.
   const G = g.op('CumSum', [gl, g.int64s([3], [])], {}, 'chunk_decay_cum');
   const diff = g.op('Sub', [unsqueeze(G, [4]), unsqueeze(G, [3])]); // [.., i, j] = Gᵢ − Gⱼ
-  const lower = Array.from({ length: C * C }, (_, n) => (Math.floor(n / C) >= n % C ? 1 : 0));
-  const lowerMask = g.float32s(lower, [C, C]);
-  const aboveNever = g.float32s(lower.map((keep) => (keep ? 0 : NEVER)), [C, C]);
-  const strictMask = g.float32s(Array.from({ length: C * C }, (_, n) => (Math.floor(n / C) > n % C ? 1 : 0)), [C, C]);
+  const masks = chunkMasks(C);
+  const lowerMask = g.float32s(masks.lower, [C, C]);
+  const aboveNever = g.float32s(masks.aboveNever, [C, C]);
+  const strictMask = g.float32s(masks.strict, [C, C]);
   const decay = g.op('Exp', [g.op('Add', [g.op('Mul', [diff, lowerMask]), aboveNever])], {}, 'chunk_decay_matrix');
 
   const betaCol = unsqueeze(beta, [4]);
@@ -81,10 +98,10 @@ export function chunkedDeltaRuleGraph(g: GraphBuilder, subgraphs: PendingSubgrap
     b.opNamed('Add', [X, b.op('Mul', [onehot, newRow], {}, `${s}placed`)], `${s}x_out`);
     b.output(`${s}cond_out`, DataType.BOOL, []);
     b.output(`${s}x_out`, F, ['batch', 'heads', 'chunks', C, C]);
-  });
+  }, g);
   const X = g.node('Loop', [g.int64s([C], []), '', zeros], {}, 1, 'wy_inverse_strict')[0];
   subgraphs.add(X, 'body', substitution);
-  const eye = g.float32s(Array.from({ length: C * C }, (_, n) => (Math.floor(n / C) === n % C ? 1 : 0)), [C, C]);
+  const eye = g.float32s(masks.eye, [C, C]);
   const A = g.op('Add', [X, eye], {}, 'wy_inverse');
 
   const expG = unsqueeze(g.op('Exp', [G]), [4]);
@@ -109,7 +126,7 @@ export function chunkedDeltaRuleGraph(g: GraphBuilder, subgraphs: PendingSubgrap
     b.opNamed('Add', [b.op('Mul', [S, cd], {}, `${s}carried`), b.op('MatMul', [kt, vNew], {}, `${s}written`)], `${s}state_out`);
     b.output(`${s}state_out`, F, ['batch', 'heads', 'key_dim', 'value_dim']);
     b.output(`${s}o`, F, ['batch', 'heads', C, 'value_dim']);
-  });
+  }, g);
   const present = x.presentName ?? g.name('present_recurrent');
   const stacked = g.name('chunk_out');
   g.node('Scan', [x.past, W, U, qDecay, intra, kTailT, chunkDecay], { num_scan_inputs: 6, scan_input_axes: [2, 2, 2, 2, 2, 2], scan_output_axes: [2] }, [present, stacked]);

@@ -54,7 +54,7 @@ export function deltaRuleGraph(g: GraphBuilder, subgraphs: PendingSubgraphs, x: 
     b.opNamed('MatMul', [q, `${s}state_out`], `${s}o`);
     b.output(`${s}state_out`, F, ['batch', 'heads', 'key_dim', 'value_dim']);
     b.output(`${s}o`, F, ['batch', 'heads', 1, 'value_dim']);
-  });
+  }, g);
 
   const present = x.presentName ?? g.name('present_recurrent');
   const stacked = g.name('delta_out');

@@ -1,9 +1,8 @@
 /**
- * Scan/Loop need a graph-valued attribute, which GraphBuilder (decoder-kit/src/onnx/graph-builder.ts)
- * does not write: its attribute values are numbers, lists, strings and floats. Rather than edit
- * that shared file, the pieces here record "node producing <output> gets attribute <name> = <graph>" and the
- * caller applies the records to the encoded model once. When GraphBuilder grows a graph attribute, this file
- * goes away and the pieces pass the body directly.
+ * Scan/Loop/If take graph-valued attributes. The pieces build a body with an ordinary GraphBuilder (bodyGraph),
+ * record "the node producing <output> gets attribute <name> = <body>" (PendingSubgraphs.add), and the caller
+ * attaches the records to its builder before the one encode (attachTo). Passing the enclosing builder to
+ * bodyGraph puts the body's small constants in the outermost graph, shared by every body.
  */
 import onnxProto from 'onnx-proto';
 import { GraphBuilder } from '../onnx/graph-builder.js';
@@ -12,16 +11,15 @@ const { onnx } = onnxProto;
 type GraphProto = onnxProto.onnx.IGraphProto;
 
 /**
- * A body graph built with the ordinary builder: its inputs, nodes and outputs, lifted out of a ModelProto.
- * `nested` collects graph attributes of the body's own nodes (a Scan inside an If branch).
+ * A body graph built with the ordinary builder. `nested` collects graph attributes of the body's own nodes (a
+ * Scan inside an If branch); `outer`, when given, holds the body's constants (see GraphBuilder's constantsIn).
  */
-export function bodyGraph(name: string, build: (body: GraphBuilder, nested: PendingSubgraphs) => void): GraphProto {
-  const body = new GraphBuilder();
+export function bodyGraph(name: string, build: (body: GraphBuilder, nested: PendingSubgraphs) => void, outer?: GraphBuilder): GraphProto {
+  const body = new GraphBuilder({ constantsIn: outer });
   const nested = new PendingSubgraphs();
   build(body, nested);
-  const model = onnx.ModelProto.decode(nested.apply(body.encode({ opset: 17, irVersion: 8, producer: 'model-import', graphName: name })));
-  if (!model.graph) throw new Error(`body graph ${name} came back empty`);
-  return model.graph;
+  nested.attachTo(body);
+  return body.toGraph(name);
 }
 
 /**
@@ -65,7 +63,15 @@ export class PendingSubgraphs {
     return this.pending.length;
   }
 
-  /** The encoded model with every recorded graph attribute in place (unchanged bytes when none). */
+  /** Puts every recorded graph attribute on its node in `builder`, before the builder encodes. */
+  attachTo(builder: GraphBuilder): void {
+    for (const { output, attribute, graph } of this.pending.splice(0)) builder.attachGraph(output, attribute, graph);
+  }
+
+  /**
+   * The encoded model with every recorded graph attribute in place (unchanged bytes when none): for bytes encoded
+   * before the bodies were known. It decodes and re-encodes the whole model; attachTo before encoding does not.
+   */
   apply(modelBytes: Uint8Array): Uint8Array {
     if (this.pending.length === 0) return modelBytes;
     const model = onnx.ModelProto.decode(modelBytes);

@@ -75,10 +75,11 @@ export async function buildDecoderGraph(options: BuildDecoderGraphOptions): Prom
     );
   }
   const headChunkBytes = options.headChunkBytes ?? DEFAULT_HEAD_CHUNK_BYTES;
-  const graphs: Array<[string, () => Uint8Array]> = [[GRAPH_PATH, () => encodeDecoderGraph(dims, weights, headChunkBytes)]];
+  const decoders = encodeDecoderGraphs(dims, weights, headChunkBytes, dims.embedsSession ? ['ids', 'embeds'] : ['ids']);
+  const graphs: Array<[string, () => Uint8Array]> = [[GRAPH_PATH, () => decoders[0]]];
   if (dims.embedsSession) {
     graphs.push([EMBED_GRAPH_PATH, () => encodeEmbedGraph(dims, weights)]);
-    graphs.push([MERGED_GRAPH_PATH, () => encodeDecoderGraph(dims, weights, headChunkBytes, 'embeds')]);
+    graphs.push([MERGED_GRAPH_PATH, () => decoders[1]]);
   }
 
   const onnxDir = join(options.modelDir, 'onnx');
@@ -104,6 +105,15 @@ export async function buildDecoderGraphForFolder(modelDir: string): Promise<Buil
  * decoder_model_merged variant: inputs_embeds [B, S, H] in place of input_ids.
  */
 export function encodeDecoderGraph(dims: ForwardDims, weights: ModelWeights, headChunkBytes = DEFAULT_HEAD_CHUNK_BYTES, input: 'ids' | 'embeds' = 'ids'): Uint8Array {
+  return encodeDecoderGraphs(dims, weights, headChunkBytes, [input])[0];
+}
+
+/**
+ * One ModelProto per way in, over one decoder body built and encoded once (GraphBuilder.encodeWithFront): the
+ * Qwen3.5 wrappers need both model.onnx (input_ids) and decoder_model_merged.onnx (inputs_embeds), and building
+ * the ~5,000-node body twice was half of their conversion.
+ */
+export function encodeDecoderGraphs(dims: ForwardDims, weights: ModelWeights, headChunkBytes: number, inputs: ReadonlyArray<'ids' | 'embeds'>): Uint8Array[] {
   const g = new GraphBuilder();
   const w = new GraphWeights(g, weights);
   const subgraphs = new PendingSubgraphs();
@@ -112,19 +122,25 @@ export function encodeDecoderGraph(dims: ForwardDims, weights: ModelWeights, hea
   const zc = dims.normZeroCentred;
 
   // Inputs (§7.4). Cache inputs declare every dim but the batch as a number or the past length (transformers.js
-  // builds the empty first-step cache from these dims).
-  let idsShape: string;
-  let h: string; // [B*S, H]: the residual stream stays 2-D so every projection is a plain Gemm
+  // builds the empty first-step cache from these dims). The front (input_ids or inputs_embeds, below) defines
+  // the two names the body starts from.
+  const idsShape = g.name('ids_shape');
+  const embedded = g.name('embedded');
+  let h = embedded; // [B*S, H]: the residual stream stays 2-D so every projection is a plain Gemm
   const embedWhere = weights.locate(`${P}.embed_tokens.weight`, [V, H]);
-  if (input === 'ids') {
-    const inputIds = g.input('input_ids', DataType.INT64, ['batch_size', 'sequence_length']);
-    idsShape = g.op('Shape', [inputIds], {}, 'ids_shape');
-    h = embedRows(g, embedWhere, `${P}.embed_tokens.weight`, inputIds);
-  } else {
-    const embeds = g.input('inputs_embeds', DataType.FLOAT, ['batch_size', 'sequence_length', H]);
-    idsShape = g.op('Shape', [embeds], { start: 0, end: 2 }, 'ids_shape');
-    h = g.op('Reshape', [embeds, g.int64s([-1, H])], {}, 'embedded');
-  }
+  const front = (input: 'ids' | 'embeds'): GraphBuilder => {
+    const f = new GraphBuilder({ frontOf: g });
+    if (input === 'ids') {
+      const inputIds = f.input('input_ids', DataType.INT64, ['batch_size', 'sequence_length']);
+      f.opNamed('Shape', [inputIds], idsShape);
+      f.opNamed('Identity', [embedRows(f, embedWhere, `${P}.embed_tokens.weight`, inputIds)], embedded);
+    } else {
+      const embeds = f.input('inputs_embeds', DataType.FLOAT, ['batch_size', 'sequence_length', H]);
+      f.opNamed('Shape', [embeds], idsShape, { start: 0, end: 2 });
+      f.opNamed('Reshape', [embeds, f.int64s([-1, H])], embedded);
+    }
+    return f;
+  };
   const attentionMask = g.input('attention_mask', DataType.INT64, ['batch_size', 'past_sequence_length + sequence_length']);
   const seqLen = g.op('Gather', [idsShape, g.int64s([1], [])], { axis: 0 }, 'seq_len');
   const totalLen = g.op('Gather', [g.op('Shape', [attentionMask]), g.int64s([1], [])], { axis: 0 }, 'total_len');
@@ -192,8 +208,9 @@ export function encodeDecoderGraph(dims: ForwardDims, weights: ModelWeights, hea
       g.output(`present.${i}.${kind}`, DataType.FLOAT, ['batch_size', nKV, 'past_sequence_length + sequence_length', D]);
     }
   }
-  const model = g.encode({ opset: OPSET, irVersion: IR_VERSION, producer: 'model-import decoder-kit', graphName: `${dims.family}-decoder` });
-  return subgraphs.apply(model);
+  subgraphs.attachTo(g);
+  const header = { opset: OPSET, irVersion: IR_VERSION, producer: 'model-import decoder-kit', graphName: `${dims.family}-decoder` };
+  return inputs.map((input) => g.encodeWithFront(header, front(input)));
 }
 
 /** onnx/embed_tokens.onnx: input_ids [B, S] -> inputs_embeds [B, S, H] (float32), over the checkpoint's table. */

@@ -79,7 +79,7 @@ export function fusedExpertsGraph(w: GraphWeights, subgraphs: PendingSubgraphs, 
         const source = expertSource(b, bw, store, stored, x, prefix, { E, Im, H });
         const out = kind === 'gathered' ? gatheredExperts(b, source, x, routing, K, Im, H) : denseExperts(b, source, x, routing, E, Im);
         b.output(b.opNamed('Identity', [out], 'experts_out'), DataType.FLOAT, ['rows', H]);
-      }),
+      }, g),
       `${prefix}.experts_${kind}/`,
     );
   const rows = g.op('Slice', [g.op('Shape', [x]), g.int64s([0]), g.int64s([1])]);

@@ -2,6 +2,12 @@
  * A small ONNX graph writer over onnx-proto: nodes with generated names, deduplicated small constants, and
  * external initializers (weights stay in their files). It knows nothing about Qwen; build-decoder-graph.ts
  * reads as the model's math because the bookkeeping lives here.
+ *
+ * Body graphs (If branches, Scan and Loop bodies) are builders too: toGraph() hands their GraphProto to the
+ * enclosing builder's attachGraph(), and with `constantsIn` their constants live once in the outermost graph
+ * (ONNX bodies read outer-scope values), so eighteen Gated DeltaNet layers do not carry eighteen copies of the
+ * same 64×64 masks. The whole model is encoded once (measured: encode, decode and re-encode to attach the
+ * bodies, with every body's own masks, took most of the Qwen3.5-0.8B conversion).
  */
 import onnxProto from 'onnx-proto';
 
@@ -10,6 +16,7 @@ type TensorProto = onnxProto.onnx.ITensorProto;
 type NodeProto = onnxProto.onnx.INodeProto;
 type ValueInfoProto = onnxProto.onnx.IValueInfoProto;
 type AttributeProto = onnxProto.onnx.IAttributeProto;
+type GraphProto = onnxProto.onnx.IGraphProto;
 
 export const DataType = onnx.TensorProto.DataType;
 export type ElemType = onnxProto.onnx.TensorProto.DataType;
@@ -24,14 +31,29 @@ export interface ExternalRange {
   length: number;
 }
 
+export interface GraphBuilderOptions {
+  /** Put small constants in this (enclosing) builder's graph, shared with every other body that uses them. */
+  constantsIn?: GraphBuilder;
+  /** A front for this builder's graph (see encodeWithFront): names stay unique across both. */
+  frontOf?: GraphBuilder;
+}
+
 export class GraphBuilder {
   private readonly nodes: NodeProto[] = [];
+  /** The node producing each first output, for attachGraph. */
+  private readonly producers = new Map<string, NodeProto>();
   private readonly initializers: TensorProto[] = [];
   private readonly inputs: ValueInfoProto[] = [];
   private readonly outputs: ValueInfoProto[] = [];
   private readonly constants = new Map<string, string>();
-  private readonly used = new Set<string>();
+  private readonly used: Set<string>;
   private counter = 0;
+  /** The encoded nodes, initializers, inputs and outputs, once (encodeWithFront reuses them for every front). */
+  private sharedBytes?: Uint8Array;
+
+  constructor(private readonly options: GraphBuilderOptions = {}) {
+    this.used = options.frontOf ? options.frontOf.used : new Set<string>();
+  }
 
   /** A fresh value name starting with `hint`. */
   name(hint: string): string {
@@ -46,13 +68,15 @@ export class GraphBuilder {
     const base = hint ?? op.toLowerCase();
     const outs = typeof outputs === 'number' ? Array.from({ length: outputs }, (_, i) => this.name(outputs > 1 ? `${base}_${i}` : base)) : outputs;
     for (const out of outs) this.used.add(out);
-    this.nodes.push({
+    const node: NodeProto = {
       opType: op,
       name: this.name(`n_${base}`),
       input: inputs,
       output: outs,
       attribute: Object.entries(attributes).map(([key, value]) => toAttribute(key, value)),
-    });
+    };
+    this.nodes.push(node);
+    if (outs.length > 0) this.producers.set(outs[0], node);
     return outs;
   }
 
@@ -68,14 +92,26 @@ export class GraphBuilder {
 
   /** A small int64 constant initializer, shared by every use of the same values. */
   int64s(values: readonly number[], dims: number[] = [values.length]): string {
-    const bytes = new Uint8Array(new BigInt64Array(values.map((v) => BigInt(v))).buffer);
-    return this.constant('i64', DataType.INT64, dims, bytes, values.join('_'));
+    if (this.options.constantsIn) return this.options.constantsIn.int64s(values, dims);
+    // Looked up by the numbers (the common case: axes and shapes used hundreds of times) before any bytes are made.
+    const known = this.constants.get(`i64#${dims.join('x')}#${values.join(',')}`);
+    if (known) return known;
+    const name = this.constant('i64', DataType.INT64, dims, new Uint8Array(new BigInt64Array(values.map((v) => BigInt(v))).buffer));
+    this.constants.set(`i64#${dims.join('x')}#${values.join(',')}`, name);
+    return name;
   }
 
   /** A small float32 constant initializer, shared by every use of the same values. */
   float32s(values: ArrayLike<number>, dims: number[] = [values.length]): string {
     const array = Float32Array.from(values);
-    return this.constant('f32', DataType.FLOAT, dims, new Uint8Array(array.buffer), Array.from(array).join('_'));
+    return this.constant('f32', DataType.FLOAT, dims, new Uint8Array(array.buffer));
+  }
+
+  /** Gives the node whose first output is `output` a graph-valued attribute (If branches, Scan/Loop bodies). */
+  attachGraph(output: string, attribute: string, graph: GraphProto): void {
+    const node = this.producers.get(output);
+    if (!node) throw new Error(`no node produces ${output}; cannot attach its ${attribute} graph`);
+    node.attribute = [...(node.attribute ?? []), { name: attribute, type: onnx.AttributeProto.AttributeType.GRAPH, g: graph }];
   }
 
   /** A weight read from an external file at a byte range, never copied into the graph. */
@@ -109,27 +145,44 @@ export class GraphBuilder {
     return this.nodes.length;
   }
 
-  /** The serialized ModelProto. */
-  encode(options: { opset: number; irVersion: number; producer: string; graphName: string; docString?: string }): Uint8Array {
-    const model = onnx.ModelProto.create({
-      irVersion: options.irVersion,
-      opsetImport: [{ domain: '', version: options.opset }],
-      producerName: options.producer,
-      producerVersion: '1',
-      docString: options.docString ?? '',
-      graph: {
-        name: options.graphName,
-        node: this.nodes,
-        initializer: this.initializers,
-        input: this.inputs,
-        output: this.outputs,
-      },
-    });
-    return onnx.ModelProto.encode(model).finish();
+  /** The graph as a GraphProto (a body to attach, or the model's graph). */
+  toGraph(name: string): GraphProto {
+    return { name, node: this.nodes, initializer: this.initializers, input: this.inputs, output: this.outputs };
   }
 
-  private constant(prefix: string, type: ElemType, dims: number[], bytes: Uint8Array, key: string): string {
-    const cacheKey = `${prefix}:${dims.join('x')}:${key}`;
+  /**
+   * The serialized ModelProto whose graph is `front`'s nodes, inputs and initializers followed by this builder's:
+   * one body, several ways in (input_ids vs inputs_embeds). A protobuf message may arrive in pieces, repeated
+   * fields appending in order, so the body is encoded once and each front's bytes go before it: the front's
+   * nodes and inputs come first, as topological order and the input order want. The front must be made with
+   * `frontOf: this` and define the names the body reads.
+   */
+  encodeWithFront(options: { opset: number; irVersion: number; producer: string; graphName: string; docString?: string }, front: GraphBuilder): Uint8Array {
+    this.sharedBytes ??= onnx.GraphProto.encode({ node: this.nodes, initializer: this.initializers, input: this.inputs, output: this.outputs }).finish();
+    const head = onnx.GraphProto.encode(front.toGraph(options.graphName)).finish();
+    const model = onnx.ModelProto.encode(modelHeader(options)).finish();
+    const graphLength = head.length + this.sharedBytes.length;
+    const lengthBytes = varint(graphLength);
+    const out = new Uint8Array(model.length + 1 + lengthBytes.length + graphLength);
+    out.set(model, 0);
+    let at = model.length;
+    out[at++] = GRAPH_FIELD_TAG;
+    out.set(lengthBytes, at);
+    at += lengthBytes.length;
+    out.set(head, at);
+    out.set(this.sharedBytes, at + head.length);
+    return out;
+  }
+
+  /** The serialized ModelProto. */
+  encode(options: { opset: number; irVersion: number; producer: string; graphName: string; docString?: string }): Uint8Array {
+    return onnx.ModelProto.encode({ ...modelHeader(options), graph: this.toGraph(options.graphName) }).finish();
+  }
+
+  private constant(prefix: string, type: ElemType, dims: number[], bytes: Uint8Array): string {
+    if (this.options.constantsIn) return this.options.constantsIn.constant(prefix, type, dims, bytes);
+    // The bytes themselves are the key (latin1: one char per byte, no number formatting of 4096-entry masks).
+    const cacheKey = `${prefix}:${dims.join('x')}:${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')}`;
     const known = this.constants.get(cacheKey);
     if (known) return known;
     const name = this.name(`${prefix}_c${this.constants.size}`);
@@ -137,6 +190,31 @@ export class GraphBuilder {
     this.constants.set(cacheKey, name);
     return name;
   }
+}
+
+/** ModelProto.graph is field 7, length-delimited (wire type 2): (7 << 3) | 2. */
+const GRAPH_FIELD_TAG = (7 << 3) | 2;
+
+function modelHeader(options: { opset: number; irVersion: number; producer: string; docString?: string }): onnxProto.onnx.IModelProto {
+  return {
+    irVersion: options.irVersion,
+    opsetImport: [{ domain: '', version: options.opset }],
+    producerName: options.producer,
+    producerVersion: '1',
+    docString: options.docString ?? '',
+  };
+}
+
+/** A protobuf base-128 varint. */
+function varint(value: number): Uint8Array {
+  const bytes: number[] = [];
+  let rest = value;
+  while (rest >= 0x80) {
+    bytes.push((rest % 0x80) | 0x80);
+    rest = Math.floor(rest / 0x80);
+  }
+  bytes.push(rest);
+  return Uint8Array.from(bytes);
 }
 
 function toAttribute(name: string, value: AttributeValue): AttributeProto {

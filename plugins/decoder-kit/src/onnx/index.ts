@@ -6,6 +6,7 @@ export {
   buildDecoderGraph,
   buildDecoderGraphForFolder,
   encodeDecoderGraph,
+  encodeDecoderGraphs,
   encodeEmbedGraph,
   GRAPH_PATH,
   OPSET,
