@@ -156,9 +156,9 @@ export async function checkLayerSample(
       got.set(layer, await slices.run(layerInput(layer), layer + 1 < L ? layerInput(layer + 1) : headInput(), x.slice(), SEQ, H));
     }
     // The head: the sampled rows gathered before the graph's head matmul when the head is made of plain Gemm
-    // parts (the stored head, not a float32 copy, is then what onnxruntime holds: within half the budget at
-    // bf16); else the whole head slice, which holds the float32 head, only within the budget.
-    const sampled = V * H * 2 * 2 <= budgetBytes ? await slices.runHeadRows(headInput(), columns, x.slice(), SEQ, H, V) : undefined;
+    // parts (only the sampled rows when the parts are external data; else the stored parts, within half the
+    // budget at bf16); else the whole head slice, which holds the float32 head, only within the budget.
+    const sampled = await slices.runHeadRows(headInput(), columns, x.slice(), SEQ, H, V, V * H * 2 * 2 <= budgetBytes);
     if (sampled) return { got, head: 'rows gathered', logitAt: (t: number, k: number) => sampled[t * columns.length + k]! };
     if (V * H * 4 * 2 > budgetBytes) return { got };
     const logits = await slices.run(headInput(), 'logits', x.slice(), SEQ, H);

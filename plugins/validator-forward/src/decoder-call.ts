@@ -52,6 +52,7 @@ export class DecoderSignature {
   /** past_key_values.* / past_conv.* / past_recurrent.* input -> the present output that feeds it next step. */
   readonly pastToPresent: ReadonlyMap<string, string>;
   readonly pastInputs: readonly TensorMeta[];
+  private readonly emptyCaches = new Map<number, KvCache>();
 
   constructor(
     readonly inputs: readonly TensorMeta[],
@@ -90,9 +91,16 @@ export class DecoderSignature {
     return feeds;
   }
 
-  /** Zero-length past tensors, shaped from the declared inputs (what transformers.js does on the first step). */
+  /**
+   * Zero-length past tensors, shaped from the declared inputs (what transformers.js does on the first step). One
+   * set per batch size, shared by every call (never written to): a Gated DeltaNet state is zeros of full size,
+   * 1 MB per layer and call for Qwen3.5-0.8B.
+   */
   emptyCache(batch: number): KvCache {
+    const known = this.emptyCaches.get(batch);
+    if (known) return known;
     const cache: KvCache = {};
+    this.emptyCaches.set(batch, cache);
     for (const meta of this.pastInputs) {
       const shape = meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : d === 'batch_size' ? batch : 0));
       const size = shape.reduce((a, b) => a * b, 1);

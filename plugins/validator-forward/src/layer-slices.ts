@@ -12,6 +12,7 @@ import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import { DecoderSignature, type TensorMeta } from './decoder-call.js';
+import { externalRows } from './external-rows.js';
 import { nodeReads } from './node-reads.js';
 import { inProcessSessions, type SessionHost } from './onnx-process.js';
 
@@ -101,9 +102,11 @@ export class LayerSlices {
    * The head's logits for some vocabulary rows only: the graph's head matrices (the Gemm(x, W, transB) parts the
    * logits are concatenated from, W an initializer maybe behind Reshape/Cast) are gathered to those rows before
    * one Gemm, so neither the float32 head nor the full logits exist. `rows` ascending; [seq, rows.length] out.
-   * Undefined when the head is not made of such parts (the caller then runs the whole head).
+   * A part stored as external data contributes only its sampled rows' bytes (external-rows.ts); another is
+   * loaded whole, only when `wholePartsFit`. Undefined when the head is not made of such parts, or a part would
+   * have to be loaded whole and may not (the caller then runs the whole head, or skips it).
    */
-  async runHeadRows(input: string, rows: readonly number[], hidden: Float32Array, seq: number, hiddenSize: number, vocab: number): Promise<Float32Array | undefined> {
+  async runHeadRows(input: string, rows: readonly number[], hidden: Float32Array, seq: number, hiddenSize: number, vocab: number, wholePartsFit = true): Promise<Float32Array | undefined> {
     const parts = this.headParts(hiddenSize);
     if (!parts || parts.reduce((n, p) => n + p.rows, 0) !== vocab) return undefined;
     if (parts.some((p) => p.a !== parts[0]!.a)) return undefined;
@@ -115,16 +118,24 @@ export class LayerSlices {
       const local = rows.filter((r) => r >= offset && r < offset + part.rows).map((r) => r - offset);
       offset += part.rows;
       if (local.length === 0) continue;
-      const idx = `head_sample.rows_${k}`;
-      initializers.push(onnx.TensorProto.create({ name: idx, dataType: 7, dims: [local.length], int64Data: local }));
       let w = `head_sample.w_${k}`;
-      nodes.push(onnx.NodeProto.create({ opType: 'Gather', input: [part.weight, idx], output: [w], attribute: [{ name: 'axis', type: 2, i: 0 }] }));
+      // Only the sampled rows' bytes when the part is external data (the whole part otherwise, if it fits).
+      const picked = externalRows(this.initializers.get(part.weight)!, local, w);
+      if (picked) {
+        nodes.push(...picked.nodes);
+        initializers.push(...picked.initializers);
+      } else {
+        if (!wholePartsFit) return undefined;
+        const idx = `head_sample.rows_${k}`;
+        initializers.push(onnx.TensorProto.create({ name: idx, dataType: 7, dims: [local.length], int64Data: local }));
+        nodes.push(onnx.NodeProto.create({ opType: 'Gather', input: [part.weight, idx], output: [w], attribute: [{ name: 'axis', type: 2, i: 0 }] }));
+        initializers.push(this.initializers.get(part.weight)!);
+      }
       if (part.castTo !== undefined) {
         nodes.push(onnx.NodeProto.create({ opType: 'Cast', input: [w], output: [`${w}.f32`], attribute: [{ name: 'to', type: 2, i: part.castTo }] }));
         w = `${w}.f32`;
       }
       gathered.push(w);
-      initializers.push(this.initializers.get(part.weight)!);
     }
     const matrix = gathered.length === 1 ? gathered[0]! : 'head_sample.w';
     if (gathered.length > 1) nodes.push(onnx.NodeProto.create({ opType: 'Concat', input: gathered, output: [matrix], attribute: [{ name: 'axis', type: 2, i: 0 }] }));

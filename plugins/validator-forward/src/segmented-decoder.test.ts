@@ -48,6 +48,8 @@ describe('SegmentedDecoder', () => {
         expect(maxDiff(got, expected)).toBeLessThanOrEqual(1e-5);
         expect(Object.keys(got[0].cache).sort()).toEqual(Object.keys(expected[0].cache).sort());
         if (segmentBytes === 1e9) expect(segmented.plan.segments).toBe(1);
+        // A token embedding larger than a segment is read by rows (the ids' rows only), whole otherwise.
+        expect(segmented.plan.tablesByRows).toBe(segmentBytes === 1e9 ? 0 : 1);
         if (segmentBytes === 1) expect(segmented.plan.segments).toBeGreaterThan(10);
       }
     });

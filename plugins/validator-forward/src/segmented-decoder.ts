@@ -14,11 +14,16 @@
  * One pass over the weights then serves a prompt run, a prefix run and a decode step from that prefix.
  * Control flow (the If / Scan / Loop of a Gated DeltaNet layer) stays inside one segment with the outer values its
  * bodies read (node-reads.ts).
+ *
+ * A Gather of rows from a large external table (the token embedding: 508 MB bf16 for Qwen3.5's 248k vocabulary,
+ * more than a 1 GB budget's segment) starts a segment of its own, so its indices arrive from JS: the segment then
+ * holds only the rows the calls ask for (external-rows.ts), not the table.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
-import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { Tensor, type InferenceSession } from 'onnxruntime-node';
+import { externalRange, externalRows } from './external-rows.js';
 import { DecoderSignature, type Decoder, type DecoderCall, type StepResult, type TensorMeta } from './decoder-call.js';
 import { nodeReads } from './node-reads.js';
 import { inProcessSessions, type SessionHost } from './onnx-process.js';
@@ -45,12 +50,25 @@ interface Segment {
   /** Tensors it produces that a later segment or the caller needs. */
   outputs: string[];
   weightBytes: number;
+  /** Gathers (first in the segment, indices from JS) that read only the asked rows of their table. */
+  rowGathers: RowGather[];
 }
+
+interface RowGather {
+  node: NodeProto;
+  table: string;
+  indices: string;
+}
+
+/** A table this large (or larger than a segment may hold) is gathered by rows in a segment of its own. */
+const ROW_GATHER_MIN_BYTES = 16 * 2 ** 20;
 
 export interface SegmentPlan {
   segments: number;
   /** Largest weight bytes of one segment. */
   largestSegmentBytes: number;
+  /** Tables read by rows (the token embedding), not loaded whole. */
+  tablesByRows: number;
 }
 
 export class SegmentedDecoder implements Decoder {
@@ -99,7 +117,11 @@ export class SegmentedDecoder implements Decoder {
   }
 
   get plan(): SegmentPlan {
-    return { segments: this.segments.length, largestSegmentBytes: Math.max(...this.segments.map((s) => s.weightBytes)) };
+    return {
+      segments: this.segments.length,
+      largestSegmentBytes: Math.max(...this.segments.map((s) => s.weightBytes)),
+      tablesByRows: this.segments.reduce((n, s) => n + s.rowGathers.length, 0),
+    };
   }
 
   get hasCache(): boolean {
@@ -109,13 +131,14 @@ export class SegmentedDecoder implements Decoder {
   async run(calls: readonly DecoderCall[]): Promise<StepResult[]> {
     const states = calls.map((call) => new Map(Object.entries(this.signature.feeds(call))));
     for (const [index, segment] of this.segments.entries()) {
-      const types = new Map(segment.inputs.map((name) => [name, this.valueOf(states, calls, 0, name).type]));
+      const gathered = this.gatherRows(segment, states, calls);
+      const types = new Map(gathered.segment.inputs.map((name) => [name, (gathered.feeds.get(name)?.[0] ?? this.valueOf(states, calls, 0, name)).type]));
       const started = performance.now();
-      const session = await this.host.create(this.segmentBytes(segment, types), this.sessionOptions);
+      const session = await this.host.create(this.segmentBytes(gathered.segment, types), this.sessionOptions);
       this.createMs += performance.now() - started;
       try {
         for (const [i, state] of states.entries()) {
-          const feeds = Object.fromEntries(segment.inputs.map((name) => [name, this.valueOf(states, calls, i, name)]));
+          const feeds = Object.fromEntries(gathered.segment.inputs.map((name) => [name, gathered.feeds.get(name)?.[i] ?? this.valueOf(states, calls, i, name)]));
           const produced = await session.run(feeds, segment.outputs);
           for (const [name, tensor] of Object.entries(produced)) state.set(name, tensor);
         }
@@ -140,6 +163,37 @@ export class SegmentedDecoder implements Decoder {
     const continued = typeof from === 'number' && present ? states[from].get(present) : undefined;
     if (!continued) throw new Error(`segmented run: no value for ${name} in call ${i}`);
     return continued;
+  }
+
+  /**
+   * The segment with each row gather reading the union of the rows its calls ask for, and the remapped indices
+   * each call feeds; the segment unchanged when an index is out of range (onnxruntime then reports it as usual).
+   */
+  private gatherRows(segment: Segment, states: ReadonlyArray<Map<string, Tensor>>, calls: readonly DecoderCall[]): { segment: Segment; feeds: Map<string, Tensor[]> } {
+    const feeds = new Map<string, Tensor[]>();
+    let nodes = segment.nodes;
+    const initializers = [...segment.initializers];
+    let inputs = segment.inputs;
+    const tables = new Map((this.model.graph?.initializer ?? []).map((t) => [t.name ?? '', t]));
+    for (const gather of segment.rowGathers) {
+      const perCall = calls.map((_, i) => this.valueOf(states, calls, i, gather.indices));
+      const values = perCall.map((t) => Array.from(t.data as BigInt64Array | Int32Array, Number));
+      const rows = [...new Set(values.flat())].sort((a, b) => a - b);
+      const table = tables.get(gather.table);
+      const picked = table ? externalRows(table, rows, `${gather.table}#rows`) : undefined;
+      if (!picked) {
+        initializers.push(table!);
+        continue;
+      }
+      const where = new Map(rows.map((row, k) => [row, k]));
+      const remapped = `${gather.indices}#rows`;
+      feeds.set(remapped, perCall.map((t, i) => new Tensor('int64', BigInt64Array.from(values[i]!, (v) => BigInt(where.get(v)!)), t.dims)));
+      nodes = [...picked.nodes, ...nodes.map((n) => (n === gather.node ? { ...n, input: [picked.output, remapped, ...(n.input ?? []).slice(2)] } : n))];
+      initializers.push(...picked.initializers);
+      const stillRead = nodes.some((n) => nodeReads(n).includes(gather.indices));
+      inputs = [...(stillRead ? inputs : inputs.filter((name) => name !== gather.indices)), remapped];
+    }
+    return { segment: { ...segment, nodes, initializers, inputs }, feeds };
   }
 
   private segmentBytes(segment: Segment, types: ReadonlyMap<string, Tensor.Type>): Uint8Array {
@@ -193,16 +247,24 @@ export function planSegments(
 
   const groups: Array<{ nodes: NodeProto[]; weights: Set<string>; bytes: number }> = [];
   let current = { nodes: [] as NodeProto[], weights: new Set<string>(), bytes: 0 };
-  const freshWeights = (node: NodeProto) => [...new Set(nodeReads(node))].filter((name) => initializers.has(name) && !current.weights.has(name));
+  const freshWeights = (node: NodeProto, except?: string) => [...new Set(nodeReads(node))].filter((name) => name !== except && initializers.has(name) && !current.weights.has(name));
+  const rowGathers = new Map<object, RowGather[]>();
   const bytesOf = (names: string[]) => names.reduce((sum, name) => sum + initializerBytes(initializers.get(name)!), 0);
   for (const [index, node] of nodes.entries()) {
     for (const name of liveExotic) if ((lastRead.get(name) ?? -1) < index) liveExotic.delete(name);
-    let fresh = freshWeights(node);
-    if (current.nodes.length > 0 && current.bytes + bytesOf(fresh) > segmentBytes && liveExotic.size === 0 && pendingPresent.size === 0) {
+    const cuttable = liveExotic.size === 0 && pendingPresent.size === 0;
+    const gather = cuttable ? rowGatherOf(node, initializers, Math.min(ROW_GATHER_MIN_BYTES, segmentBytes)) : undefined;
+    if (gather && current.nodes.length > 0) {
+      groups.push(current);
+      current = { nodes: [], weights: new Set(), bytes: 0 };
+    }
+    let fresh = freshWeights(node, gather?.table);
+    if (!gather && current.nodes.length > 0 && current.bytes + bytesOf(fresh) > segmentBytes && cuttable) {
       groups.push(current);
       current = { nodes: [], weights: new Set(), bytes: 0 };
       fresh = freshWeights(node);
     }
+    if (gather) rowGathers.set(current, [...(rowGathers.get(current) ?? []), gather]);
     current.nodes.push(node);
     for (const name of fresh) current.weights.add(name);
     current.bytes += bytesOf(fresh);
@@ -235,15 +297,28 @@ export function planSegments(
         for (const name of nodeReads(node)) if (!inside.has(name) && !initializers.has(name)) inputs.add(name);
       }
       const outputs = [...inside].filter((name) => name && (graphOutputs.has(name) || (neededAfter.get(name) ?? -1) > index));
+      // A row gather whose table another node of the group reads whole loads it anyway: no gather by rows.
+      const gathers = (rowGathers.get(group) ?? []).filter((g) => !group.weights.has(g.table));
       return {
         nodes: group.nodes,
         initializers: [...group.weights].map((name) => initializers.get(name)!),
         inputs: [...inputs],
         outputs,
         weightBytes: group.bytes,
+        rowGathers: gathers,
       };
     });
   }
+}
+
+/** A Gather on axis 0 of a large external initializer whose indices are computed, not stored. */
+function rowGatherOf(node: NodeProto, initializers: ReadonlyMap<string, TensorProto>, minBytes: number): RowGather | undefined {
+  if (node.opType !== 'Gather' || Number((node.attribute ?? []).find((a) => a.name === 'axis')?.i ?? 0) !== 0) return undefined;
+  const [table, indices] = node.input ?? [];
+  const tensor = table ? initializers.get(table) : undefined;
+  if (!tensor || !indices || initializers.has(indices)) return undefined;
+  const range = externalRange(tensor);
+  return range && range.length >= minBytes ? { node, table: table!, indices } : undefined;
 }
 
 function initializerBytes(tensor: TensorProto): number {

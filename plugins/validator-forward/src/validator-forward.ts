@@ -190,7 +190,13 @@ export async function validateModel(subject: ValidationSubject, report: Validati
     const childPeak = (figures.transformersJs as { peakRssBytes?: number } | undefined)?.peakRssBytes ?? 0;
     const childLoadPeak = (figures.transformersJs as { loadPeakRssBytes?: number } | undefined)?.loadPeakRssBytes ?? 0;
     const onnxPeak = Math.max(wholeGraphPeak, samplePeak);
-    const peak = Math.max(mainPeakWholeGraph + wholeGraphPeak + childLoadPeak, peakRssBytes() + samplePeak + childPeak);
+    const mainPeakSample = peakRssBytes();
+    const peak = Math.max(mainPeakWholeGraph + wholeGraphPeak + childLoadPeak, mainPeakSample + samplePeak + childPeak);
+    // Each phase's share, so a peak above the budget says which process to look at.
+    figures.peakRssPhases = {
+      forward: { validator: mainPeakWholeGraph, onnxruntime: wholeGraphPeak, transformersJs: childLoadPeak },
+      layerSample: { validator: mainPeakSample, onnxruntime: samplePeak, transformersJs: childPeak },
+    };
     figures.peakRssBytes = peak;
     figures.onnxPeakRssBytes = onnxPeak;
     figures.peakRssScope = peakIsPerRun ? 'validation' : 'process lifetime';
