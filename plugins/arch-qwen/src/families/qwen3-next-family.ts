@@ -80,6 +80,10 @@ export class Qwen3NextFamily extends Qwen3Family {
   /** Qwen3.5 graphs take no position_ids (transformers.js 4.3.1's MRoPE path, decoder-dims.ts). */
   protected readonly positionsFromMask: boolean = false;
   protected readonly prefix: string = 'model';
+  /** The folder gets transformers.js's embed_tokens + decoder_model_merged pair (DecoderDims.embedsSession). */
+  protected get embedsSession(): boolean {
+    return false;
+  }
 
   override readDims(config: ModelConfig): ReadDims {
     const warnings: string[] = [];
@@ -128,6 +132,7 @@ export class Qwen3NextFamily extends Qwen3Family {
       hybrid: readHybridLayout(text, arch, { hidden, layers }),
       tensorPrefix: this.prefix,
       positionsFromMask: this.positionsFromMask,
+      ...(this.embedsSession ? { embedsSession: true } : {}),
       configDtype: this.readConfigDtype(text.dtype !== undefined || text.torch_dtype !== undefined ? text : config, warnings),
     };
     const moe = this.readHybridMoe(r, dims, warnings);

@@ -57,8 +57,8 @@ export interface DecoderDims {
    * The rotary embedding: theta, partial_rotary_factor, scaling (linear / dynamic / yarn / llama3 with their
    * parameters) and mrope sections, as blocks/rope-spec.ts defines them. A config reader fills it from
    * rope_parameters / rope_scaling with transformers' defaults; absent means default RoPE at `ropeTheta` over
-   * the whole head. (The kit's graph and reference read the same facts from config.json on their own,
-   * reference/forward-dims.ts, so that the oracle does not depend on recognition.)
+   * the whole head. The ONNX graph is built from these dims (onnx/graph-dims.ts); the kit's reference forward
+   * still reads config.json on its own (reference/forward-dims.ts), and validator-forward has its own reading.
    *
    * Qwen3.5's MRoPE (mropeSection): transformers' Qwen3_5TextRotaryEmbedding (modeling_qwen3_5.py) gives each
    * rotary frequency its angle from one of three position rows (temporal, height, width) chosen by the
@@ -95,6 +95,12 @@ export interface DecoderDims {
    * decode positions to a graph that declares position_ids (docs/qwen3-next-and-qwen3.5.md §6). Absent = false.
    */
   positionsFromMask?: boolean;
+  /**
+   * transformers.js loads this folder as image-text-to-text in text-only mode (the Qwen3.5 wrappers,
+   * …ForConditionalGeneration): it wants onnx/embed_tokens.onnx and onnx/decoder_model_merged.onnx beside
+   * onnx/model.onnx. Absent = false.
+   */
+  embedsSession?: boolean;
   /** What config.json says the weights are (torch_dtype or dtype), when it says something we know. */
   configDtype?: TargetDtype;
   moe?: MoeDims;
