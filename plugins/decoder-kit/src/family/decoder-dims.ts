@@ -1,6 +1,7 @@
 /**
  * The shape facts of a decoder config after validation (DecoderFamily.readDims): every later step (inventory,
- * conversion, parameter count) works from these, never from raw JSON.
+ * conversion, parameter count, the ONNX graph, the kit's reference on the validation path) works from these,
+ * never from raw JSON.
  */
 import type { TargetDtype } from '../../../../src/index.js';
 import type { RopeSpec } from '../blocks/rope-spec.js';
@@ -57,8 +58,8 @@ export interface DecoderDims {
    * The rotary embedding: theta, partial_rotary_factor, scaling (linear / dynamic / yarn / llama3 with their
    * parameters) and mrope sections, as blocks/rope-spec.ts defines them. A config reader fills it from
    * rope_parameters / rope_scaling with transformers' defaults; absent means default RoPE at `ropeTheta` over
-   * the whole head. The ONNX graph is built from these dims (onnx/graph-dims.ts); the kit's reference forward
-   * still reads config.json on its own (reference/forward-dims.ts), and validator-forward has its own reading.
+   * the whole head. The ONNX graph and the kit's reference compute from these dims (onnx/graph-dims.ts,
+   * reference/forward-dims-of.ts); validator-forward checks them against its own reading of config.json.
    *
    * Qwen3.5's MRoPE (mropeSection): transformers' Qwen3_5TextRotaryEmbedding (modeling_qwen3_5.py) gives each
    * rotary frequency its angle from one of three position rows (temporal, height, width) chosen by the
