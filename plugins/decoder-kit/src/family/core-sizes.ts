@@ -1,10 +1,11 @@
 /**
  * The sizes a config.json must state itself. transformers' config classes give every key a default, but for these
- * the default is one particular model's size (Qwen2Config's hidden_size 4096 is Qwen2-7B's): a config that leaves
+ * the default is one particular model's size (LlamaConfig's vocab 32000, hidden 4096, 32 layers and 32 heads are Llama-7B's): a config that leaves
  * one out does not describe its checkpoint, transformers' from_pretrained then fails on the first tensor shape,
  * and so would our conversion — after the whole download. So recognition refuses it, naming the key, before any
- * weight byte is fetched. Every config transformers writes states them (save_pretrained keeps every key of the
- * model's own config class), so no release is refused.
+ * weight byte is fetched. Every config transformers writes states them, so no release is refused: save_pretrained
+ * writes PretrainedConfig.to_diff_dict() (transformers/configuration_utils.py), which drops only keys whose value
+ * equals the base PretrainedConfig's and keeps every key the model's config class adds (hidden_size and the rest).
  *
  * Sizes with a convention behind their default stay optional: num_key_value_heads (= num_attention_heads, plain
  * multi-head attention), head_dim (hidden_size / num_attention_heads, or the family's fixed 128 / 256), and the
