@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { promisify } from 'node:util';
 import type { Finding } from '../../src/index.js';
 import { buildDecoderGraph } from '../decoder-kit/index.js';
+import { Qwen2Family } from '../arch-qwen/index.js';
 import { QWEN25_05B_CONFIG, writeSeededModel } from '../decoder-kit/testing.js';
 import { makeTinyTokenizerFiles } from '../../test/fixtures/tiny-tokenizer.js';
 import { inventory } from './test-support/subject.js';
@@ -104,7 +105,7 @@ async function ensureModel(dir: string): Promise<void> {
   for (const [file, bytes] of Object.entries(makeTinyTokenizerFiles())) await writeFile(path.join(dir, file), bytes);
   console.log(`wrote the seeded Qwen2.5-0.5B-shaped bf16 model in ${sec(performance.now() - t)} to ${dir}`);
   t = performance.now();
-  await buildDecoderGraph({ modelDir: dir, config: JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) });
+  await buildDecoderGraph({ modelDir: dir, dims: new Qwen2Family().readDims(JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8'))).dims });
   console.log(`built onnx/model.onnx in ${sec(performance.now() - t)}`);
 }
 

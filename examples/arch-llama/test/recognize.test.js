@@ -84,12 +84,16 @@ test('look-alikes are refused with what was found and what is supported', () => 
   assert.equal(biased?.estimatedParameters, countElements(tinyLlamaTensors()) + 2 * (64 + 32 + 32 + 64));
 });
 
-test('what config.json leaves out is LlamaConfig\'s default (configuration_llama.py), as transformers reads it', () => {
-  // num_hidden_layers 32; head_dim = hidden_size // num_attention_heads even when it does not divide.
-  const layers = recognize(config({ num_hidden_layers: undefined }));
-  const two = recognize(config({}));
-  assert.ok((layers?.estimatedParameters ?? 0) > (two?.estimatedParameters ?? Infinity));
+test('what config.json leaves out is LlamaConfig\'s default (configuration_llama.py), as transformers reads it, but for the core sizes', () => {
+  // num_key_value_heads None -> num_attention_heads (plain multi-head attention: more K/V parameters than GQA).
+  const mha = recognize(config({ num_key_value_heads: undefined }));
+  const gqa = recognize(config({}));
+  assert.ok((mha?.estimatedParameters ?? 0) > (gqa?.estimatedParameters ?? Infinity));
+  // head_dim = hidden_size // num_attention_heads even when it does not divide.
   assert.ok(recognize(config({ hidden_size: 66 })));
+  // A core size left out would be LlamaConfig's 32 layers, Llama-7B's depth, whatever the weights are: refused.
+  assertRefused(() => recognize(config({ num_hidden_layers: undefined })), 'UNSUPPORTED_VARIANT',
+    /^LlamaForCausalLM: config\.json num_hidden_layers is missing \(transformers would assume 32/);
 });
 
 test('broken or hostile sizes are refused before any arithmetic trusts them', () => {

@@ -137,13 +137,35 @@ describe('refusals (UNSUPPORTED_VARIANT, one line saying what was found and what
     });
   }
 
-  it('takes what config.json leaves out from Qwen2Config, as transformers does, instead of refusing', () => {
+  it('takes what config.json leaves out from Qwen2Config, as transformers does, but for the core sizes', () => {
     const missing = qwen25_05b();
-    delete missing.vocab_size;
-    expect(recognize(missing)!.estimatedParameters).toBe(recognize({ ...qwen25_05b(), vocab_size: 151936 })!.estimatedParameters);
+    delete missing.tie_word_embeddings; // Qwen2Config: False
+    delete missing.rms_norm_eps;
+    expect(recognize(missing)!.estimatedParameters).toBe(recognize({ ...qwen25_05b(), tie_word_embeddings: false })!.estimatedParameters);
+    expect(familyFor('Qwen2ForCausalLM')!.readDims(missing).dims).toMatchObject({ tied: false, rmsNormEps: 1e-6 });
     // head_dim = hidden_size // num_attention_heads (modeling_qwen2.py), even when it does not divide.
     const { dims } = familyFor('Qwen2ForCausalLM')!.readDims({ ...qwen25_05b(), num_attention_heads: 13, num_key_value_heads: 13 });
     expect(dims.headDim).toBe(68);
+  });
+
+  it('refuses an MoE config without its expert sizes, naming the key; intermediate_size only when a layer is dense', () => {
+    const drop = (config: ModelConfig, key: string) => {
+      const copy = { ...config };
+      delete copy[key];
+      return copy;
+    };
+    for (const key of ['num_experts', 'moe_intermediate_size', 'shared_expert_intermediate_size']) {
+      const { code, message } = refusal(drop(qwen2MoeTiny(), key));
+      expect(code).toBe('UNSUPPORTED_VARIANT');
+      expect(message).toMatch(new RegExp(`^Qwen2MoeForCausalLM: config\\.json ${key} is missing \\(transformers would assume \\d+`));
+    }
+    // transformers 5 spells the expert count num_local_experts: either spelling states it.
+    expect(recognize({ ...drop(qwen3MoeTiny(), 'num_experts'), num_local_experts: 4 })).toBeDefined();
+    // Qwen3-MoE has no shared expert: that width is no core size there.
+    expect(recognize(drop(qwen3MoeTiny(), 'shared_expert_intermediate_size'))).toBeDefined();
+    // Every layer sparse: transformers never uses intermediate_size, so neither do we; one dense layer needs it.
+    expect(recognize(drop(qwen3MoeTiny(), 'intermediate_size'))).toBeDefined();
+    expect(refusal({ ...drop(qwen3MoeTiny(), 'intermediate_size'), mlp_only_layers: [1] }).message).toMatch(/config\.json intermediate_size is missing/);
   });
 
   it('accepts YaRN, linear and dynamic RoPE (Qwen documents YaRN for long context), stating them in dims.rope', () => {

@@ -10,7 +10,7 @@ import { ValidationReport, type ModelConfig } from '../../../src/index.js';
 import { makeSubject } from '../test-support/subject.js';
 import { makeTinyModelDir, qwenClaim } from '../test-support/tiny-model.js';
 import onnxProto from 'onnx-proto';
-import { buildDecoderGraph } from '../../decoder-kit/index.js';
+import { buildQwenGraph } from '../../arch-qwen/test/family-dims.js';
 import { checkLayerSample, sampleLayers } from './check-layer-sample.js';
 import { readReferenceConfig } from './reference-reading/reference-config.js';
 
@@ -77,7 +77,7 @@ describe('checkLayerSample', () => {
     async function chunkedHead(seed: number) {
       const { dir, config } = await makeTinyModelDir({ seed, family: 'qwen3', tied: false });
       dirs.push(dir);
-      await buildDecoderGraph({ modelDir: dir, config, headChunkBytes: 64 * 64 * 4 });
+      await buildQwenGraph(dir, { headChunkBytes: 64 * 64 * 4 });
       return { dir, config };
     }
 

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../../../src/index.js';
 import { buildDecoderGraph, defaultSessionOptions, ReferenceModel } from '../../decoder-kit/index.js';
+import { qwenDims } from '../../arch-qwen/test/family-dims.js';
 import { writeSeededModel, maxAbsDiff } from '../../decoder-kit/testing.js';
 import { OrtDecoder } from './ort-decoder.js';
 
@@ -25,7 +26,7 @@ describe('DecoderSignature with recurrent-state inputs', () => {
     dirs.push(dir);
     await writeSeededModel(dir, { family, dtype: 'bf16', tied: false, seed: 61 });
     const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as ModelConfig;
-    const built = await buildDecoderGraph({ modelDir: dir, config });
+    const built = await buildDecoderGraph({ modelDir: dir, dims: qwenDims(config) });
     const decoder = await OrtDecoder.open(path.join(dir, built.graphPath), defaultSessionOptions as Record<string, unknown>);
     try {
       expect(decoder.hasCache).toBe(true);

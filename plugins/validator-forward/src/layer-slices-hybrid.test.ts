@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../../../src/index.js';
 import { buildDecoderGraph, ModelWeights } from '../../decoder-kit/index.js';
+import { qwenDims } from '../../arch-qwen/test/family-dims.js';
 import { writeSeededModel } from '../../decoder-kit/testing.js';
 import { LayerSlices } from './layer-slices.js';
 import { OrtDecoder } from './ort-decoder.js';
@@ -24,7 +25,7 @@ describe('LayerSlices on a hybrid graph', () => {
     dirs.push(dir);
     await writeSeededModel(dir, { family: 'qwen3_5', dtype: 'f32', tied: false, seed: 71 });
     const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as ModelConfig;
-    const graph = path.join(dir, (await buildDecoderGraph({ modelDir: dir, config })).graphPath);
+    const graph = path.join(dir, (await buildDecoderGraph({ modelDir: dir, dims: qwenDims(config) })).graphPath);
     const ids = [3, 14, 15, 92, 65];
     const whole = await OrtDecoder.open(graph, {});
     const [expected] = await whole.run([{ ids: [ids], mask: [ids.map(() => 1)] }]);

@@ -9,6 +9,7 @@ import { OrtDecoder } from './ort-decoder.js';
 import { SegmentedDecoder } from './segmented-decoder.js';
 import type { ModelConfig } from '../../../src/index.js';
 import { buildDecoderGraph } from '../../decoder-kit/index.js';
+import { qwenDims } from '../../arch-qwen/test/family-dims.js';
 import { writeSeededModel } from '../../decoder-kit/testing.js';
 
 const { onnx } = onnxProto;
@@ -72,7 +73,7 @@ describe('SegmentedDecoder', () => {
     dirs.push(dir);
     await writeSeededModel(dir, { family: 'qwen3_5', dtype: 'bf16', tied: false, seed: 21 });
     const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as ModelConfig;
-    const graph = path.join(dir, (await buildDecoderGraph({ modelDir: dir, config })).graphPath);
+    const graph = path.join(dir, (await buildDecoderGraph({ modelDir: dir, dims: qwenDims(config) })).graphPath);
     const model = onnx.ModelProto.decode(await readFile(graph));
     expect(model.graph!.node!.some((n) => n.opType === 'If')).toBe(true);
     const whole = await OrtDecoder.open(graph, {});

@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHooks, type ArchitectureClaim, type ModelConfig } from '../../../src/index.js';
 import { archQwen, type ArchQwenOptions } from '../../arch-qwen/index.js';
-import { buildDecoderGraphForFolder } from '../../decoder-kit/index.js';
+import { buildDecoderGraph } from '../../decoder-kit/index.js';
+import { qwenDims } from '../../arch-qwen/test/family-dims.js';
 import { makeTinyModel, writeRepoFiles, type TinyModelOptions } from '../../../test/fixtures/tiny-models.js';
 
 export interface TinyModelDirOptions extends TinyModelOptions {
@@ -20,8 +21,9 @@ export interface TinyModelDirOptions extends TinyModelOptions {
 export async function makeTinyModelDir(options: TinyModelDirOptions = {}): Promise<{ dir: string; config: ModelConfig }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'vf-model-'));
   await writeRepoFiles(dir, makeTinyModel({ seed: 7, ...options }));
-  if (options.graph !== false) await buildDecoderGraphForFolder(dir);
-  return { dir, config: JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as ModelConfig };
+  const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as ModelConfig;
+  if (options.graph !== false) await buildDecoderGraph({ modelDir: dir, dims: qwenDims(config) });
+  return { dir, config };
 }
 
 /** The claim the Qwen adapter makes for this config, through its real recognize tap. */

@@ -31,14 +31,17 @@ describe('the Qwen families read config.json as transformers does', () => {
   });
 });
 
+const HYBRID_CORE = { vocab_size: 320, hidden_size: 64, num_hidden_layers: 4, num_attention_heads: 4 };
 const HYBRID: [string, ModelConfig][] = [
   ['Qwen3-Next-80B-A3B (v4, full_attention_interval only)', qwen3Next80b()],
   ['Qwen3.5-0.8B wrapper', qwen35_08b()],
   ['Qwen3.5-35B-A3B wrapper', qwen35_35b_a3b()],
   ['Qwen3_5ForCausalLM re-save', { ...(qwen35_08b().text_config as ModelConfig), architectures: ['Qwen3_5ForCausalLM'] }],
-  ['Qwen3-Next left to the defaults', { architectures: ['Qwen3NextForCausalLM'], model_type: 'qwen3_next' }],
-  ['Qwen3.5 wrapper without text_config', { architectures: ['Qwen3_5ForConditionalGeneration'], model_type: 'qwen3_5' }],
-  ['Qwen3.5-MoE text-only left to the defaults', { architectures: ['Qwen3_5MoeForCausalLM'], model_type: 'qwen3_5_moe_text' }],
+  // Only the core sizes stated (the kit's family/core-sizes.ts refuses a config without them), the rest left to
+  // the config classes' defaults.
+  ['Qwen3-Next left to the defaults', { architectures: ['Qwen3NextForCausalLM'], model_type: 'qwen3_next', ...HYBRID_CORE, intermediate_size: 96, num_experts: 16, moe_intermediate_size: 32, shared_expert_intermediate_size: 48 }],
+  ['Qwen3.5 wrapper, text_config with only the sizes', { architectures: ['Qwen3_5ForConditionalGeneration'], model_type: 'qwen3_5', text_config: { model_type: 'qwen3_5_text', ...HYBRID_CORE, intermediate_size: 96 } }],
+  ['Qwen3.5-MoE text-only left to the defaults', { architectures: ['Qwen3_5MoeForCausalLM'], model_type: 'qwen3_5_moe_text', ...HYBRID_CORE, num_experts: 8, moe_intermediate_size: 32, shared_expert_intermediate_size: 48 }],
   ...(['qwen3_next', 'qwen3_5', 'qwen3_5_moe'] as const).flatMap((family): [string, ModelConfig][] => [
     [`tiny ${family}`, tinyHybridConfig({ family }) as ModelConfig],
     [`tiny ${family}, transformers 4, interval only`, tinyHybridConfig({ family, legacy: true, intervalOnly: true }) as ModelConfig],

@@ -82,19 +82,25 @@ describe('the published configs', () => {
 });
 
 describe("transformers' defaults and both serialisations", () => {
-  it('a Qwen3-Next config that leaves everything to Qwen3NextConfig', () => {
-    const d = dims({ architectures: ['Qwen3NextForCausalLM'], model_type: 'qwen3_next' });
-    expect(d).toMatchObject({ vocab: 151936, hidden: 2048, intermediate: 5632, layers: 48, heads: 16, kvHeads: 2, headDim: 256, tied: false, rope: { theta: 10000, partialRotaryFactor: 0.25 } });
+  // The core sizes (family/core-sizes.ts in the kit) must be stated; everything else is Qwen3NextConfig's.
+  const CORE = { vocab_size: 320, hidden_size: 64, num_hidden_layers: 4, num_attention_heads: 4, intermediate_size: 96 };
+  const EXPERTS = { num_experts: 4, moe_intermediate_size: 32, shared_expert_intermediate_size: 48 };
+
+  it('a Qwen3-Next config that states only its sizes takes the rest from Qwen3NextConfig', () => {
+    const d = dims({ architectures: ['Qwen3NextForCausalLM'], model_type: 'qwen3_next', ...CORE, ...EXPERTS, num_experts: 16 });
+    expect(d).toMatchObject({ vocab: 320, hidden: 64, intermediate: 96, layers: 4, heads: 4, kvHeads: 2, headDim: 256, tied: false, rope: { theta: 10000, partialRotaryFactor: 0.25 } });
     expect(d.rope!.mropeSection).toBeUndefined();
     expect(d.hybrid!.linear).toMatchObject({ kernel: 4, keyDim: 128, valueDim: 128, keyHeads: 16, valueHeads: 32 });
-    expect(d.moe).toMatchObject({ experts: 512, topK: 10, normTopkProb: true, sharedIntermediate: 512 });
+    expect(d.moe).toMatchObject({ experts: 16, topK: 10, normTopkProb: true, sharedIntermediate: 48 });
   });
 
-  it('a Qwen3.5 wrapper without text_config takes every Qwen3_5TextConfig default (mrope_section [11, 11, 10])', () => {
-    const d = dims({ architectures: ['Qwen3_5ForConditionalGeneration'], model_type: 'qwen3_5' });
-    expect(d).toMatchObject({ vocab: 248320, hidden: 4096, intermediate: 12288, layers: 32, heads: 16, kvHeads: 4, headDim: 256, rope: { mropeSection: { sections: [11, 11, 10] } } });
-    const moe = dims({ architectures: ['Qwen3_5MoeForConditionalGeneration'], model_type: 'qwen3_5_moe' });
-    expect(moe).toMatchObject({ hidden: 2048, layers: 40, kvHeads: 2, moe: { experts: 256, topK: 8 } });
+  it('a Qwen3.5 wrapper whose text_config states only its sizes takes every other Qwen3_5TextConfig default (mrope_section [11, 11, 10])', () => {
+    const d = dims({ architectures: ['Qwen3_5ForConditionalGeneration'], model_type: 'qwen3_5', text_config: { model_type: 'qwen3_5_text', ...CORE } });
+    expect(d).toMatchObject({ vocab: 320, hidden: 64, intermediate: 96, layers: 4, heads: 4, kvHeads: 4, headDim: 256, rope: { mropeSection: { sections: [11, 11, 10] } } });
+    // Qwen3.5-MoE: every layer sparse, so intermediate_size is no core size (the class removed it).
+    const { intermediate_size: _dense, ...moeCore } = CORE;
+    const moe = dims({ architectures: ['Qwen3_5MoeForConditionalGeneration'], model_type: 'qwen3_5_moe', text_config: { model_type: 'qwen3_5_moe_text', ...moeCore, num_attention_heads: 16, ...EXPERTS, num_experts: 8 } });
+    expect(moe).toMatchObject({ hidden: 64, layers: 4, kvHeads: 2, moe: { experts: 8, topK: 8 } });
   });
 
   it('transformers 4 (top-level rope_theta / partial_rotary_factor, torch_dtype) and 5 (rope_parameters, dtype) read the same', () => {
@@ -140,6 +146,12 @@ describe('refusals name what they found', () => {
     ['a vision-language text model under the Qwen3.5 name', () => { const c = qwen35_08b(); text(c).model_type = 'qwen3_vl_text'; return c; }, /text_config\.model_type is "qwen3_vl_text", expected "qwen3_5_text"/],
     ['Qwen3-VL under the Qwen3.5 architecture', () => ({ ...qwen35_08b(), model_type: 'qwen3_vl' }), /config model_type is "qwen3_vl" under architecture Qwen3_5ForConditionalGeneration/],
     ['a non-silu activation', () => ({ ...qwen3Next80b(), hidden_act: 'gelu' }), /hidden_act is "gelu"/],
+    ['a wrapper without text_config (no sizes at all)', () => { const c = qwen35_08b(); delete c.text_config; return c; }, /config\.json text_config\.vocab_size is missing \(transformers would assume 248320/],
+    ['a missing hidden_size', () => { const c = qwen35_08b(); delete text(c).hidden_size; return c; }, /text_config\.hidden_size is missing/],
+    ['a missing expert width (Qwen3-Next)', () => { const c = qwen3Next80b(); delete c.moe_intermediate_size; return c; }, /config\.json moe_intermediate_size is missing/],
+    ['a missing intermediate_size in a dense text config', () => { const c = qwen35_08b(); delete text(c).intermediate_size; return c; }, /text_config\.intermediate_size is missing/],
+    ['num_hidden_layers as a string', () => { const c = qwen35_08b(); text(c).num_hidden_layers = '24'; return c; }, /num_hidden_layers is "24", expected an integer/],
+    ['a negative vocab_size', () => ({ ...qwen3Next80b(), vocab_size: -1 }), /vocab_size is -1, expected an integer/],
     ['value heads not a multiple of key heads', () => ({ ...qwen3Next80b(), linear_num_value_heads: 24, linear_num_key_heads: 16 }), /linear_num_value_heads 24 is not a multiple of linear_num_key_heads 16/],
   ];
   for (const [name, make, pattern] of cases) it(name, () => expect(refusal(make())).toMatch(pattern));

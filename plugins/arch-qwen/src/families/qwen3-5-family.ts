@@ -36,6 +36,10 @@ export class Qwen35Family extends Qwen3NextFamily {
   protected override readonly prefix: string = 'model.language_model';
   /** The wrapper layout (text_config, model.language_model.*); false for the text-only re-saves. */
   protected readonly wrapped: boolean = true;
+  /** transformers.js loads the wrappers as image-text-to-text in text-only mode; the re-saves as causal LMs. */
+  protected override get embedsSession(): boolean {
+    return this.wrapped;
+  }
 
   /** Qwen3_5Config: text_config (absent = every Qwen3_5TextConfig default), vision_config kept as it is. */
   protected override textConfig(config: ModelConfig, warnings: string[]): { text: ModelConfig; where: string } {

@@ -13,7 +13,11 @@
 import type { ModelConfig } from '../../../../src/index.js';
 import {
   LIMITS,
+  coreDefault,
   denseMlp,
+  requireCoreSizes,
+  requireDenseWidth,
+  type CoreSizeOptions,
   fieldReader,
   isLinearAttentionLayer,
   isSparseLayer,
@@ -80,6 +84,10 @@ export class Qwen3NextFamily extends Qwen3Family {
   /** Qwen3.5 graphs take no position_ids (transformers.js 4.3.1's MRoPE path, decoder-dims.ts). */
   protected readonly positionsFromMask: boolean = false;
   protected readonly prefix: string = 'model';
+  /** The folder gets transformers.js's embed_tokens + decoder_model_merged pair (DecoderDims.embedsSession). */
+  protected get embedsSession(): boolean {
+    return false;
+  }
 
   override readDims(config: ModelConfig): ReadDims {
     const warnings: string[] = [];
@@ -97,6 +105,13 @@ export class Qwen3NextFamily extends Qwen3Family {
     this.checkHybridVariant(config, text, where, warnings);
 
     const d = this.defaults;
+    const sizes: CoreSizeOptions = {
+      moe: d.moe !== undefined,
+      sharedExpert: (d.moe?.shared_expert_intermediate_size ?? 0) > 0,
+      where,
+      defaultOf: (key) => coreDefault(d, key),
+    };
+    requireCoreSizes(text, arch, sizes);
     const r = fieldReader(text, arch, supported);
     const hidden = r.optionalInt('hidden_size', LIMITS.hidden, d.hidden_size);
     const layers = r.optionalInt('num_hidden_layers', LIMITS.layers, d.num_hidden_layers);
@@ -128,10 +143,12 @@ export class Qwen3NextFamily extends Qwen3Family {
       hybrid: readHybridLayout(text, arch, { hidden, layers }),
       tensorPrefix: this.prefix,
       positionsFromMask: this.positionsFromMask,
+      ...(this.embedsSession ? { embedsSession: true } : {}),
       configDtype: this.readConfigDtype(text.dtype !== undefined || text.torch_dtype !== undefined ? text : config, warnings),
     };
     const moe = this.readHybridMoe(r, dims, warnings);
     if (moe) dims.moe = moe;
+    requireDenseWidth(text, arch, dims, sizes);
     const parameters = this.countParameters(dims);
     if (parameters > LIMITS.parameters) refuse(arch, `the sizes in config.json make ${parameters.toExponential(2)} parameters`, supported);
     return { dims, warnings };

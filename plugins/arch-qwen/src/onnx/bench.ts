@@ -30,6 +30,7 @@ import { parseArgs } from 'node:util';
 import type { InferenceSession } from 'onnxruntime-node';
 import { writeSeededModel, QWEN25_05B_CONFIG } from '../../../decoder-kit/testing.js';
 import { buildDecoderGraph, defaultSessionOptions } from '../../../decoder-kit/index.js';
+import { Qwen2Family } from '../families/qwen2-family.js';
 
 /** Session-option variants worth comparing; `designed` is what the graph is meant to be opened with. */
 const VARIANTS: Record<string, InferenceSession.SessionOptions> = {
@@ -135,7 +136,7 @@ async function main(): Promise<void> {
     const config = QWEN25_05B_CONFIG;
     const t = performance.now();
     const headChunkBytes = values['head-chunk-mb'] ? Number(values['head-chunk-mb']) * 2 ** 20 : undefined;
-    const built = await buildDecoderGraph({ modelDir: dir, config: { ...config, tie_word_embeddings: true }, headChunkBytes });
+    const built = await buildDecoderGraph({ modelDir: dir, dims: new Qwen2Family().readDims({ ...config, tie_word_embeddings: true }).dims, headChunkBytes });
     const graph = join(dir, built.graphPath);
     console.log(`built ${built.graphPath} in ${sec(performance.now() - t)}: ${(await stat(graph)).size} bytes, opset ${built.opset}`);
 

@@ -89,7 +89,7 @@ export async function convertDecoder(family: DecoderFamily, job: ConvertJob, con
   report(await copyLicense(rawDir, outDir));
   if (family.coversGraph(dims) && options.onnx !== false) {
     signal.throwIfAborted();
-    report(await buildOnnx(outDir, weights.files));
+    report(await buildOnnx(outDir, weights.files, dims));
   }
 
   return {

@@ -4,15 +4,17 @@
  * into onnx/ and points every initializer at its byte range, so the weights exist once on disk. Loaded on
  * demand: recognition and plain conversions never load onnx-proto.
  */
-import { readFile } from 'node:fs/promises';
-import { safeJoin, type ComponentReport, type ModelConfig } from '../../../../src/index.js';
+import type { ComponentReport } from '../../../../src/index.js';
+import type { DecoderDims } from '../family/decoder-dims.js';
 
-export async function buildOnnx(outDir: string, weightFiles: readonly string[]): Promise<ComponentReport> {
+/**
+ * `dims` is the family's reading the weights were converted with (the published config.json differs from the
+ * fetched one only in its dtype and in keys a family adds, such as layer_types, none of which change the dims).
+ */
+export async function buildOnnx(outDir: string, weightFiles: readonly string[], dims: DecoderDims): Promise<ComponentReport> {
   const { buildDecoderGraph } = await import('../onnx/index.js');
-  // The config as written (its dtype may have changed), not the one fetched.
-  const config = JSON.parse(await readFile(safeJoin(outDir, 'config.json'), 'utf8')) as ModelConfig;
   const shards = weightFiles.filter((f) => f.endsWith('.safetensors'));
-  const result = await buildDecoderGraph({ modelDir: outDir, config, weightFiles: shards });
+  const result = await buildDecoderGraph({ modelDir: outDir, dims, weightFiles: shards });
   return {
     component: 'onnx',
     status: result.warnings.length > 0 ? 'warning' : 'ok',

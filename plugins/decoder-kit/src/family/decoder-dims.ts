@@ -1,6 +1,7 @@
 /**
  * The shape facts of a decoder config after validation (DecoderFamily.readDims): every later step (inventory,
- * conversion, parameter count) works from these, never from raw JSON.
+ * conversion, parameter count, the ONNX graph, the kit's reference on the validation path) works from these,
+ * never from raw JSON.
  */
 import type { TargetDtype } from '../../../../src/index.js';
 import type { RopeSpec } from '../blocks/rope-spec.js';
@@ -57,8 +58,8 @@ export interface DecoderDims {
    * The rotary embedding: theta, partial_rotary_factor, scaling (linear / dynamic / yarn / llama3 with their
    * parameters) and mrope sections, as blocks/rope-spec.ts defines them. A config reader fills it from
    * rope_parameters / rope_scaling with transformers' defaults; absent means default RoPE at `ropeTheta` over
-   * the whole head. (The kit's graph and reference read the same facts from config.json on their own,
-   * reference/forward-dims.ts, so that the oracle does not depend on recognition.)
+   * the whole head. The ONNX graph and the kit's reference compute from these dims (onnx/graph-dims.ts,
+   * reference/forward-dims-of.ts); validator-forward checks them against its own reading of config.json.
    *
    * Qwen3.5's MRoPE (mropeSection): transformers' Qwen3_5TextRotaryEmbedding (modeling_qwen3_5.py) gives each
    * rotary frequency its angle from one of three position rows (temporal, height, width) chosen by the
@@ -95,6 +96,12 @@ export interface DecoderDims {
    * decode positions to a graph that declares position_ids (docs/qwen3-next-and-qwen3.5.md §6). Absent = false.
    */
   positionsFromMask?: boolean;
+  /**
+   * transformers.js loads this folder as image-text-to-text in text-only mode (the Qwen3.5 wrappers,
+   * …ForConditionalGeneration): it wants onnx/embed_tokens.onnx and onnx/decoder_model_merged.onnx beside
+   * onnx/model.onnx. Absent = false.
+   */
+  embedsSession?: boolean;
   /** What config.json says the weights are (torch_dtype or dtype), when it says something we know. */
   configDtype?: TargetDtype;
   moe?: MoeDims;

@@ -3,7 +3,7 @@
  * (config/read-decoder-config.ts with the family's transformers defaults), its RoPE is the reader's RoPE.
  */
 import { describe, expect, it } from 'vitest';
-import type { ModelConfig } from '../../../../src/index.js';
+import { isModelImportError, type ModelConfig, type ModelImportError } from '../../../../src/index.js';
 import { rotaryParameters } from '../blocks/rotary.js';
 import { FAMILY_DEFAULTS, type FamilyDefaults } from '../config/family-config-defaults.js';
 import { readDecoderConfig } from '../config/read-decoder-config.js';
@@ -34,10 +34,51 @@ const config = (changes: Record<string, unknown>): ModelConfig => ({
 
 describe('DecoderFamily.readDims', () => {
   it('takes what config.json leaves out from the family\'s defaults table (LlamaConfig for the base)', () => {
-    const { dims } = new ZetaFamily().readDims(config({ vocab_size: undefined }));
-    expect(dims).toMatchObject({ vocab: 32000, ropeTheta: 10000, rmsNormEps: 1e-6, tied: false, headDim: 16, qkvBias: false, oBias: false });
-    const omega = new OmegaFamily().readDims(config({ model_type: 'omega', architectures: ['OmegaForCausalLM'], vocab_size: undefined })).dims;
-    expect(omega).toMatchObject({ vocab: 777, ropeTheta: 5e5, rmsNormEps: 1e-5, tied: true });
+    const { dims } = new ZetaFamily().readDims(config({ num_key_value_heads: undefined }));
+    expect(dims).toMatchObject({ kvHeads: 4, ropeTheta: 10000, rmsNormEps: 1e-6, tied: false, headDim: 16, qkvBias: false, oBias: false });
+    const omega = new OmegaFamily().readDims(config({ model_type: 'omega', architectures: ['OmegaForCausalLM'] })).dims;
+    expect(omega).toMatchObject({ ropeTheta: 5e5, rmsNormEps: 1e-5, tied: true });
+  });
+
+  describe('the core sizes (family/core-sizes.ts): refused before anything is read with a default', () => {
+    const refusal = (family: DecoderFamily, c: ModelConfig): ModelImportError => {
+      try {
+        family.readDims(c);
+      } catch (error) {
+        if (!isModelImportError(error)) throw error;
+        return error;
+      }
+      throw new Error('expected a refusal');
+    };
+    it.each(['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size'])('%s missing (or null)', (key) => {
+      for (const value of [undefined, null]) {
+        const error = refusal(new ZetaFamily(), config({ [key]: value }));
+        expect(error.code).toBe('UNSUPPORTED_VARIANT');
+        expect(error.message).toMatch(new RegExp(`^ZetaForCausalLM: config\\.json ${key} is missing \\(transformers would assume \\d+, its config class's default`));
+        expect(error.message).not.toContain('\n');
+        expect(error.hint).toMatch(new RegExp(`^Add ${key} to config\\.json with the checkpoint's value`));
+        expect(error.details).toMatchObject({ architecture: 'ZetaForCausalLM', key });
+      }
+    });
+    it("names the family's own default (its defaults table, not LlamaConfig's)", () => {
+      expect(refusal(new OmegaFamily(), config({ model_type: 'omega', architectures: ['OmegaForCausalLM'], vocab_size: undefined })).message)
+        .toMatch(/vocab_size is missing \(transformers would assume 777,/);
+    });
+    it.each([
+      ['a string', '64', /hidden_size is "64", expected an integer in 1\.\.65536/],
+      ['negative', -64, /hidden_size is -64, expected an integer/],
+      ['not an integer', 64.5, /hidden_size is 64\.5, expected an integer/],
+      ['zero', 0, /hidden_size is 0, expected an integer/],
+    ] as const)('hidden_size %s', (_what, value, pattern) => {
+      const error = refusal(new ZetaFamily(), config({ hidden_size: value }));
+      expect(error.code).toBe('UNSUPPORTED_VARIANT');
+      expect(error.message).toMatch(pattern);
+    });
+    it.each([
+      ['num_hidden_layers', '2'], ['num_attention_heads', 4.5], ['vocab_size', -320], ['intermediate_size', '96'],
+    ] as const)('%s of the wrong type (%s)', (key, value) => {
+      expect(refusal(new ZetaFamily(), config({ [key]: value })).message).toMatch(new RegExp(`config\\.json ${key} is ${JSON.stringify(value).replace(/[.]/g, '\\.')}, expected an integer`));
+    });
   });
 
   it.each([

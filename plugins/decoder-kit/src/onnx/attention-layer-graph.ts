@@ -9,7 +9,7 @@
  * chunked, so for head h rows h·2D … h·2D+D−1 are its query and the next D rows its gate; the attention output
  * [.., nH·D] is multiplied by sigmoid(gate) before o_proj.
  */
-import type { ForwardDims } from '../reference/forward-dims.js';
+import type { GraphDims } from './graph-dims.js';
 import { applyRotaryGraph, rotaryParameters, rotaryTablesGraph } from '../blocks/rotary.js';
 import { splitGatedQueryGraph } from '../blocks/norm-and-gate.js';
 import { DataType } from './graph-builder.js';
@@ -31,7 +31,7 @@ export interface AttentionShapes {
 
 /** What every attention layer shares: reshape targets, the additive mask, the rotary tables. */
 export interface AttentionContext {
-  dims: ForwardDims;
+  dims: GraphDims;
   qShape: string;
   kShape: string;
   flatAttn: string;
@@ -44,7 +44,7 @@ export interface AttentionContext {
   scale: string;
 }
 
-export function attentionContext(w: GraphWeights, dims: ForwardDims, s: AttentionShapes): AttentionContext {
+export function attentionContext(w: GraphWeights, dims: GraphDims, s: AttentionShapes): AttentionContext {
   const g = w.g;
   const { heads: nH, kvHeads: nKV, headDim: D } = dims;
   const pastLen = g.op('Sub', [s.totalLen, s.seqLen], {}, 'past_len');

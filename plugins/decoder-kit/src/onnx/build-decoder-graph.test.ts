@@ -10,6 +10,10 @@ import type { ModelConfig } from '../../../../src/index.js';
 import { ReferenceModel, readForwardDims, ModelWeights } from '../reference/index.js';
 import { writeSeededModel } from '../testing/write-seeded-model.js';
 import { buildDecoderGraph, defaultSessionOptions } from './index.js';
+import type { DecoderDims } from '../family/decoder-dims.js';
+import type { RopeSpec } from '../blocks/rope-spec.js';
+import { Qwen3Family } from '../../../arch-qwen/index.js';
+import { qwenDims } from '../../../arch-qwen/test/family-dims.js';
 import { maxAbsDiff, runDecoder, type KvShape } from '../testing/run-decoder.js';
 
 const { onnx } = onnxProto;
@@ -33,9 +37,10 @@ async function tinyFolder(name: string, options: TinyModelOptions): Promise<stri
   return dir;
 }
 
-async function buildAndOpen(dir: string, sessionOptions: ort.InferenceSession.SessionOptions = defaultSessionOptions) {
+/** The graph is built from the family's reading (DecoderDims), as the converter builds it; `dims` overrides. */
+async function buildAndOpen(dir: string, sessionOptions: ort.InferenceSession.SessionOptions = defaultSessionOptions, given?: DecoderDims) {
   const config = await readConfig(dir);
-  const result = await buildDecoderGraph({ modelDir: dir, config });
+  const result = await buildDecoderGraph({ modelDir: dir, dims: given ?? qwenDims(config) });
   const session = await ort.InferenceSession.create(join(dir, result.graphPath), sessionOptions);
   const dims = readForwardDims(config);
   const kv: KvShape = { layers: dims.layers, kvHeads: dims.kvHeads, headDim: dims.headDim };
@@ -91,6 +96,17 @@ describe('buildDecoderGraph: ORT logits against the reference forward pass', () 
     await session.release();
   });
 
+  /**
+   * Qwen3 with every rope type the kit computes (Qwen3Family itself takes default, linear, dynamic and yarn; llama3
+   * is Llama's): the dims come from the kit's typed reading all the same.
+   */
+  class AnyRopeQwen3 extends Qwen3Family {
+    override readonly ropeTypes: readonly string[] = ['default', 'linear', 'dynamic', 'yarn', 'llama3'];
+  }
+  /** mrope sections are no Qwen3 config key (only the hybrid families read them): that RopeSpec is given as it is. */
+  const givenRope: Record<string, RopeSpec> = {
+    partial: { theta: 1e4, partialRotaryFactor: 0.5, mropeSection: { sections: [1, 2, 1], interleaved: true } },
+  };
   const ropeCases: Array<[string, Record<string, unknown>]> = [
     ['yarn (factor 4, attention factor 1.139)', { rope_scaling: { rope_type: 'yarn', factor: 4, original_max_position_embeddings: 64 } }],
     ['llama3', { rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 64 } }],
@@ -100,11 +116,15 @@ describe('buildDecoderGraph: ORT logits against the reference forward pass', () 
   it.each(ropeCases)('qwen3 with %s RoPE: graph and reference agree within 1e-4, and differ from default RoPE', async (name, rope) => {
     const dir = join(root, `seeded-rope-${name.split(' ')[0]}`);
     await writeSeededModel(dir, { seed: 17, family: 'qwen3', dtype: 'f32', tied: true, config: { vocab_size: 160, ...rope } });
-    const { session, kv } = await buildAndOpen(dir);
+    const config = await readConfig(dir);
+    const spec = givenRope[name.split(' ')[0]];
+    const dims = spec
+      ? { ...qwenDims({ ...config, rope_parameters: null }), rope: spec }
+      : new AnyRopeQwen3().readDims(config).dims;
+    const { session, kv } = await buildAndOpen(dir, defaultSessionOptions, dims);
     const graph = await runDecoder(session, kv, { inputIds: IDS, attentionMask: MASK });
     const reference = await ReferenceModel.load(dir).then((m) => m.forward({ inputIds: IDS, attentionMask: MASK }));
     expect(maxAbsDiff(graph.logits, reference.logits, reference.dims, real)).toBeLessThan(TOLERANCE);
-    const config = await readConfig(dir);
     const plain = await ReferenceModel.load(dir, { config: { ...config, rope_scaling: null, rope_parameters: null } })
       .then((m) => m.forward({ inputIds: IDS, attentionMask: MASK }));
     expect(maxAbsDiff(plain.logits, reference.logits, reference.dims, real)).toBeGreaterThan(1e-3);
@@ -178,7 +198,7 @@ describe('buildDecoderGraph: cache and padding', () => {
 describe('buildDecoderGraph: weights are read in place', () => {
   it('model.onnx holds no weight bytes; every weight points into a hard link of its safetensors file', async () => {
     const dir = await tinyFolder('inplace-sharded', { family: 'qwen2', dtype: 'bf16', seed: 2, shards: 2 });
-    await buildDecoderGraph({ modelDir: dir, config: await readConfig(dir) });
+    await buildDecoderGraph({ modelDir: dir, dims: qwenDims(await readConfig(dir)) });
     const graphBytes = await readFile(join(dir, 'onnx/model.onnx'));
     const model = onnx.ModelProto.decode(graphBytes);
     const index = JSON.parse(await readFile(join(dir, 'model.safetensors.index.json'), 'utf8')) as { weight_map: Record<string, string> };
@@ -230,7 +250,7 @@ describe('buildDecoderGraph: weights are read in place', () => {
     const one = await runDecoder(whole.session, whole.kv, { inputIds: IDS, attentionMask: MASK });
     await whole.session.release();
     // Chunks of 7 rows: not a divisor of the vocabulary, so the last chunk is short.
-    await buildDecoderGraph({ modelDir: dir, config, headChunkBytes: 7 * dims.hidden * 4 });
+    await buildDecoderGraph({ modelDir: dir, dims: qwenDims(config), headChunkBytes: 7 * dims.hidden * 4 });
     const model = onnx.ModelProto.decode(await readFile(join(dir, 'onnx/model.onnx')));
     const chunks = model.graph!.initializer!.filter((t) => t.name!.startsWith('lm_head.rows_'));
     expect(chunks).toHaveLength(Math.ceil(dims.vocab / 7));
@@ -242,7 +262,7 @@ describe('buildDecoderGraph: weights are read in place', () => {
 
   it("ORT's default optimizations materialise no float32 copy of a weight", async () => {
     const dir = await tinyFolder('no-folding', { family: 'qwen2', dtype: 'bf16', seed: 8 });
-    await buildDecoderGraph({ modelDir: dir, config: await readConfig(dir) });
+    await buildDecoderGraph({ modelDir: dir, dims: qwenDims(await readConfig(dir)) });
     const optimized = join(root, 'no-folding-optimized.onnx');
     const session = await ort.InferenceSession.create(join(dir, 'onnx/model.onnx'), {
       optimizedModelFilePath: optimized,
@@ -261,19 +281,19 @@ describe('buildDecoderGraph: weights are read in place', () => {
   it('rebuilding keeps valid links and replaces a stale copy in onnx/ by a link', async () => {
     const dir = await tinyFolder('relink', { family: 'qwen2', dtype: 'f32', seed: 2 });
     const config = await readConfig(dir);
-    await buildDecoderGraph({ modelDir: dir, config });
+    await buildDecoderGraph({ modelDir: dir, dims: qwenDims(config) });
     await unlink(join(dir, 'onnx/model.safetensors'));
     await copyFile(join(dir, 'model.safetensors'), join(dir, 'onnx/model.safetensors'));
     expect((await stat(join(dir, 'onnx/model.safetensors'))).ino).not.toBe((await stat(join(dir, 'model.safetensors'))).ino);
-    await buildDecoderGraph({ modelDir: dir, config });
-    await buildDecoderGraph({ modelDir: dir, config });
+    await buildDecoderGraph({ modelDir: dir, dims: qwenDims(config) });
+    await buildDecoderGraph({ modelDir: dir, dims: qwenDims(config) });
     expect((await stat(join(dir, 'onnx/model.safetensors'))).ino).toBe((await stat(join(dir, 'model.safetensors'))).ino);
   });
 
   it('a checkpoint that does not match its config fails naming the tensor', async () => {
     const dir = await tinyFolder('mismatch', { family: 'qwen2', dtype: 'bf16', seed: 2 });
     const config = { ...(await readConfig(dir)), intermediate_size: 96 };
-    await expect(buildDecoderGraph({ modelDir: dir, config })).rejects.toThrow(/mlp\.gate_proj\.weight has shape \[128, 64\], the config implies \[96, 64\]/);
+    await expect(buildDecoderGraph({ modelDir: dir, dims: qwenDims(config) })).rejects.toThrow(/mlp\.gate_proj\.weight has shape \[128, 64\], the config implies \[96, 64\]/);
   });
 });
 

@@ -20,8 +20,9 @@
 import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelConfig } from '../../../../src/index.js';
-import { isSparseLayer, readForwardDims, type ForwardDims } from '../reference/forward-dims.js';
-import { isLinearLayer } from '../reference/forward-hybrid.js';
+import { isLinearAttentionLayer as isLinearLayer, isSparseLayer, type DecoderDims } from '../family/decoder-dims.js';
+import type { DecoderFamily } from '../family/decoder-family.js';
+import { graphDims, type GraphDims } from './graph-dims.js';
 import { ModelWeights } from '../reference/model-weights.js';
 import { PendingSubgraphs } from '../linear-attention/subgraphs.js';
 import { DataType, GraphBuilder } from './graph-builder.js';
@@ -41,7 +42,11 @@ const DEFAULT_HEAD_CHUNK_BYTES = 64 << 20;
 
 export interface BuildDecoderGraphOptions {
   modelDir: string;
-  config: ModelConfig;
+  /**
+   * The family's reading of config.json (DecoderFamily.readDims): the converter passes the dims it converted
+   * with, so the graph and the weights come from one reading and the graph never parses config.json again.
+   */
+  dims: DecoderDims;
   /** Weight file names relative to modelDir (default: from model.safetensors.index.json, else model.safetensors). */
   weightFiles?: string[];
   /** Largest float32 size of one LM-head chunk (default 64 MiB). */
@@ -57,9 +62,9 @@ export interface BuildDecoderGraphResult {
 }
 
 export async function buildDecoderGraph(options: BuildDecoderGraphOptions): Promise<BuildDecoderGraphResult> {
-  const dims = readForwardDims(options.config);
+  const dims = graphDims(options.dims);
   const weights = await ModelWeights.open(options.modelDir, options.weightFiles);
-  const warnings = [...dims.notes];
+  const warnings: string[] = [];
   if (dims.tied && weights.has('lm_head.weight')) {
     warnings.push(`tie_word_embeddings is true and the checkpoint also holds lm_head.weight: the graph uses ${dims.tensorPrefix}.embed_tokens.weight`);
   }
@@ -94,17 +99,20 @@ export async function buildDecoderGraph(options: BuildDecoderGraphOptions): Prom
   return { graphPath: GRAPH_PATH, extraGraphs: graphs.slice(1).map(([path]) => path), warnings, opset: OPSET };
 }
 
-/** Reads config.json from the folder and builds the graph (convenience for scripts and tests). */
-export async function buildDecoderGraphForFolder(modelDir: string): Promise<BuildDecoderGraphResult> {
+/**
+ * Reads config.json from the folder through `family` (its readDims: the same refusals as recognition) and builds
+ * the graph (convenience for scripts and tests).
+ */
+export async function buildDecoderGraphForFolder(modelDir: string, family: DecoderFamily): Promise<BuildDecoderGraphResult> {
   const config = JSON.parse(await readFile(join(modelDir, 'config.json'), 'utf8')) as ModelConfig;
-  return buildDecoderGraph({ modelDir, config });
+  return buildDecoderGraph({ modelDir, dims: family.readDims(config).dims });
 }
 
 /**
  * The serialized ModelProto (no file I/O besides what `weights` already read). `input` 'embeds' makes the
  * decoder_model_merged variant: inputs_embeds [B, S, H] in place of input_ids.
  */
-export function encodeDecoderGraph(dims: ForwardDims, weights: ModelWeights, headChunkBytes = DEFAULT_HEAD_CHUNK_BYTES, input: 'ids' | 'embeds' = 'ids'): Uint8Array {
+export function encodeDecoderGraph(dims: GraphDims, weights: ModelWeights, headChunkBytes = DEFAULT_HEAD_CHUNK_BYTES, input: 'ids' | 'embeds' = 'ids'): Uint8Array {
   return encodeDecoderGraphs(dims, weights, headChunkBytes, [input])[0];
 }
 
@@ -113,7 +121,7 @@ export function encodeDecoderGraph(dims: ForwardDims, weights: ModelWeights, hea
  * Qwen3.5 wrappers need both model.onnx (input_ids) and decoder_model_merged.onnx (inputs_embeds), and building
  * the ~5,000-node body twice was half of their conversion.
  */
-export function encodeDecoderGraphs(dims: ForwardDims, weights: ModelWeights, headChunkBytes: number, inputs: ReadonlyArray<'ids' | 'embeds'>): Uint8Array[] {
+export function encodeDecoderGraphs(dims: GraphDims, weights: ModelWeights, headChunkBytes: number, inputs: ReadonlyArray<'ids' | 'embeds'>): Uint8Array[] {
   const g = new GraphBuilder();
   const w = new GraphWeights(g, weights);
   const subgraphs = new PendingSubgraphs();
@@ -209,12 +217,12 @@ export function encodeDecoderGraphs(dims: ForwardDims, weights: ModelWeights, he
     }
   }
   subgraphs.attachTo(g);
-  const header = { opset: OPSET, irVersion: IR_VERSION, producer: 'model-import decoder-kit', graphName: `${dims.family}-decoder` };
+  const header = { opset: OPSET, irVersion: IR_VERSION, producer: 'model-import decoder-kit', graphName: `${dims.modelType}-decoder` };
   return inputs.map((input) => g.encodeWithFront(header, front(input)));
 }
 
 /** onnx/embed_tokens.onnx: input_ids [B, S] -> inputs_embeds [B, S, H] (float32), over the checkpoint's table. */
-export function encodeEmbedGraph(dims: ForwardDims, weights: ModelWeights): Uint8Array {
+export function encodeEmbedGraph(dims: GraphDims, weights: ModelWeights): Uint8Array {
   const g = new GraphBuilder();
   const name = `${dims.tensorPrefix}.embed_tokens.weight`;
   const where = weights.locate(name, [dims.vocab, dims.hidden]);
@@ -223,7 +231,7 @@ export function encodeEmbedGraph(dims: ForwardDims, weights: ModelWeights): Uint
   const shape = g.op('Concat', [g.op('Shape', [inputIds]), g.int64s([dims.hidden])], { axis: 0 });
   g.opNamed('Reshape', [rows, shape], 'inputs_embeds');
   g.output('inputs_embeds', DataType.FLOAT, ['batch_size', 'sequence_length', dims.hidden]);
-  return g.encode({ opset: OPSET, irVersion: IR_VERSION, producer: 'model-import decoder-kit', graphName: `${dims.family}-embed-tokens` });
+  return g.encode({ opset: OPSET, irVersion: IR_VERSION, producer: 'model-import decoder-kit', graphName: `${dims.modelType}-embed-tokens` });
 }
 
 /** Gather the stored rows of the embedding, then widen only those rows: [B·S, H] float32. */

@@ -15,6 +15,7 @@ import { ReferenceModel, readForwardDims, argmax } from '../reference/index.js';
 import { writeSeededModel, type SeededModelOptions } from '../testing/write-seeded-model.js';
 import { logitsRow, maxAbsDiff, runDecoder, type KvShape } from '../testing/run-decoder.js';
 import { buildDecoderGraph, defaultSessionOptions } from './index.js';
+import { qwenDims } from '../../../arch-qwen/test/family-dims.js';
 import { maxGathered } from './fused-experts-graph.js';
 
 const TOLERANCE = 1e-4;
@@ -49,7 +50,7 @@ describe('fused experts: gathered (decode) and dense (prefill) branches == refer
     const dir = join(root, name.replace(/[^a-z0-9_]+/gi, '-'));
     await writeSeededModel(dir, { seed: 12, ...options });
     const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as ModelConfig;
-    const result = await buildDecoderGraph({ modelDir: dir, config });
+    const result = await buildDecoderGraph({ modelDir: dir, dims: qwenDims(config) });
     const dims = readForwardDims(config);
     expect(dims.moe?.experts).toBe(8);
 
@@ -103,7 +104,7 @@ describe('per-expert tensors split over shards', () => {
     // Three shards cut both layers' expert blocks (checked: expertStore is undefined for layers 0 and 1).
     await writeSeededModel(dir, { seed: 13, family: 'qwen3_moe', dtype: 'bf16', tied: false, shards: 3, config: MOE });
     const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as ModelConfig;
-    const result = await buildDecoderGraph({ modelDir: dir, config });
+    const result = await buildDecoderGraph({ modelDir: dir, dims: qwenDims(config) });
     expect(result.warnings.join(' ')).toMatch(/MoE layers 0, 1 evaluate all 8 experts for every token/);
     const model = onnxProto.onnx.ModelProto.decode(await readFile(join(dir, result.graphPath)));
     expect((model.graph?.node ?? []).filter((n) => n.opType === 'If')).toHaveLength(0);

@@ -14,7 +14,7 @@
  * Both branches read the same top-level initializers (the whole fused tensors, or the view), so nothing is
  * declared twice.
  */
-import type { ForwardDims } from '../reference/forward-dims.js';
+import type { GraphDims } from './graph-dims.js';
 import type { ModelWeights, WeightDtype, WeightLocation } from '../reference/model-weights.js';
 import { bodyGraph, prefixLocalNames, type PendingSubgraphs } from '../linear-attention/subgraphs.js';
 import { DataType, type GraphBuilder } from './graph-builder.js';
@@ -63,7 +63,7 @@ export function fusedExperts(weights: ModelWeights, prefix: string, E: number, I
   return { kind: 'fused', gateUp: weights.locate(`${prefix}.experts.gate_up_proj`, [E, 2 * Im, H]), down: weights.locate(`${prefix}.experts.down_proj`, [E, H, Im]) };
 }
 
-export function fusedExpertsGraph(w: GraphWeights, subgraphs: PendingSubgraphs, dims: ForwardDims, x: string, prefix: string, routing: Routing, store: ExpertStore): string {
+export function fusedExpertsGraph(w: GraphWeights, subgraphs: PendingSubgraphs, dims: GraphDims, x: string, prefix: string, routing: Routing, store: ExpertStore): string {
   const g = w.g;
   const { experts: E, moeIntermediate: Im, topK: K } = dims.moe!;
   const H = dims.hidden;

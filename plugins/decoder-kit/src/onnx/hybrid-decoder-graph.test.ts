@@ -14,6 +14,7 @@ import { ModelWeights, ReferenceModel, readForwardDims, argmax } from '../refere
 import { writeSeededModel, type SeededModelOptions } from '../testing/write-seeded-model.js';
 import { emptyCache, logitsRow, maxAbsDiff, runDecoder, type KvShape } from '../testing/run-decoder.js';
 import { buildDecoderGraph, defaultSessionOptions } from './index.js';
+import { qwenDims } from '../../../arch-qwen/test/family-dims.js';
 
 const TOLERANCE = 1e-4;
 let root: string;
@@ -46,7 +47,7 @@ async function prepare(name: string, options: Omit<SeededModelOptions, 'seed'>, 
   const dir = join(root, name.replace(/[^a-z0-9_]+/gi, '-'));
   await writeSeededModel(dir, { seed, ...options });
   const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as ModelConfig;
-  const result = await buildDecoderGraph({ modelDir: dir, config });
+  const result = await buildDecoderGraph({ modelDir: dir, dims: qwenDims(config) });
   const session = await ort.InferenceSession.create(join(dir, result.graphPath), defaultSessionOptions);
   const dims = readForwardDims(config);
   const kv: KvShape = { layers: dims.layers, kvHeads: dims.kvHeads, headDim: dims.headDim };

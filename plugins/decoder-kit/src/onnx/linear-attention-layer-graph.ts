@@ -7,7 +7,7 @@
  * to say. conv1d, A_log, dt_bias and the gated norm weight (a plain weight: Qwen3NextRMSNormGated is not
  * zero-centred) are widened to float32 once; the projections go through the same anchored Gemm as every linear.
  */
-import type { ForwardDims } from '../reference/forward-dims.js';
+import type { GraphDims } from './graph-dims.js';
 import { gatedDeltaNetGraph, type GatedDeltaNetGraphWeights, type Projection } from '../linear-attention/gated-delta-net-graph.js';
 import { linearAttentionSizes } from '../linear-attention/gated-delta-net.js';
 import type { PendingSubgraphs } from '../linear-attention/subgraphs.js';
@@ -22,7 +22,7 @@ export interface LinearLayerShapes {
 }
 
 /** The state inputs a Gated DeltaNet layer declares (also the shapes of its outputs). */
-export function linearStateShapes(dims: ForwardDims): { conv: Array<string | number>; recurrent: Array<string | number> } {
+export function linearStateShapes(dims: GraphDims): { conv: Array<string | number>; recurrent: Array<string | number> } {
   const d = dims.hybrid!.linear;
   return {
     conv: ['batch_size', linearAttentionSizes(d).convChannels, d.kernel],
@@ -30,7 +30,7 @@ export function linearStateShapes(dims: ForwardDims): { conv: Array<string | num
   };
 }
 
-export function linearAttentionLayerGraph(w: GraphWeights, subgraphs: PendingSubgraphs, dims: ForwardDims, a: string, p: string, layer: number, s: LinearLayerShapes): string {
+export function linearAttentionLayerGraph(w: GraphWeights, subgraphs: PendingSubgraphs, dims: GraphDims, a: string, p: string, layer: number, s: LinearLayerShapes): string {
   const g = w.g;
   const d = dims.hybrid!.linear;
   const { convChannels, valueWidth, keyWidth } = linearAttentionSizes(d);

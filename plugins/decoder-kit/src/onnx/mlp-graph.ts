@@ -5,7 +5,7 @@
  * back to back in one file): fused-experts-graph.ts, which computes only the chosen experts when there are few
  * rows (decode). Otherwise every expert runs on every token, weighted, zero for the unchosen (exact).
  */
-import type { ForwardDims } from '../reference/forward-dims.js';
+import type { GraphDims } from './graph-dims.js';
 import type { PendingSubgraphs } from '../linear-attention/subgraphs.js';
 import { expertStore, fusedExpertsGraph } from './fused-experts-graph.js';
 import type { GraphWeights } from './graph-weights.js';
@@ -18,7 +18,7 @@ export function swigluGraph(w: GraphWeights, x: string, prefix: string, width: n
   return w.linear(act, `${prefix}.down_proj`, hidden, width);
 }
 
-export function sparseMlpGraph(w: GraphWeights, subgraphs: PendingSubgraphs, dims: ForwardDims, x: string, prefix: string): string {
+export function sparseMlpGraph(w: GraphWeights, subgraphs: PendingSubgraphs, dims: GraphDims, x: string, prefix: string): string {
   const g = w.g;
   const H = dims.hidden;
   const moe = dims.moe!;

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { referenceGreedyGenerate } from '../reference/index.js';
 import { TINY_HYBRID } from '../testing/seeded-hybrid.js';
 import { writeSeededModel, type SeededModelOptions } from '../testing/write-seeded-model.js';
-import { buildDecoderGraphForFolder } from './index.js';
+import { buildQwenGraph } from '../../../arch-qwen/test/family-dims.js';
 
 let root: string;
 beforeAll(async () => {
@@ -43,7 +43,7 @@ describe('transformers.js generates with the kit-built hybrid decoders like the 
   it.each(CASES)('%s', async (name, options) => {
     const dir = resolve(root, name.replace(/[^a-z0-9_]+/gi, '-'));
     await writeSeededModel(dir, options);
-    await buildDecoderGraphForFolder(dir);
+    await buildQwenGraph(dir);
     const model = await AutoModelForCausalLM.from_pretrained(dir);
     try {
       const prompt = [17, 4, 58, 9, 33];
@@ -61,7 +61,7 @@ describe('transformers.js generates with the kit-built hybrid decoders like the 
   it('qwen3_5 wrapper: a left-padded batch of two prompts generates what each prompt generates alone', async () => {
     const dir = resolve(root, 'batch-qwen3_5');
     await writeSeededModel(dir, { family: 'qwen3_5', dtype: 'bf16', tied: false, seed: 55 });
-    await buildDecoderGraphForFolder(dir);
+    await buildQwenGraph(dir);
     const model = await AutoModelForCausalLM.from_pretrained(dir);
     try {
       const long = [12, 40, 7, 81, 3, 22];

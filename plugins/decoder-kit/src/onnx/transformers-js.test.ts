@@ -12,6 +12,7 @@ import { makeTinyModel, writeRepoFiles, type TinyModelOptions } from '../../../.
 import type { ModelConfig } from '../../../../src/index.js';
 import { referenceGreedyGenerate } from '../reference/index.js';
 import { buildDecoderGraph } from './index.js';
+import { qwenDims } from '../../../arch-qwen/test/family-dims.js';
 
 let root: string;
 beforeAll(async () => {
@@ -26,7 +27,7 @@ async function folderWithGraph(name: string, options: TinyModelOptions): Promise
   const dir = resolve(root, name);
   await writeRepoFiles(dir, makeTinyModel(options));
   const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as ModelConfig;
-  await buildDecoderGraph({ modelDir: dir, config });
+  await buildDecoderGraph({ modelDir: dir, dims: qwenDims(config) });
   const generation = JSON.parse(await readFile(join(dir, 'generation_config.json'), 'utf8')) as { eos_token_id: number | number[] };
   return { dir, eos: ([] as number[]).concat(generation.eos_token_id) };
 }

@@ -1,6 +1,7 @@
 /** Builds the ArchitectureClaim for a config the family accepts (the recognize tap's answer). */
 import type { ArchitectureClaim, ModelConfig, ValidationSupport } from '../../../../src/index.js';
 import type { DecoderFamily } from '../family/decoder-family.js';
+import type { DecoderDims } from '../family/decoder-dims.js';
 import { conversionScratchBytes } from './conversion-scratch-bytes.js';
 import { dimsFacts } from '../config/dims-facts.js';
 import type { DecoderPluginOptions } from '../decoder-plugin-options.js';
@@ -24,13 +25,13 @@ export function recognizeDecoder(adapter: string, family: DecoderFamily, key: st
     conversionScratchBytes: (files, importOptions) => conversionScratchBytes(files, importOptions, dims.configDtype, isFp8(config)),
   };
   if (family.coversGraph(dims) && options.onnx !== false) {
-    claim.validation = { ...validationSupport(family, options), configFacts: dimsFacts(dims) };
+    claim.validation = { ...validationSupport(family, dims, options), configFacts: dimsFacts(dims) };
     if (family.transformersJsUnsupported) claim.validation.transformersJsUnsupported = family.transformersJsUnsupported;
   }
   return claim;
 }
 
-function validationSupport(family: DecoderFamily, options: DecoderPluginOptions): ValidationSupport {
+function validationSupport(family: DecoderFamily, dims: DecoderDims, options: DecoderPluginOptions): ValidationSupport {
   return {
     tolerance: family.tolerance,
     onnxGraph: 'onnx/model.onnx',
@@ -39,10 +40,11 @@ function validationSupport(family: DecoderFamily, options: DecoderPluginOptions)
     // A deep copy per claim: consumers (and onnxruntime) may write into the options, e.g. `extra.session`, and
     // a shared object let one session's settings leak into the next (seen in validator-forward's tests).
     sessionOptions: structuredClone(defaultSessionOptions) as Record<string, unknown>,
-    // Imported on first call: recognition must not load the reference pass.
+    // Imported on first call: recognition must not load the reference pass. It computes from the dims the graph
+    // was built from (one reading in the kit); the validator checks that reading against its own.
     referenceForward: async (modelDir, input) => {
       const { referenceForward } = await import('../reference/index.js');
-      return referenceForward(modelDir, input);
+      return referenceForward(modelDir, input, { dims });
     },
   };
 }

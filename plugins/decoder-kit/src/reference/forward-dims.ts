@@ -1,8 +1,10 @@
 /**
- * The config facts the forward math needs (reference/qwen-family.md §0, §1, §2.3), read on their own so the
- * reference pass and the graph builder stay independent of the recognition code they are meant to check.
- * Recognition has already refused hostile configs; this still fails with a clear message on anything it cannot
- * compute, because the validator may call it on a folder it did not import.
+ * The config facts the forward math needs (reference/qwen-family.md §0, §1, §2.3), as the reference's own reading
+ * of config.json. The import path no longer uses it: the ONNX graph (onnx/graph-dims.ts) and the reference the
+ * validator calls (forward-dims-of.ts) both compute from the family's DecoderDims, so the kit holds one reading of
+ * a config. This reader remains for tests, benches and scripts that hand the reference a folder without a family,
+ * and as a second reading the tests compare the family's with (forward-dims-of.test.ts). It fails with a clear
+ * message on anything it cannot compute.
  */
 import type { ModelConfig } from '../../../../src/index.js';
 import type { RopeScaling, RopeSpec } from '../blocks/rope-spec.js';

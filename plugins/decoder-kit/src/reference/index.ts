@@ -10,4 +10,5 @@ export {
   type ForwardFamily,
   type ForwardMoe,
 } from './forward-dims.js';
+export { forwardDimsOf } from './forward-dims-of.js';
 export { ModelWeights, discoverWeightFiles, decodeFloats, type WeightLocation, type WeightDtype } from './model-weights.js';

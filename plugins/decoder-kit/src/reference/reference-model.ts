@@ -10,6 +10,8 @@ import type { ModelConfig, ReferenceForwardInput, ReferenceForwardOutput } from 
 import { ModelImportError } from '../../../../src/index.js';
 import { isSparseLayer, positionIdsFromMask, readForwardDims, type ForwardDims } from './forward-dims.js';
 import { isLinearLayer } from './forward-hybrid.js';
+import { forwardDimsOf } from './forward-dims-of.js';
+import type { DecoderDims } from '../family/decoder-dims.js';
 import { rotaryParameters, type RotaryParameters } from '../blocks/rotary.js';
 import { splitGatedQueryReference } from '../blocks/norm-and-gate.js';
 import { linearAttentionLayer } from './reference-linear-layer.js';
@@ -28,7 +30,12 @@ interface MatrixRef {
 
 
 export interface ReferenceOptions {
-  /** Use this config instead of modelDir/config.json. */
+  /**
+   * The family's reading of config.json (DecoderFamily.readDims), as the graph was built from it: the validation
+   * path passes it (forward-dims-of.ts). Absent: the reference reads config.json with its own reader.
+   */
+  dims?: DecoderDims;
+  /** Use this config instead of modelDir/config.json (without `dims`). */
   config?: ModelConfig;
   /** Weight file names relative to modelDir (default: from the index, else model.safetensors). */
   weightFiles?: string[];
@@ -70,8 +77,9 @@ export class ReferenceModel {
   }
 
   static async load(modelDir: string, options: ReferenceOptions = {}): Promise<ReferenceModel> {
-    const config = options.config ?? (JSON.parse(await readFile(join(modelDir, 'config.json'), 'utf8')) as ModelConfig);
-    const dims = readForwardDims(config);
+    const dims = options.dims
+      ? forwardDimsOf(options.dims)
+      : readForwardDims(options.config ?? (JSON.parse(await readFile(join(modelDir, 'config.json'), 'utf8')) as ModelConfig));
     const weights = await ModelWeights.open(modelDir, options.weightFiles);
     return new ReferenceModel(dims, weights, options.cacheWeights ?? false, Math.max(1024, options.blockBytes ?? DEFAULT_BLOCK_BYTES));
   }
