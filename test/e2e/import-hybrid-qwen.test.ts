@@ -96,6 +96,9 @@ describe('import-model: hybrid Qwen decoders through the fake hub', () => {
     // against the full sequence, and transformers.js's greedy tokens against the graph's.
     const status = (check: string) => model.validation.findings.find((f: { check: string }) => f.check === check)?.status;
     for (const check of ['config reading', 'tensor names', 'logits', 'reference', 'kv-cache', 'layer sample', 'transformers.js']) expect(status(check), check).toBe('pass');
+    // On these (well-conditioned) fixtures the graph is within 1e-4 of the reference, as issue 12 asks; the
+    // family's 1e-3 tolerance is for checkpoints whose float32 floor is higher (hybrid-float32-floor.test.ts).
+    expect(model.validation.figures.forward.referenceMaxAbsDiff).toBeLessThanOrEqual(1e-4);
     expect(scope.validated).toEqual([{ part: 'text decoder', tensors: decoderTensors, parameters: expect.any(Number), checks: ['logits', 'reference', 'kv-cache', 'transformers.js', 'layer sample'] }]);
     expect(scope.kept_not_validated.some((p: { part: string }) => p.part === 'text decoder')).toBe(false);
     for (const file of ['onnx/model.onnx', ...(options.family === 'qwen3_next' ? [] : ['onnx/embed_tokens.onnx', 'onnx/decoder_model_merged.onnx'])]) {
