@@ -8,24 +8,38 @@ import { promises as fs } from 'node:fs';
 export interface Measured {
   wallMs: number;
   peakRssBytes: number;
+  /**
+   * Peak of the tree's summed PSS (smaps_rollup): pages several processes map — the weights file that the
+   * onnxruntime and the transformers.js processes both map — are counted once, not once per process as in RSS.
+   */
+  peakPssBytes: number;
 }
 
 /** Resident memory of a process and all its descendants, from /proc. */
 export async function treeRss(pid: number): Promise<number> {
+  return (await treeMemory(pid)).rss;
+}
+
+/** RSS and PSS of a process and all its descendants, from /proc (PSS 0 where smaps_rollup is missing). */
+export async function treeMemory(pid: number): Promise<{ rss: number; pss: number }> {
   let total = 0;
+  let pss = 0;
   const stack = [pid];
   while (stack.length) {
     const p = stack.pop()!;
     const status = await fs.readFile(`/proc/${p}/status`, 'utf8').catch(() => '');
     const rss = /VmRSS:\s+(\d+) kB/.exec(status);
     if (rss) total += Number(rss[1]) * 1024;
+    const rollup = await fs.readFile(`/proc/${p}/smaps_rollup`, 'utf8').catch(() => '');
+    const share = /^Pss:\s+(\d+) kB/m.exec(rollup);
+    if (share) pss += Number(share[1]) * 1024;
     const tasks = await fs.readdir(`/proc/${p}/task`).catch(() => [] as string[]);
     for (const tid of tasks) {
       const children = await fs.readFile(`/proc/${p}/task/${tid}/children`, 'utf8').catch(() => '');
       for (const child of children.trim().split(/\s+/).filter(Boolean)) stack.push(Number(child));
     }
   }
-  return total;
+  return { rss: total, pss };
 }
 
 export interface RunOptions {
@@ -43,6 +57,7 @@ export function measure(command: string, args: string[], options: RunOptions = {
     const started = performance.now();
     const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let peak = 0;
+    let peakPss = 0;
     let stdout = '';
     let stderr = '';
     let pending = '';
@@ -50,9 +65,10 @@ export function measure(command: string, args: string[], options: RunOptions = {
     const timer = setInterval(async () => {
       if (sampling || child.pid === undefined) return;
       sampling = true;
-      const rss = await treeRss(child.pid);
+      const { rss, pss } = await treeMemory(child.pid);
       sampling = false;
       peak = Math.max(peak, rss);
+      peakPss = Math.max(peakPss, pss);
       options.onRss?.(rss);
     }, 20);
     child.stdout.on('data', (d) => (stdout += d));
@@ -67,7 +83,7 @@ export function measure(command: string, args: string[], options: RunOptions = {
       clearInterval(timer);
       const wallMs = performance.now() - started;
       if (code !== 0) reject(new Error(`${command} ${args.join(' ')} exited ${code}\n${stderr.slice(-2000)}`));
-      else resolve({ wallMs, peakRssBytes: peak, stdout });
+      else resolve({ wallMs, peakRssBytes: peak, peakPssBytes: peakPss, stdout });
     });
   });
 }

@@ -36,6 +36,8 @@ const WITH_QWEN35 = (ONLY === undefined && process.env.BENCH_SKIP_QWEN35 !== '1'
 interface ImportFigures {
   wallMs: number;
   peakRss: number;
+  /** Peak of the tree's summed PSS: pages several processes map counted once (measure.ts). */
+  peakPss: number;
   /** The CLI's --json result (stdout). */
   stdout: string;
   stages: Record<string, { ms: number; peakRss: number }>;
@@ -79,7 +81,7 @@ async function cliImport(hubUrl: string, label: string, extra: string[], env: Re
     },
   );
   if (!run.reuse || run.reuse === 'last') await fs.rm(modelsDir, { recursive: true, force: true });
-  return { wallMs: result.wallMs, peakRss: result.peakRssBytes, stdout: result.stdout, stages };
+  return { wallMs: result.wallMs, peakRss: result.peakRssBytes, peakPss: result.peakPssBytes, stdout: result.stdout, stages };
 }
 
 /**
@@ -183,6 +185,7 @@ async function main(): Promise<void> {
       const full = await cliImport(hub.url, 'default', []);
       push('import.ms', full.wallMs);
       push('import.rss', full.peakRss);
+      push('import.pss', full.peakPss);
       for (const [stage, figures] of Object.entries(full.stages)) {
         push(`stage.${stage}.ms`, figures.ms);
         push(`stage.${stage}.rss`, figures.peakRss);
@@ -276,6 +279,7 @@ async function main(): Promise<void> {
     ['same, through the page cache (MODEL_IMPORT_DIRECT_IO=0)', `${fmtMs(s['import.f32.buffered.ms'])} (${fmtMs(s['import.f32.buffered.validate.ms'])})`, fmtMs(s['curl.ms']), `${ratio('import.f32.buffered.ms', 'curl.ms').toFixed(2)} ×`, ''],
     ['validation (default mode)', fmtMs(s['stage.validate.ms']), '', '', '≤ 5 s'],
     ['validation peak RSS (default mode)', fmtMb(s['stage.validate.rss']), '', '', '≤ 2.0 GB'],
+    ['same, whole import, shared pages counted once (peak summed PSS)', fmtMb(s['import.pss']), '', '', ''],
     ['validation peak RSS, --max-memory 512MB', fmtMb(s['validate.budget.rss']), '', '', '≤ 600 MB'],
     ['whole import vs curl | tee | openssl', fmtMs(s['import.ms']), fmtMs(s['curl.ms']), `${ratio('import.ms', 'curl.ms').toFixed(2)} ×`, ''],
     ['Ctrl-C during validation to exit (median of 5 per run)', fmtMs(s['ctrlc.validate.ms']), '', '', '≤ 1 s'],
