@@ -256,7 +256,8 @@ async function main(): Promise<void> {
     ['same: peak RSS, whole import / validation stage', `${fmtMb(s['7b.import.rss'])} / ${fmtMb(s['7b.validate.rss'])}`, '', '', 'validation ≤ 4 GB'],
   ] : [];
   const f32Written = weightsBytes * 2;
-  const ociRows: [string, string, string, string, string][] = [
+  // Only when the OCI rows ran (BENCH_ONLY=7b / qwen35 do not run them).
+  const ociRows: [string, string, string, string, string][] = !s['oci.push.ms'] ? [] : [
     ['push to docker-registry (default: one streamed PATCH per blob) vs curl monolithic PUT of the same blobs', fmtMs(s['oci.push.ms']), fmtMs(s['oci.curl.put.ms']), `${ratio('oci.push.ms', 'oci.curl.put.ms').toFixed(2)} ×`, '≤ 1.3 ×'],
     ['same, --chunk-size 4MiB (GHCR-style limits, the fallback after a 413)', fmtMs(s['oci.push.4m.ms']), fmtMs(s['oci.curl.put.ms']), `${ratio('oci.push.4m.ms', 'oci.curl.put.ms').toFixed(2)} ×`, ''],
     ['pull (fetch stage, digest checked) vs curl | tee | openssl of the weights blob', fmtMs(s['oci.pull.fetch.ms']), fmtMs(s['oci.curl.get.ms']), `${ratio('oci.pull.fetch.ms', 'oci.curl.get.ms').toFixed(2)} ×`, '≤ 1.2 ×'],
