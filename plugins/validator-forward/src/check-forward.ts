@@ -13,7 +13,6 @@
  * placeholder for B's row 0 (the greedy tokens are only needed for the transformers.js comparison).
  */
 import path from 'node:path';
-import { Tensor } from 'onnxruntime-node';
 import {
   isModelImportError,
   type ReferenceForwardOutput,
@@ -112,7 +111,7 @@ export async function checkForward(input: ForwardInput): Promise<ForwardOutcome 
     if (kvCheck && !input.onePass && input.maxNewTokens > 1 && !eos(tokens[0])) {
       const next = rowsOf(results[1], 0, 1);
       tokens.push(argmax(next.logits));
-      if (!(await greedy(input, decoder, tokens, next.cache))) return undefined;
+      if (!(await greedy(input, decoder, tokens, await decoder.cacheRows(results[1].cache, 0, 1)))) return undefined;
     }
     figures.greedyTokens = tokens;
     return { logits: prompt.logits, dims: prompt.dims, tokens };
@@ -139,23 +138,17 @@ async function greedy(input: ForwardInput, decoder: Decoder, tokens: number[], s
   return true;
 }
 
-/** Rows [from, to) of a batched result: its logits and its cache. */
-function rowsOf(result: StepResult, from: number, to: number): StepResult {
+/** Rows [from, to) of a batched result's logits (its cache, when needed: Decoder.cacheRows). */
+function rowsOf(result: StepResult, from: number, to: number): Pick<StepResult, 'logits' | 'dims'> {
   const [batch, seq, vocab] = result.dims;
   if (from === 0 && to === batch) return result;
-  const cache: KvCache = {};
-  for (const [name, tensor] of Object.entries(result.cache)) {
-    const per = tensor.size / batch;
-    const data = (tensor.data as Float32Array | Uint16Array).slice(from * per, to * per);
-    cache[name] = new Tensor(tensor.type as 'float32', data as Float32Array, [to - from, ...tensor.dims.slice(1)]);
-  }
-  return { logits: result.logits.slice(from * seq * vocab, to * seq * vocab), dims: [to - from, seq, vocab], cache };
+  return { logits: result.logits.slice(from * seq * vocab, to * seq * vocab), dims: [to - from, seq, vocab] };
 }
 
 const ones = (n: number): number[] => Array.from({ length: n }, () => 1);
 
 /** The last prompt token decoded from the (left-padded) prefix's cache must give the full run's last-position logits. */
-function checkKvStep(input: ForwardInput, decoded: StepResult, expected: Float32Array): boolean {
+function checkKvStep(input: ForwardInput, decoded: Pick<StepResult, 'logits' | 'dims'>, expected: Float32Array): boolean {
   const { report, support, figures } = input;
   if (!checkLogits(report, 'kv-cache', decoded.logits, decoded.dims, [1, 1], 'decode step')) return false;
   const diff = maxAbsDifference(decoded.logits, expected, [1, 1, decoded.dims[2]]);

@@ -10,8 +10,10 @@
  */
 import { Tensor } from 'onnxruntime-node';
 import { ModelImportError, f16ToF32 } from '../../../src/index.js';
+import { KeptTensor, type HostTensor } from './onnx-process.js';
 
-export type KvCache = Record<string, Tensor>;
+/** A cache tensor is here, or kept where the session lives (the whole-graph decoder keeps its cache there). */
+export type KvCache = Record<string, HostTensor>;
 
 export interface DecoderCall {
   ids: number[][];
@@ -38,7 +40,29 @@ export interface Decoder {
   readonly createMs: number;
   /** Runs the calls in order; a call may continue from an earlier call's cache (DecoderCall.past as an index). */
   run(calls: readonly DecoderCall[]): Promise<StepResult[]>;
+  /** Batch rows [from, to) of a cache this decoder returned (to continue one row of a batched call). */
+  cacheRows(cache: KvCache, from: number, to: number): Promise<KvCache>;
   release(): Promise<void>;
+}
+
+/** The tensors themselves, for decoders whose feeds never hold kept tensors (segments, layer slices). */
+export function tensorsHere(feeds: Readonly<Record<string, HostTensor>>): Record<string, Tensor> {
+  for (const [name, tensor] of Object.entries(feeds)) {
+    if (tensor instanceof KeptTensor) throw new Error(`${name} is kept in the onnxruntime process, not here`);
+  }
+  return feeds as Record<string, Tensor>;
+}
+
+/** Batch rows [from, to) of a cache whose tensors are here (not kept elsewhere). */
+export function cacheRowsHere(cache: KvCache, from: number, to: number): KvCache {
+  const rows: KvCache = {};
+  for (const [name, tensor] of Object.entries(cache)) {
+    if (tensor instanceof KeptTensor) throw new Error(`cache tensor ${name} is kept in the onnxruntime process`);
+    const per = tensor.size / tensor.dims[0]!;
+    const data = (tensor.data as Float32Array | Uint16Array).slice(from * per, to * per);
+    rows[name] = new Tensor(tensor.type as 'float32', data as Float32Array, [to - from, ...tensor.dims.slice(1)]);
+  }
+  return rows;
 }
 
 export interface TensorMeta {
@@ -79,10 +103,10 @@ export class DecoderSignature {
    * The feeds of one call, except a past given as a call index (the caller resolves those). Position ids are
    * cumsum(mask) - 1 with padded slots set to 1, the last `seq` kept (transformers.js `create_position_ids`).
    */
-  feeds(call: DecoderCall): Record<string, Tensor> {
+  feeds(call: DecoderCall): Record<string, HostTensor> {
     const batch = call.ids.length;
     const seq = call.ids[0].length;
-    const feeds: Record<string, Tensor> = { input_ids: int64Tensor(call.ids, [batch, seq]) };
+    const feeds: Record<string, HostTensor> = { input_ids: int64Tensor(call.ids, [batch, seq]) };
     if (this.has('attention_mask')) feeds.attention_mask = int64Tensor(call.mask, [batch, call.mask[0].length]);
     if (this.has('position_ids')) feeds.position_ids = int64Tensor(positionIds(call.mask, seq), [batch, seq]);
     if (this.has('num_logits_to_keep')) feeds.num_logits_to_keep = new Tensor('int64', new BigInt64Array([0n]), []);
@@ -111,8 +135,9 @@ export class DecoderSignature {
   }
 
   /** The logits and the next cache from a call's outputs. */
-  result(outputs: Readonly<Record<string, Tensor>>): StepResult {
+  result(outputs: Readonly<Record<string, HostTensor>>): StepResult {
     const logitsTensor = outputs.logits;
+    if (!(logitsTensor instanceof Tensor)) throw new Error('the logits were kept in the onnxruntime process');
     const dims = logitsTensor.dims as number[];
     if (dims.length !== 3) throw graphError(`logits have shape [${dims.join(', ')}], expected [batch, seq, vocab]`);
     const cache: KvCache = {};

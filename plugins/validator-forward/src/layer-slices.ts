@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
-import { DecoderSignature, type TensorMeta } from './decoder-call.js';
+import { DecoderSignature, tensorsHere, type TensorMeta } from './decoder-call.js';
 import { externalRows } from './external-rows.js';
 import { nodeReads } from './node-reads.js';
 import { inProcessSessions, type SessionHost } from './onnx-process.js';
@@ -200,7 +200,7 @@ export class LayerSlices {
     const produced = new Set(ordered.flatMap((n) => n.output ?? []));
     const graphInputs = [...needed].filter((n) => !produced.has(n) && !this.initializers.has(n) && n !== input && n !== '');
     const ids = Array.from({ length: seq }, (_, i) => i);
-    const all = this.signature.feeds({ ids: [ids], mask: [ids.map(() => 1)] });
+    const all = tensorsHere(this.signature.feeds({ ids: [ids], mask: [ids.map(() => 1)] }));
     const feeds: Record<string, Tensor> = { [input]: new Tensor('float32', hidden, [1, seq, hiddenSize]) };
     for (const name of graphInputs) {
       if (!all[name]) throw new SliceError(`the slice needs ${name}, which is not a graph input the validator can feed`);

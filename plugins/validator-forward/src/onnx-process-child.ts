@@ -6,12 +6,16 @@
  * worker threads, which waits for the native call to end.
  *
  *   parent -> {id, op:'create', model: path | bytes, options}   child -> {id, session, inputMetadata, outputNames}
- *   parent -> {id, op:'run', session, feeds, fetches?}          child -> {id, outputs}
- *   parent -> {id, op:'release', session}                       child -> {id}
+ *   parent -> {id, op:'run', session, feeds, fetches?, keep?}   child -> {id, outputs}
+ *   parent -> {id, op:'rows', session, kept, from, to}          child -> {id, tensor}   (batch rows of a kept tensor)
+ *   parent -> {id, op:'release', session}                       child -> {id}           (its kept tensors too)
  *   parent -> {id, op:'peak', reset?}                           child -> {id, peakRssBytes} (reset: a new peak starts)
  *   child  -> {id, error}                                       (the parent rejects that request with it)
  *
- * Tensors cross as {type, data, dims} (structured clone, `serialization: 'advanced'`).
+ * Tensors cross as {type, data, dims} (structured clone, `serialization: 'advanced'`). Outputs named in `keep`
+ * stay here and cross as {kept, type, dims}; a feed may be such a {kept} and is read from here. The decoder keeps
+ * its cache this way: a Qwen3.5-0.8B prompt call returns ~40 MB of Gated DeltaNet state that only feeds the next
+ * call, and every crossing costs several copies on both sides (chunks, their concatenation, the serialiser).
  */
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { simulateLongRun } from './onnx-process.js';
@@ -24,6 +28,13 @@ export interface WireTensor {
   dims: readonly number[];
 }
 
+/** An output kept in this process, by id (the data never crosses). */
+export interface WireKept {
+  kept: number;
+  type: Tensor.Type;
+  dims: readonly number[];
+}
+
 export interface WireMetadata {
   name: string;
   isTensor: boolean;
@@ -33,19 +44,36 @@ export interface WireMetadata {
 
 export type OnnxRequest =
   | { id: number; op: 'create'; model: string | Uint8Array; options: InferenceSession.SessionOptions }
-  | { id: number; op: 'run'; session: number; feeds: Record<string, WireTensor>; fetches?: readonly string[] }
+  | { id: number; op: 'run'; session: number; feeds: Record<string, WireTensor | { kept: number }>; fetches?: readonly string[]; keep?: readonly string[] }
+  | { id: number; op: 'rows'; session: number; kept: number; from: number; to: number }
   | { id: number; op: 'release'; session: number }
   | { id: number; op: 'peak'; reset?: boolean };
 
 export type OnnxAnswer =
   | { id: number; session: number; inputMetadata: WireMetadata[]; outputNames: string[] }
-  | { id: number; outputs: Record<string, WireTensor> }
+  | { id: number; outputs: Record<string, WireTensor | WireKept> }
+  | { id: number; tensor: WireKept }
   | { id: number; peakRssBytes: number }
   | { id: number; error: string }
   | { id: number };
 
 const sessions = new Map<number, InferenceSession>();
 let nextSession = 1;
+/** Kept outputs by id, with the session they are freed with. */
+const kept = new Map<number, { session: number; tensor: Tensor }>();
+let nextKept = 1;
+
+function keep(session: number, tensor: Tensor): WireKept {
+  const id = nextKept++;
+  kept.set(id, { session, tensor });
+  return { kept: id, type: tensor.type, dims: tensor.dims };
+}
+
+function keptTensor(id: number): Tensor {
+  const entry = kept.get(id);
+  if (!entry) throw new Error(`no kept tensor ${id} (its session was released)`);
+  return entry.tensor;
+}
 
 async function answer(request: OnnxRequest): Promise<OnnxAnswer> {
   switch (request.op) {
@@ -64,15 +92,27 @@ async function answer(request: OnnxRequest): Promise<OnnxAnswer> {
     case 'run': {
       const session = sessionOf(request.session);
       simulateLongRun();
-      const feeds = Object.fromEntries(Object.entries(request.feeds).map(([name, t]) => [name, new Tensor(t.type, t.data as never, t.dims)]));
+      const feeds = Object.fromEntries(Object.entries(request.feeds).map(([name, t]) => [name, 'kept' in t ? keptTensor(t.kept) : new Tensor(t.type, t.data as never, t.dims)]));
       const produced = request.fetches ? await session.run(feeds, request.fetches) : await session.run(feeds);
-      const outputs: Record<string, WireTensor> = {};
-      for (const [name, tensor] of Object.entries(produced)) outputs[name] = { type: tensor.type, data: tensor.data, dims: tensor.dims };
+      const toKeep = new Set(request.keep ?? []);
+      const outputs: Record<string, WireTensor | WireKept> = {};
+      for (const [name, tensor] of Object.entries(produced)) {
+        outputs[name] = toKeep.has(name) ? keep(request.session, tensor) : { type: tensor.type, data: tensor.data, dims: tensor.dims };
+      }
       return { id: request.id, outputs };
+    }
+    case 'rows': {
+      sessionOf(request.session);
+      const tensor = keptTensor(request.kept);
+      const [batch, ...rest] = tensor.dims;
+      const per = tensor.size / batch!;
+      const data = (tensor.data as Float32Array).slice(request.from * per, request.to * per);
+      return { id: request.id, tensor: keep(request.session, new Tensor(tensor.type, data as never, [request.to - request.from, ...rest])) };
     }
     case 'release': {
       const session = sessions.get(request.session);
       sessions.delete(request.session);
+      for (const [id, entry] of kept) if (entry.session === request.session) kept.delete(id);
       await session?.release();
       return { id: request.id };
     }

@@ -10,13 +10,36 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import type { OnnxAnswer, OnnxRequest, WireMetadata, WireTensor } from './onnx-process-child.js';
+import type { OnnxAnswer, OnnxRequest, WireKept, WireMetadata, WireTensor } from './onnx-process-child.js';
+
+/**
+ * An output that stayed in the onnxruntime process (OnnxSession.run's `keep`): only its id, type and shape are
+ * here. Fed back to a run of the same session it is read there; its data never crosses the channel.
+ */
+export class KeptTensor {
+  constructor(
+    readonly kept: number,
+    readonly type: Tensor.Type,
+    readonly dims: readonly number[],
+  ) {}
+
+  get size(): number {
+    return this.dims.reduce((a, b) => a * b, 1);
+  }
+}
+
+/** A run's feed or output: a tensor here, or one kept where the session lives. */
+export type HostTensor = Tensor | KeptTensor;
 
 /** The members of an onnxruntime session the validator uses. */
 export interface OnnxSession {
   readonly inputMetadata: readonly WireMetadata[];
   readonly outputNames: readonly string[];
   run(feeds: Record<string, Tensor>, fetches?: readonly string[]): Promise<Record<string, Tensor>>;
+  /** A run whose `keep` outputs stay where the session lives (KeptTensor) when the host can (in-process: returned). */
+  runKeeping(feeds: Record<string, HostTensor>, keep: readonly string[]): Promise<Record<string, HostTensor>>;
+  /** Batch rows [from, to) of a kept tensor, kept too. */
+  rows(tensor: KeptTensor, from: number, to: number): Promise<KeptTensor>;
   release(): Promise<void>;
 }
 
@@ -49,6 +72,13 @@ export const inProcessSessions: SessionHost = {
         simulateLongRun();
         return fetches ? session.run(feeds, fetches) : session.run(feeds);
       },
+      runKeeping: (feeds) => {
+        simulateLongRun();
+        // Nothing is kept apart here (this is where the caller lives): every feed is a Tensor, every output returned.
+        if (Object.values(feeds).some((t) => t instanceof KeptTensor)) return Promise.reject(new Error('a kept tensor fed to an in-process session'));
+        return session.run(feeds as Record<string, Tensor>);
+      },
+      rows: () => Promise.reject(new Error('in-process sessions keep no tensors')),
       release: () => session.release(),
     };
   },
@@ -114,12 +144,11 @@ export class OnnxProcess implements SessionHost {
     return {
       inputMetadata: answer.inputMetadata,
       outputNames: answer.outputNames,
-      run: async (feeds, fetches) => {
-        const wire = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, { type: t.type, data: t.data, dims: t.dims } satisfies WireTensor]));
-        const reply = (await this.ask({ op: 'run', session, feeds: wire, fetches })) as Extract<OnnxAnswer, { outputs: unknown }>;
-        // A typed array that arrives over the channel is a view into the whole message's buffer: copied out, a
-        // kept output (a cache layer, the logits) does not keep every other output of its run alive.
-        return Object.fromEntries(Object.entries(reply.outputs).map(([name, t]) => [name, new Tensor(t.type, ownCopy(t.data) as never, t.dims)]));
+      run: async (feeds, fetches) => (await this.run(session, feeds, fetches)) as Record<string, Tensor>,
+      runKeeping: (feeds, keep) => this.run(session, feeds, undefined, keep),
+      rows: async (tensor, from, to) => {
+        const reply = (await this.ask({ op: 'rows', session, kept: tensor.kept, from, to })) as Extract<OnnxAnswer, { tensor: unknown }>;
+        return fromWire(reply.tensor);
       },
       release: async () => {
         if (released || this.gone) return;
@@ -161,6 +190,14 @@ export class OnnxProcess implements SessionHost {
     this.child.kill('SIGKILL');
   };
 
+  private async run(session: number, feeds: Record<string, HostTensor>, fetches?: readonly string[], keep?: readonly string[]): Promise<Record<string, HostTensor>> {
+    const wire = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, t instanceof KeptTensor ? { kept: t.kept } : ({ type: t.type, data: t.data, dims: t.dims } satisfies WireTensor)]));
+    const reply = (await this.ask({ op: 'run', session, feeds: wire, fetches, keep })) as Extract<OnnxAnswer, { outputs: unknown }>;
+    // A typed array that arrives over the channel is a view into the whole message's buffer: copied out, a kept
+    // output (a cache layer, the logits) does not keep every other output of its run alive.
+    return Object.fromEntries(Object.entries(reply.outputs).map(([name, t]) => [name, 'kept' in t ? fromWire(t) : new Tensor(t.type, ownCopy(t.data) as never, t.dims)]));
+  }
+
   private ask(request: Distribute<OnnxRequest>): Promise<OnnxAnswer> {
     if (this.gone) return Promise.reject(this.gone);
     const id = this.nextId++;
@@ -183,4 +220,8 @@ function ownCopy(data: unknown): unknown {
   if (!ArrayBuffer.isView(data) || data instanceof DataView) return data;
   const view = data as unknown as { buffer: ArrayBufferLike; byteLength: number; slice(): unknown };
   return view.byteLength === view.buffer.byteLength ? data : view.slice();
+}
+
+function fromWire(t: WireKept): KeptTensor {
+  return new KeptTensor(t.kept, t.type, t.dims);
 }

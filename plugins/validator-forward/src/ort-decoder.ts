@@ -1,9 +1,11 @@
 /**
- * The whole decoder graph in one onnxruntime-node session, opened with the adapter's session options.
+ * The whole decoder graph in one onnxruntime-node session, opened with the adapter's session options. The cache
+ * (present.* / present_conv.* / present_recurrent.*) stays where the session lives and is fed back from there:
+ * only the logits cross to the validator.
  */
 import type { InferenceSession } from 'onnxruntime-node';
-import { DecoderSignature, type Decoder, type DecoderCall, type StepResult } from './decoder-call.js';
-import { inProcessSessions, type OnnxSession, type SessionHost } from './onnx-process.js';
+import { cacheRowsHere, DecoderSignature, type Decoder, type DecoderCall, type KvCache, type StepResult } from './decoder-call.js';
+import { inProcessSessions, KeptTensor, type OnnxSession, type SessionHost } from './onnx-process.js';
 
 export class OrtDecoder implements Decoder {
   private constructor(
@@ -34,10 +36,21 @@ export class OrtDecoder implements Decoder {
     const results: StepResult[] = [];
     for (const call of calls) {
       const past = typeof call.past === 'number' ? results[call.past].cache : call.past;
-      const outputs = await this.session.run(this.signature.feeds({ ...call, past }));
+      const outputs = await this.session.runKeeping(this.signature.feeds({ ...call, past }), this.presentNames);
       results.push(this.signature.result(outputs));
     }
     return results;
+  }
+
+  async cacheRows(cache: KvCache, from: number, to: number): Promise<KvCache> {
+    const kept = Object.values(cache).some((t) => t instanceof KeptTensor);
+    if (!kept) return cacheRowsHere(cache, from, to);
+    const entries = await Promise.all(Object.entries(cache).map(async ([name, t]) => [name, t instanceof KeptTensor ? await this.session.rows(t, from, to) : cacheRowsHere({ [name]: t }, from, to)[name]!] as const));
+    return Object.fromEntries(entries);
+  }
+
+  private get presentNames(): string[] {
+    return [...this.signature.pastToPresent.values()];
   }
 
   async release(): Promise<void> {

@@ -24,7 +24,7 @@ import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import { externalRange, externalRows } from './external-rows.js';
-import { DecoderSignature, type Decoder, type DecoderCall, type StepResult, type TensorMeta } from './decoder-call.js';
+import { cacheRowsHere, DecoderSignature, tensorsHere, type Decoder, type DecoderCall, type KvCache, type StepResult, type TensorMeta } from './decoder-call.js';
 import { nodeReads } from './node-reads.js';
 import { inProcessSessions, type SessionHost } from './onnx-process.js';
 
@@ -129,7 +129,7 @@ export class SegmentedDecoder implements Decoder {
   }
 
   async run(calls: readonly DecoderCall[]): Promise<StepResult[]> {
-    const states = calls.map((call) => new Map(Object.entries(this.signature.feeds(call))));
+    const states = calls.map((call) => new Map(Object.entries(tensorsHere(this.signature.feeds(call)))));
     for (const [index, segment] of this.segments.entries()) {
       const gathered = this.gatherRows(segment, states, calls);
       const types = new Map(gathered.segment.inputs.map((name) => [name, (gathered.feeds.get(name)?.[0] ?? this.valueOf(states, calls, 0, name)).type]));
@@ -148,6 +148,10 @@ export class SegmentedDecoder implements Decoder {
       for (const state of states) for (const name of segment.inputs) if (this.lastUse.get(name) === index) state.delete(name);
     }
     return states.map((state) => this.signature.result(Object.fromEntries(state)));
+  }
+
+  async cacheRows(cache: KvCache, from: number, to: number): Promise<KvCache> {
+    return cacheRowsHere(cache, from, to);
   }
 
   async release(): Promise<void> {
