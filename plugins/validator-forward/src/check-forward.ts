@@ -77,8 +77,9 @@ export async function checkForward(input: ForwardInput): Promise<ForwardOutcome 
     const seq = promptIds.length;
     const kvCheck = decoder.hasCache && seq >= 2;
     const last = promptIds[seq - 1];
+    // Row 1, the left-padded prefix, is there for its cache: its logits are never read.
     const a: DecoderCall = kvCheck
-      ? { ids: [promptIds, [promptIds[0], ...promptIds.slice(0, -1)]], mask: [ones(seq), [0, ...ones(seq - 1)]] }
+      ? { ids: [promptIds, [promptIds[0], ...promptIds.slice(0, -1)]], mask: [ones(seq), [0, ...ones(seq - 1)]], logitsRows: [0, 1] }
       : { ids: [promptIds], mask: [ones(seq)] };
     const b = (next: number, past: KvCache | number): DecoderCall => ({ ids: [[next], [last]], mask: [ones(seq + 1), [0, ...ones(seq)]], past });
 

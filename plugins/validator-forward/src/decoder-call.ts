@@ -24,6 +24,8 @@ export interface DecoderCall {
    * run() whose present.* this call continues from (a segmented decoder resolves it layer by layer).
    */
   past?: KvCache | number;
+  /** Only these batch rows [from, to) of the logits are needed (a decoder may return just them, or all rows). */
+  logitsRows?: readonly [number, number];
 }
 
 export interface StepResult {

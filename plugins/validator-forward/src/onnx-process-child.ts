@@ -6,7 +6,7 @@
  * worker threads, which waits for the native call to end.
  *
  *   parent -> {id, op:'create', model: path | bytes, options}   child -> {id, session, inputMetadata, outputNames}
- *   parent -> {id, op:'run', session, feeds, fetches?, keep?}   child -> {id, outputs}
+ *   parent -> {id, op:'run', session, feeds, fetches?, keep?, rows?}  child -> {id, outputs}  (rows: batch rows sent)
  *   parent -> {id, op:'rows', session, kept, from, to}          child -> {id, tensor}   (batch rows of a kept tensor)
  *   parent -> {id, op:'release', session}                       child -> {id}           (its kept tensors too)
  *   parent -> {id, op:'peak', reset?}                           child -> {id, peakRssBytes} (reset: a new peak starts)
@@ -44,7 +44,7 @@ export interface WireMetadata {
 
 export type OnnxRequest =
   | { id: number; op: 'create'; model: string | Uint8Array; options: InferenceSession.SessionOptions }
-  | { id: number; op: 'run'; session: number; feeds: Record<string, WireTensor | { kept: number }>; fetches?: readonly string[]; keep?: readonly string[] }
+  | { id: number; op: 'run'; session: number; feeds: Record<string, WireTensor | { kept: number }>; fetches?: readonly string[]; keep?: readonly string[]; rows?: Record<string, readonly [number, number]> }
   | { id: number; op: 'rows'; session: number; kept: number; from: number; to: number }
   | { id: number; op: 'release'; session: number }
   | { id: number; op: 'peak'; reset?: boolean };
@@ -97,17 +97,15 @@ async function answer(request: OnnxRequest): Promise<OnnxAnswer> {
       const toKeep = new Set(request.keep ?? []);
       const outputs: Record<string, WireTensor | WireKept> = {};
       for (const [name, tensor] of Object.entries(produced)) {
-        outputs[name] = toKeep.has(name) ? keep(request.session, tensor) : { type: tensor.type, data: tensor.data, dims: tensor.dims };
+        const rows = request.rows?.[name];
+        const sent = rows ? batchRows(tensor, rows[0], rows[1]) : tensor;
+        outputs[name] = toKeep.has(name) ? keep(request.session, sent) : { type: sent.type, data: sent.data, dims: sent.dims };
       }
       return { id: request.id, outputs };
     }
     case 'rows': {
       sessionOf(request.session);
-      const tensor = keptTensor(request.kept);
-      const [batch, ...rest] = tensor.dims;
-      const per = tensor.size / batch!;
-      const data = (tensor.data as Float32Array).slice(request.from * per, request.to * per);
-      return { id: request.id, tensor: keep(request.session, new Tensor(tensor.type, data as never, [request.to - request.from, ...rest])) };
+      return { id: request.id, tensor: keep(request.session, batchRows(keptTensor(request.kept), request.from, request.to)) };
     }
     case 'release': {
       const session = sessions.get(request.session);
@@ -122,6 +120,15 @@ async function answer(request: OnnxRequest): Promise<OnnxAnswer> {
       return { id: request.id, peakRssBytes: peak };
     }
   }
+}
+
+/** Batch rows [from, to) of a tensor (its first dimension), as a tensor of its own. */
+function batchRows(tensor: Tensor, from: number, to: number): Tensor {
+  const [batch, ...rest] = tensor.dims;
+  if (from === 0 && to === batch) return tensor;
+  const per = tensor.size / batch!;
+  const data = (tensor.data as Float32Array).slice(from * per, to * per);
+  return new Tensor(tensor.type, data as never, [to - from, ...rest]);
 }
 
 function sessionOf(id: number): InferenceSession {

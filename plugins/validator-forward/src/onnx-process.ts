@@ -36,8 +36,11 @@ export interface OnnxSession {
   readonly inputMetadata: readonly WireMetadata[];
   readonly outputNames: readonly string[];
   run(feeds: Record<string, Tensor>, fetches?: readonly string[]): Promise<Record<string, Tensor>>;
-  /** A run whose `keep` outputs stay where the session lives (KeptTensor) when the host can (in-process: returned). */
-  runKeeping(feeds: Record<string, HostTensor>, keep: readonly string[]): Promise<Record<string, HostTensor>>;
+  /**
+   * A run whose `keep` outputs stay where the session lives (KeptTensor) when the host can (in-process: returned),
+   * and of whose `rows` outputs only those batch rows come back.
+   */
+  runKeeping(feeds: Record<string, HostTensor>, keep: readonly string[], rows?: Record<string, readonly [number, number]>): Promise<Record<string, HostTensor>>;
   /** Batch rows [from, to) of a kept tensor, kept too. */
   rows(tensor: KeptTensor, from: number, to: number): Promise<KeptTensor>;
   release(): Promise<void>;
@@ -72,10 +75,11 @@ export const inProcessSessions: SessionHost = {
         simulateLongRun();
         return fetches ? session.run(feeds, fetches) : session.run(feeds);
       },
-      runKeeping: (feeds) => {
+      runKeeping: async (feeds) => {
         simulateLongRun();
-        // Nothing is kept apart here (this is where the caller lives): every feed is a Tensor, every output returned.
-        if (Object.values(feeds).some((t) => t instanceof KeptTensor)) return Promise.reject(new Error('a kept tensor fed to an in-process session'));
+        // Nothing is kept apart here (this is where the caller lives): every feed is a Tensor, every output (all
+        // rows) returned; the caller cuts the rows it asked for.
+        if (Object.values(feeds).some((t) => t instanceof KeptTensor)) throw new Error('a kept tensor fed to an in-process session');
         return session.run(feeds as Record<string, Tensor>);
       },
       rows: () => Promise.reject(new Error('in-process sessions keep no tensors')),
@@ -145,7 +149,7 @@ export class OnnxProcess implements SessionHost {
       inputMetadata: answer.inputMetadata,
       outputNames: answer.outputNames,
       run: async (feeds, fetches) => (await this.run(session, feeds, fetches)) as Record<string, Tensor>,
-      runKeeping: (feeds, keep) => this.run(session, feeds, undefined, keep),
+      runKeeping: (feeds, keep, rows) => this.run(session, feeds, undefined, keep, rows),
       rows: async (tensor, from, to) => {
         const reply = (await this.ask({ op: 'rows', session, kept: tensor.kept, from, to })) as Extract<OnnxAnswer, { tensor: unknown }>;
         return fromWire(reply.tensor);
@@ -190,9 +194,9 @@ export class OnnxProcess implements SessionHost {
     this.child.kill('SIGKILL');
   };
 
-  private async run(session: number, feeds: Record<string, HostTensor>, fetches?: readonly string[], keep?: readonly string[]): Promise<Record<string, HostTensor>> {
+  private async run(session: number, feeds: Record<string, HostTensor>, fetches?: readonly string[], keep?: readonly string[], rows?: Record<string, readonly [number, number]>): Promise<Record<string, HostTensor>> {
     const wire = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, t instanceof KeptTensor ? { kept: t.kept } : ({ type: t.type, data: t.data, dims: t.dims } satisfies WireTensor)]));
-    const reply = (await this.ask({ op: 'run', session, feeds: wire, fetches, keep })) as Extract<OnnxAnswer, { outputs: unknown }>;
+    const reply = (await this.ask({ op: 'run', session, feeds: wire, fetches, keep, rows })) as Extract<OnnxAnswer, { outputs: unknown }>;
     // A typed array that arrives over the channel is a view into the whole message's buffer: copied out, a kept
     // output (a cache layer, the logits) does not keep every other output of its run alive.
     return Object.fromEntries(Object.entries(reply.outputs).map(([name, t]) => [name, 'kept' in t ? fromWire(t) : new Tensor(t.type, ownCopy(t.data) as never, t.dims)]));

@@ -36,7 +36,7 @@ export class OrtDecoder implements Decoder {
     const results: StepResult[] = [];
     for (const call of calls) {
       const past = typeof call.past === 'number' ? results[call.past].cache : call.past;
-      const outputs = await this.session.runKeeping(this.signature.feeds({ ...call, past }), this.presentNames);
+      const outputs = await this.session.runKeeping(this.signature.feeds({ ...call, past }), this.presentNames, call.logitsRows ? { logits: call.logitsRows } : undefined);
       results.push(this.signature.result(outputs));
     }
     return results;
