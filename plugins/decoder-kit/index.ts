@@ -6,8 +6,8 @@
 // ---- the plugin and its families ------------------------------------------------------------------------
 export { defineDecoderPlugin, type DecoderPluginSpec } from './src/define-decoder-plugin.js';
 export type { DecoderPluginOptions } from './src/decoder-plugin-options.js';
-export { DecoderFamily, LIMITS, denseMlp, ropeType, coreDefault, type ReadDims, type KeptPart } from './src/family/decoder-family.js';
-export { requireCoreSizes, requireDenseWidth, CORE_SIZES, MOE_SIZES, type CoreSizeOptions } from './src/family/core-sizes.js';
+export { DecoderFamily, LIMITS, denseMlp, ropeType, type ReadDims, type KeptPart } from './src/family/decoder-family.js';
+export { coreDefault, coreSizeOptions, requireCoreSizes, requireDenseWidth, CORE_SIZES, MOE_SIZES, type CoreSizeOptions } from './src/family/core-sizes.js';
 export { isSparseLayer, isLinearAttentionLayer, tensorPrefix, type DecoderDims, type MoeDims } from './src/family/decoder-dims.js';
 export { fieldReader, refuse, type FieldReader } from './src/family/config-fields.js';
 export { readMoeDims, moeLayerGroups, type MoeFamilyInfo } from './src/family/moe-layers.js';

@@ -13,11 +13,10 @@
 import type { ModelConfig } from '../../../../src/index.js';
 import {
   LIMITS,
-  coreDefault,
+  coreSizeOptions,
   denseMlp,
   requireCoreSizes,
   requireDenseWidth,
-  type CoreSizeOptions,
   fieldReader,
   isLinearAttentionLayer,
   isSparseLayer,
@@ -115,12 +114,7 @@ export class Qwen3NextFamily extends Qwen3Family {
     this.checkHybridVariant(config, text, where, warnings);
 
     const d = this.defaults;
-    const sizes: CoreSizeOptions = {
-      moe: d.moe !== undefined,
-      sharedExpert: (d.moe?.shared_expert_intermediate_size ?? 0) > 0,
-      where,
-      defaultOf: (key) => coreDefault(d, key),
-    };
+    const sizes = coreSizeOptions(d, where);
     requireCoreSizes(text, arch, sizes);
     const r = fieldReader(text, arch, supported);
     const hidden = r.optionalInt('hidden_size', LIMITS.hidden, d.hidden_size);

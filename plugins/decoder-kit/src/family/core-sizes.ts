@@ -33,6 +33,24 @@ export interface CoreSizeOptions {
   defaultOf: (key: string) => number | undefined;
 }
 
+/** The core-size options of a family whose defaults table is `defaults` (MoE sizes under `moe`; `where`: see CoreSizeOptions). */
+export function coreSizeOptions(defaults: { moe?: { shared_expert_intermediate_size?: number } }, where?: string): CoreSizeOptions {
+  return {
+    moe: defaults.moe !== undefined,
+    sharedExpert: (defaults.moe?.shared_expert_intermediate_size ?? 0) > 0,
+    where,
+    defaultOf: (key) => coreDefault(defaults, key),
+  };
+}
+
+/** transformers' default for a core size, from a family's defaults table (MoE sizes under `moe`). */
+export function coreDefault(defaults: { moe?: object } & object, key: string): number | undefined {
+  const table = defaults as unknown as Record<string, unknown>;
+  const moe = (defaults.moe ?? {}) as Record<string, unknown>;
+  const value = table[key] ?? moe[key === 'num_local_experts' ? 'num_experts' : key];
+  return typeof value === 'number' && value > 0 ? value : undefined;
+}
+
 /** Refuses a config that leaves out a size every layer depends on (before anything is read with defaults). */
 export function requireCoreSizes(config: ModelConfig, architecture: string, options: CoreSizeOptions): void {
   const groups: (readonly string[])[] = CORE_SIZES.map((key) => [key]);

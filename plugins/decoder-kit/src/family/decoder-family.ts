@@ -11,7 +11,7 @@ import { elementCount, single, type TensorGroup, type TensorSpec } from '../inve
 import { FAMILY_DEFAULTS, FAMILY_KEYS, type FamilyDefaults } from '../config/family-config-defaults.js';
 import { readDecoderConfig, type DecoderConfigReading } from '../config/read-decoder-config.js';
 import { ropeSpecOf } from '../config/rope-spec-of.js';
-import { requireCoreSizes, requireDenseWidth, type CoreSizeOptions } from './core-sizes.js';
+import { coreSizeOptions, requireCoreSizes, requireDenseWidth } from './core-sizes.js';
 
 /** Bounds far above any released model; anything beyond is a broken or hostile config, not a big model. */
 export const LIMITS = Object.freeze({
@@ -117,12 +117,7 @@ export abstract class DecoderFamily {
     const warnings: string[] = [];
     const arch = this.architecture;
     this.checkVariant(config, warnings);
-    const defaults = this.configDefaults;
-    const sizes: CoreSizeOptions = {
-      moe: defaults.moe !== undefined,
-      sharedExpert: (defaults.moe?.shared_expert_intermediate_size ?? 0) > 0,
-      defaultOf: (key) => coreDefault(defaults, key),
-    };
+    const sizes = coreSizeOptions(this.configDefaults);
     requireCoreSizes(config, arch, sizes);
     const reading = this.readConfig(config);
     const r = fieldReader(config, arch, this.supported);
@@ -352,12 +347,4 @@ export function ropeType(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
   const v = value as Record<string, unknown>;
   return v.rope_type ?? v.type ?? 'default';
-}
-
-/** transformers' default for a core size, from a family's defaults table (MoE sizes under `moe`). */
-export function coreDefault(defaults: { moe?: object } & object, key: string): number | undefined {
-  const table = defaults as unknown as Record<string, unknown>;
-  const moe = (defaults.moe ?? {}) as Record<string, unknown>;
-  const value = table[key] ?? moe[key === 'num_local_experts' ? 'num_experts' : key];
-  return typeof value === 'number' && value > 0 ? value : undefined;
 }
