@@ -92,19 +92,15 @@ export class GraphBuilder {
 
   /** A small int64 constant initializer, shared by every use of the same values. */
   int64s(values: readonly number[], dims: number[] = [values.length]): string {
-    if (this.options.constantsIn) return this.options.constantsIn.int64s(values, dims);
-    // Looked up by the numbers (the common case: axes and shapes used hundreds of times) before any bytes are made.
-    const known = this.constants.get(`i64#${dims.join('x')}#${values.join(',')}`);
-    if (known) return known;
-    const name = this.constant('i64', DataType.INT64, dims, new Uint8Array(new BigInt64Array(values.map((v) => BigInt(v))).buffer));
-    this.constants.set(`i64#${dims.join('x')}#${values.join(',')}`, name);
-    return name;
+    // Keyed by the numbers (axes and shapes are asked for hundreds of times): bytes are made only for a new one.
+    return this.constant('i64', DataType.INT64, dims, values.join(','), () => new Uint8Array(new BigInt64Array(values.map((v) => BigInt(v))).buffer));
   }
 
   /** A small float32 constant initializer, shared by every use of the same values. */
   float32s(values: ArrayLike<number>, dims: number[] = [values.length]): string {
-    const array = Float32Array.from(values);
-    return this.constant('f32', DataType.FLOAT, dims, new Uint8Array(array.buffer));
+    const bytes = new Uint8Array(Float32Array.from(values).buffer);
+    // Keyed by the bytes themselves (latin1: one char per byte, no number formatting of 4096-entry masks).
+    return this.constant('f32', DataType.FLOAT, dims, Buffer.from(bytes.buffer).toString('latin1'), () => bytes);
   }
 
   /** Gives the node whose first output is `output` a graph-valued attribute (If branches, Scan/Loop bodies). */
@@ -160,18 +156,11 @@ export class GraphBuilder {
   encodeWithFront(options: { opset: number; irVersion: number; producer: string; graphName: string; docString?: string }, front: GraphBuilder): Uint8Array {
     this.sharedBytes ??= onnx.GraphProto.encode({ node: this.nodes, initializer: this.initializers, input: this.inputs, output: this.outputs }).finish();
     const head = onnx.GraphProto.encode(front.toGraph(options.graphName)).finish();
-    const model = onnx.ModelProto.encode(modelHeader(options)).finish();
-    const graphLength = head.length + this.sharedBytes.length;
-    const lengthBytes = varint(graphLength);
-    const out = new Uint8Array(model.length + 1 + lengthBytes.length + graphLength);
-    out.set(model, 0);
-    let at = model.length;
-    out[at++] = GRAPH_FIELD_TAG;
-    out.set(lengthBytes, at);
-    at += lengthBytes.length;
-    out.set(head, at);
-    out.set(this.sharedBytes, at + head.length);
-    return out;
+    const graph = new Uint8Array(head.length + this.sharedBytes.length);
+    graph.set(head);
+    graph.set(this.sharedBytes, head.length);
+    // The header fields, then the graph field written by hand from its bytes (tag, length, bytes).
+    return onnx.ModelProto.encode(modelHeader(options)).uint32(GRAPH_FIELD_TAG).bytes(graph).finish();
   }
 
   /** The serialized ModelProto. */
@@ -179,14 +168,13 @@ export class GraphBuilder {
     return onnx.ModelProto.encode({ ...modelHeader(options), graph: this.toGraph(options.graphName) }).finish();
   }
 
-  private constant(prefix: string, type: ElemType, dims: number[], bytes: Uint8Array): string {
-    if (this.options.constantsIn) return this.options.constantsIn.constant(prefix, type, dims, bytes);
-    // The bytes themselves are the key (latin1: one char per byte, no number formatting of 4096-entry masks).
-    const cacheKey = `${prefix}:${dims.join('x')}:${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')}`;
+  private constant(prefix: string, type: ElemType, dims: number[], key: string, bytes: () => Uint8Array): string {
+    if (this.options.constantsIn) return this.options.constantsIn.constant(prefix, type, dims, key, bytes);
+    const cacheKey = `${prefix}:${dims.join('x')}:${key}`;
     const known = this.constants.get(cacheKey);
     if (known) return known;
     const name = this.name(`${prefix}_c${this.constants.size}`);
-    this.initializers.push({ name, dataType: type, dims, rawData: bytes });
+    this.initializers.push({ name, dataType: type, dims, rawData: bytes() });
     this.constants.set(cacheKey, name);
     return name;
   }
@@ -203,18 +191,6 @@ function modelHeader(options: { opset: number; irVersion: number; producer: stri
     producerVersion: '1',
     docString: options.docString ?? '',
   };
-}
-
-/** A protobuf base-128 varint. */
-function varint(value: number): Uint8Array {
-  const bytes: number[] = [];
-  let rest = value;
-  while (rest >= 0x80) {
-    bytes.push((rest % 0x80) | 0x80);
-    rest = Math.floor(rest / 0x80);
-  }
-  bytes.push(rest);
-  return Uint8Array.from(bytes);
 }
 
 function toAttribute(name: string, value: AttributeValue): AttributeProto {
