@@ -10,6 +10,7 @@
  */
 import { Tensor } from 'onnxruntime-node';
 import { ModelImportError, f16ToF32 } from '../../../src/index.js';
+import { batchRows } from './batch-rows.js';
 import { KeptTensor, type HostTensor } from './onnx-process.js';
 
 /** A cache tensor is here, or kept where the session lives (the whole-graph decoder keeps its cache there). */
@@ -57,14 +58,7 @@ export function tensorsHere(feeds: Readonly<Record<string, HostTensor>>): Record
 
 /** Batch rows [from, to) of a cache whose tensors are here (not kept elsewhere). */
 export function cacheRowsHere(cache: KvCache, from: number, to: number): KvCache {
-  const rows: KvCache = {};
-  for (const [name, tensor] of Object.entries(cache)) {
-    if (tensor instanceof KeptTensor) throw new Error(`cache tensor ${name} is kept in the onnxruntime process`);
-    const per = tensor.size / tensor.dims[0]!;
-    const data = (tensor.data as Float32Array | Uint16Array).slice(from * per, to * per);
-    rows[name] = new Tensor(tensor.type as 'float32', data as Float32Array, [to - from, ...tensor.dims.slice(1)]);
-  }
-  return rows;
+  return Object.fromEntries(Object.entries(tensorsHere(cache)).map(([name, tensor]) => [name, batchRows(tensor, from, to)]));
 }
 
 export interface TensorMeta {

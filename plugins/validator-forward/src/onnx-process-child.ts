@@ -18,6 +18,7 @@
  * call, and every crossing costs several copies on both sides (chunks, their concatenation, the serialiser).
  */
 import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { batchRows } from './batch-rows.js';
 import { simulateLongRun } from './onnx-process.js';
 import { peakRssBytes, resetPeakRss } from './peak-memory.js';
 import { watchParent } from './parent-watchdog.js';
@@ -120,15 +121,6 @@ async function answer(request: OnnxRequest): Promise<OnnxAnswer> {
       return { id: request.id, peakRssBytes: peak };
     }
   }
-}
-
-/** Batch rows [from, to) of a tensor (its first dimension), as a tensor of its own. */
-function batchRows(tensor: Tensor, from: number, to: number): Tensor {
-  const [batch, ...rest] = tensor.dims;
-  if (from === 0 && to === batch) return tensor;
-  const per = tensor.size / batch!;
-  const data = (tensor.data as Float32Array).slice(from * per, to * per);
-  return new Tensor(tensor.type, data as never, [to - from, ...rest]);
 }
 
 function sessionOf(id: number): InferenceSession {

@@ -4,7 +4,8 @@
  * only the logits cross to the validator.
  */
 import type { InferenceSession } from 'onnxruntime-node';
-import { cacheRowsHere, DecoderSignature, type Decoder, type DecoderCall, type KvCache, type StepResult } from './decoder-call.js';
+import { batchRows } from './batch-rows.js';
+import { DecoderSignature, type Decoder, type DecoderCall, type KvCache, type StepResult } from './decoder-call.js';
 import { inProcessSessions, KeptTensor, type OnnxSession, type SessionHost } from './onnx-process.js';
 
 export class OrtDecoder implements Decoder {
@@ -42,10 +43,9 @@ export class OrtDecoder implements Decoder {
     return results;
   }
 
+  /** Kept tensors are cut where they are kept; tensors here (an in-process session) here. */
   async cacheRows(cache: KvCache, from: number, to: number): Promise<KvCache> {
-    const kept = Object.values(cache).some((t) => t instanceof KeptTensor);
-    if (!kept) return cacheRowsHere(cache, from, to);
-    const entries = await Promise.all(Object.entries(cache).map(async ([name, t]) => [name, t instanceof KeptTensor ? await this.session.rows(t, from, to) : cacheRowsHere({ [name]: t }, from, to)[name]!] as const));
+    const entries = await Promise.all(Object.entries(cache).map(async ([name, t]) => [name, t instanceof KeptTensor ? await this.session.rows(t, from, to) : batchRows(t, from, to)] as const));
     return Object.fromEntries(entries);
   }
 

@@ -23,7 +23,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
-import { externalRange, externalRows } from './external-rows.js';
+import { ELEM_BYTES, externalRange, externalRows } from './external-rows.js';
 import { cacheRowsHere, DecoderSignature, tensorsHere, type Decoder, type DecoderCall, type KvCache, type StepResult, type TensorMeta } from './decoder-call.js';
 import { nodeReads } from './node-reads.js';
 import { inProcessSessions, type SessionHost } from './onnx-process.js';
@@ -37,7 +37,6 @@ const ELEM_TYPES: Record<number, Tensor.Type> = {
   10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64',
 };
 const ELEM_CODES = Object.fromEntries(Object.entries(ELEM_TYPES).map(([code, type]) => [type, Number(code)])) as Record<string, number>;
-const ELEM_BYTES: Record<number, number> = { 1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 16: 2 };
 
 /** The graph cannot be cut into segments (the validator says so in a finding instead of failing the model). */
 export class CannotSegmentError extends Error {}
@@ -175,6 +174,7 @@ export class SegmentedDecoder implements Decoder {
    */
   private gatherRows(segment: Segment, states: ReadonlyArray<Map<string, Tensor>>, calls: readonly DecoderCall[]): { segment: Segment; feeds: Map<string, Tensor[]> } {
     const feeds = new Map<string, Tensor[]>();
+    if (segment.rowGathers.length === 0) return { segment, feeds };
     let nodes = segment.nodes;
     const initializers = [...segment.initializers];
     let inputs = segment.inputs;
