@@ -4,7 +4,8 @@
  * of 128, conv kernel 4, SwiGLU 3584, 24 layers: three linear-attention layers then one full-attention layer, the
  * 248,320-token vocabulary, bf16, tied: the text model's ~750M parameters, ~1.5 GB — in its
  * ForConditionalGeneration wrapper with small model.visual.* / mtp.* tensors (the real vision tower's ~100M
- * parameters are kept byte for byte, never computed, so their size would only add to both sides of the cp ratio)) with seeded weights written locally by the kit's seeded-model writer,
+ * parameters are kept byte for byte, never computed, so their size would only add to both sides of the cp
+ * ratio)) with seeded weights written locally by the kit's seeded-model writer,
  * served by its own fake hub and imported through the CLI: whole import and validation beside curl | tee | openssl
  * and cp of the same weights, the import again under --max-memory 1GB, peak RSS, and onnxruntime decode ms/token
  * on the registered onnx/model.onnx. Load average lines go with it (the machine is shared).

@@ -15,11 +15,6 @@ export interface Measured {
   peakPssBytes: number;
 }
 
-/** Resident memory of a process and all its descendants, from /proc. */
-export async function treeRss(pid: number): Promise<number> {
-  return (await treeMemory(pid)).rss;
-}
-
 /** RSS and PSS of a process and all its descendants, from /proc (PSS 0 where smaps_rollup is missing). */
 export async function treeMemory(pid: number): Promise<{ rss: number; pss: number }> {
   let total = 0;
