@@ -20,17 +20,14 @@ interface PartsDetail {
   kept_not_validated: PartRecord[];
 }
 
-/**
- * The checks that compute the model (the integrity checks — files, sizes, hashes — cover every file anyway), in
- * the order they are listed: some run side by side and finish in either order, the record does not depend on it.
- */
-const FORWARD_CHECKS = ['logits', 'reference', 'kv-cache', 'transformers.js', 'layer sample'];
+/** The checks that compute the model (the integrity checks — files, sizes, hashes — cover every file anyway). */
+const FORWARD_CHECKS = new Set(['logits', 'reference', 'kv-cache', 'layer sample', 'transformers.js']);
 
 export function withValidationScope(entry: ModelEntry, context: RegisterContext): ModelEntry {
   const parts = (entry.conversion.details as { parts?: PartsDetail } | undefined)?.parts;
   if (!parts) return entry;
-  const passedChecks = new Set(entry.validation.findings.filter((f) => f.status === 'pass').map((f) => f.check));
-  const passed = entry.validation.skipped ? [] : FORWARD_CHECKS.filter((check) => passedChecks.has(check));
+  const passed = entry.validation.skipped ? [] : [...new Set(entry.validation.findings
+    .filter((f) => f.status === 'pass' && FORWARD_CHECKS.has(f.check)).map((f) => f.check))];
   const decoder = { part: 'text decoder', tensors: parts.text_decoder.tensors, parameters: parts.text_decoder.parameters };
   const validated = context.plan.claim.validation !== undefined && passed.length > 0;
   const why = entry.validation.skipped ? 'validation skipped (--skip-validation)'
