@@ -24,7 +24,7 @@ async function chunkedSession(chunkSize: number) {
   return ort.InferenceSession.create(subgraphs.apply(g.encode({ opset: 17, irVersion: 8, producer: 'model-import test', graphName: 'chunked' })));
 }
 
-describe('chunked delta rule ONNX (Loop forward substitution + Scan over chunks)', () => {
+describe('chunked delta rule ONNX (the WY inverse as a product of powers of M, a Scan over chunks)', () => {
   for (const chunkSize of [64, 16]) {
     it(`chunk ${chunkSize}: equals the token-by-token reference for short, exact and ragged lengths with a carried state`, async () => {
       const session = await chunkedSession(chunkSize);
