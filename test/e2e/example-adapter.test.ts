@@ -23,7 +23,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeHub, type FakeHub } from '../fake-hub/index.js';
 import { makeTinyModel, tinyInventory } from '../fixtures/tiny-models.js';
-import { REPO_ROOT, runCli } from '../support/cli.js';
+import { REPO_ROOT, hubCliEnv, runCli } from '../support/cli.js';
 import { tempDir } from '../support/temp.js';
 
 const EXAMPLE = path.join(REPO_ROOT, 'examples', 'arch-llama');
@@ -106,7 +106,7 @@ const withAdapter = () => [BUILTINS[0], BUILTINS[1], PACKAGE, BUILTINS[2]];
 const cli = (args: string[]) =>
   runCli(args, {
     cwd: project,
-    env: { HF_ENDPOINT: hub.url, HF_HOME: path.join(project, 'hf-home'), HF_TOKEN: undefined, HUGGING_FACE_HUB_TOKEN: undefined },
+    env: hubCliEnv(hub.url, project),
   });
 
 interface PluginsJson {

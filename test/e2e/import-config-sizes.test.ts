@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { startFakeHub, type FakeHub } from '../fake-hub/index.js';
 import { makeTinyModel, tinyConfig, type TinyModelOptions } from '../fixtures/tiny-models.js';
 import { makeTinyHybridModel, tinyHybridConfig } from '../fixtures/tiny-hybrid-models.js';
-import { runCli } from '../support/cli.js';
+import { hubCliEnv, runCli } from '../support/cli.js';
 import { listTree, tempDir } from '../support/temp.js';
 
 const encode = (config: unknown) => new TextEncoder().encode(JSON.stringify(config, null, 2));
@@ -62,7 +62,7 @@ beforeEach(async () => {
 afterEach(async () => cleanup());
 
 const cli = (args: string[]) =>
-  runCli(args, { cwd: project, env: { HF_ENDPOINT: hub.url, HF_HOME: path.join(project, 'hf-home'), HF_TOKEN: undefined, HUGGING_FACE_HUB_TOKEN: undefined } });
+  runCli(args, { cwd: project, env: hubCliEnv(hub.url, project) });
 
 describe('a config.json with a core size missing or malformed', () => {
   it.each(CASES)('%s: exit 3 naming %s, before any weight byte, nothing registered', async (repo, key, says) => {

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { SafetensorsReader, bf16ToF32, f32ToBf16 } from '../../src/formats/safetensors/index.js';
 import { startFakeHub, type FakeHub } from '../fake-hub/index.js';
 import { makeTinyFp8Model, type TinyFp8Model } from '../fixtures/tiny-fp8.js';
-import { runCli } from '../support/cli.js';
+import { hubCliEnv, runCli } from '../support/cli.js';
 import { tempDir } from '../support/temp.js';
 
 let hub: FakeHub;
@@ -28,7 +28,7 @@ beforeEach(async () => {
 afterEach(async () => cleanup());
 
 const cli = (args: string[]) =>
-  runCli(args, { cwd: project, env: { HF_ENDPOINT: hub.url, HF_HOME: path.join(project, 'hf-home'), HF_TOKEN: undefined, HUGGING_FACE_HUB_TOKEN: undefined } });
+  runCli(args, { cwd: project, env: hubCliEnv(hub.url, project) });
 
 describe('import-model of an FP8 repository', () => {
   it('dequantises to bf16, drops the scales and quantization_config, validates the converted weights, says so in metadata', async () => {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeHub, type FakeHub } from '../fake-hub/index.js';
 import { makeTinyHybridModel, tinyHybridTensors, type TinyHybridOptions } from '../fixtures/tiny-hybrid-models.js';
 import { SafetensorsReader } from '../../src/index.js';
-import { runCli } from '../support/cli.js';
+import { hubCliEnv, runCli } from '../support/cli.js';
 import { tempDir } from '../support/temp.js';
 
 const REPOS: Array<[string, TinyHybridOptions]> = [
@@ -43,7 +43,7 @@ afterAll(async () => {
 
 const cli = (args: string[]) => runCli(args, {
   cwd: project,
-  env: { HF_ENDPOINT: hub.url, HF_HOME: path.join(project, 'hf-home'), HF_TOKEN: undefined, HUGGING_FACE_HUB_TOKEN: undefined },
+  env: hubCliEnv(hub.url, project),
 });
 
 async function tensorsOf(file: string): Promise<Map<string, Uint8Array>> {

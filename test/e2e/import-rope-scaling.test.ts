@@ -3,11 +3,10 @@
  * a user would: the real CLI against the fake hub. The graph computes the scaled frequencies, and every check
  * (the converter's reading vs the validator's, the reference forward, the layer sample) passes on them.
  */
-import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeHub, type FakeHub } from '../fake-hub/index.js';
 import { makeTinyModel, tinyConfig, type TinyModelOptions } from '../fixtures/tiny-models.js';
-import { runCli } from '../support/cli.js';
+import { hubCliEnv, runCli } from '../support/cli.js';
 import { tempDir } from '../support/temp.js';
 
 let hub: FakeHub;
@@ -34,7 +33,7 @@ beforeEach(async () => {
 afterEach(async () => cleanup());
 
 const cli = (args: string[]) =>
-  runCli(args, { cwd: project, env: { HF_ENDPOINT: hub.url, HF_HOME: path.join(project, 'hf-home'), HF_TOKEN: undefined, HUGGING_FACE_HUB_TOKEN: undefined } });
+  runCli(args, { cwd: project, env: hubCliEnv(hub.url, project) });
 
 describe('import-model with scaled RoPE', () => {
   it.each(['tiny-org/qwen2-yarn', 'tiny-org/qwen3-linear'])('%s imports and validates', async (repo) => {

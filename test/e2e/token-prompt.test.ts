@@ -3,10 +3,10 @@
  * token is echoed, not even asterisks; a token the hub rejects is asked for again, three tries in all.
  */
 import net from 'node:net';
-import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { startFakeHub, type FakeHub } from '../fake-hub/index.js';
 import { makeTinyModel } from '../fixtures/tiny-models.js';
+import { hubCliEnv } from '../support/cli.js';
 import { runInPty } from '../support/pty.js';
 import { tempDir } from '../support/temp.js';
 
@@ -40,7 +40,7 @@ afterEach(async () => cleanup());
 const start = (endpoint = hub.url) =>
   runInPty(['import-model', 'tiny-org/gated', '--yes', '--skip-validation'], {
     cwd: project,
-    env: { HF_ENDPOINT: endpoint, HF_HOME: path.join(project, 'hf-home'), HF_TOKEN: undefined, HUGGING_FACE_HUB_TOKEN: undefined },
+    env: hubCliEnv(endpoint, project),
   });
 
 /** A TCP relay to the hub that holds every connection until release(): the CLI waits, its prompt not yet shown. */

@@ -37,6 +37,14 @@ export function spawnCli(args: string[], options: CliOptions): { child: ChildPro
   return { child, done };
 }
 
+/**
+ * The environment of a CLI pointed at a (fake) hub: its own HF_HOME under the test's project folder, and none of the
+ * developer's tokens, so no test sends a real token or reads a real cache.
+ */
+export function hubCliEnv(endpoint: string, project: string): Record<string, string | undefined> {
+  return { HF_ENDPOINT: endpoint, HF_HOME: path.join(project, 'hf-home'), HF_TOKEN: undefined, HUGGING_FACE_HUB_TOKEN: undefined };
+}
+
 export function runCli(args: string[], options: CliOptions): Promise<CliResult> {
   return spawnCli(args, options).done;
 }
